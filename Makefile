@@ -1,0 +1,31 @@
+# Two commands for a newcomer:  `make demo`  and  `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= data/synthetic
+
+.PHONY: setup demo test data preview clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+# The main job. Until the app lands: fetch the face model if needed, render a small synthetic set, preview it.
+demo: setup
+	$(BIN)/python -m sketchface fetch-face-model --if-missing
+	$(BIN)/python -m sketchface make-data --out $(DATA) --n 200 --size 256
+	$(BIN)/python -m sketchface preview-data $(DATA) --out $(DATA)/sheet.png
+	@echo "open $(DATA)/sheet.png"
+
+test: setup
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache

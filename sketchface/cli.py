@@ -1,0 +1,57 @@
+"""Command-line entry point: ``python -m sketchface SUBCOMMAND``.
+
+Each subcommand lives in the module that owns the work; the module exposes
+``add_cli(subparsers)`` which registers its parser and sets ``func``.
+Modules are imported lazily so that ``--help`` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Modules that register subcommands, in the order they appear in --help.
+CLI_MODULES = [
+    "sketchface.fetch",          # fetch-face-model
+    "sketchface.data.make_data",  # make-data
+    "sketchface.data.preview",    # preview-data
+    "sketchface.nets.summary",    # nets
+]
+
+
+class UserError(Exception):
+    """An error whose message is meant for the user: printed as one sentence, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sketchface",
+        description="SketchFace: turn a face sketch into a 3-D face.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
+    for name in CLI_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a module not written yet must not break the others
+            if exc.name and exc.name.startswith("sketchface"):
+                continue
+            raise
+        module.add_cli(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        result = args.func(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)

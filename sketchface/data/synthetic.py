@@ -1,0 +1,117 @@
+"""torch Datasets over the synthetic world: shards written by ``make-data``, or generated on the fly."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sketchface.cli import UserError
+from sketchface.data.make_data import ARRAY_KEYS, decode, generate_base, is_test_identity
+
+try:  # torch is optional for reading shards as numpy
+    from torch.utils.data import Dataset
+except ImportError:  # pragma: no cover
+    Dataset = object
+
+
+def to_tensors(sample: dict, keys=None) -> dict:
+    """Decoded sample dict -> float32 tensors (C, H, W) for image-like keys (see docs/CONVENTIONS.md)."""
+    import torch
+    out = {}
+    for k, v in sample.items():
+        if keys is not None and k not in keys:
+            continue
+        if isinstance(v, np.ndarray):
+            x = torch.from_numpy(np.array(v))  # a writable copy (shards are memory-mapped)
+            if k == "landmarks":
+                out[k] = x.float()
+            elif x.ndim == 2:
+                out[k] = x.float()[None]
+            elif x.ndim == 3:
+                out[k] = x.float().permute(2, 0, 1)
+            else:
+                out[k] = x
+        elif isinstance(v, (int, np.integer)):
+            out[k] = int(v)
+    return out
+
+
+class SyntheticShards(Dataset):
+    """Samples of a ``make-data`` folder (memory-mapped). ``keys`` limits what is read."""
+
+    def __init__(self, root: str | Path, split: str = "train", keys=None, to_tensor: bool = True):
+        self.root = Path(root)
+        meta_path = self.root / "meta.json"
+        if not meta_path.is_file():
+            raise UserError(f"{self.root} is not a make-data folder (no meta.json); run "
+                            f"`python -m sketchface make-data --out {self.root}` first.")
+        self.meta = json.loads(meta_path.read_text())
+        self.keys = tuple(keys) if keys else ARRAY_KEYS
+        self.to_tensor = to_tensor
+        self.shards = [name for name in self.meta["shards"] if name.startswith(split + "-")]
+        self.counts = [self.meta["shards"][name] for name in self.shards]
+        self.offsets = np.concatenate([[0], np.cumsum(self.counts)]).astype(np.int64)
+        self._arrays: dict = {}
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def _array(self, shard: str, key: str):
+        k = (shard, key)
+        if k not in self._arrays:
+            path = self.root / shard / f"{key}.npy"
+            if not path.is_file():
+                raise UserError(f"missing {path}; regenerate the data with make-data")
+            self._arrays[k] = np.load(path, mmap_mode="r")
+        return self._arrays[k]
+
+    def __getitem__(self, i: int) -> dict:
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        s = int(np.searchsorted(self.offsets, i, side="right") - 1)
+        shard, j = self.shards[s], i - int(self.offsets[s])
+        sample = {k: decode(k, np.asarray(self._array(shard, k)[j])) for k in self.keys}
+        sample["identity"] = int(self._array(shard, "identity")[j])
+        return to_tensors(sample) if self.to_tensor else sample
+
+
+class SyntheticOnTheFly(Dataset):
+    """Samples rendered on demand (no disk): sample i is variant ``i % variants`` of base face ``i // variants``,
+    identical to what ``make-data`` writes for the same seed. Only identities of ``split`` are used."""
+
+    def __init__(self, n: int, split: str = "train", size: int = 128, variants: int = 4, seed: int = 0,
+                 test_fraction: float = 0.2, face_model=None, keys=None, to_tensor: bool = True, **world):
+        from sketchface.facemodel import load_face_model
+        from sketchface.synth.sample import WorldConfig
+        self.face_model = load_face_model(face_model)
+        self.cfg = WorldConfig(size=size, variants=variants, **world)
+        self.seed, self.keys, self.to_tensor = seed, keys, to_tensor
+        bases, b = [], 0
+        while len(bases) * variants < n:
+            if is_test_identity(b, test_fraction) == (split == "test"):
+                bases.append(b)
+            b += 1
+        self.bases = bases
+        self.n = n
+        self._cache: tuple[int, list] | None = None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        b = self.bases[i // self.cfg.variants]
+        if self._cache is None or self._cache[0] != b:
+            self._cache = (b, generate_base(self.face_model, self.cfg, self.seed, b, 1))
+        s = dict(self._cache[1][i % self.cfg.variants])
+        s.pop("params", None)
+        s["mask"] = s["mask"].astype(np.float32)
+        for k in ("photo", "sketch_pencil", "sketch_lines", "lines", "shading"):
+            s[k] = decode(k, s[k])
+        if self.keys:
+            s = {k: v for k, v in s.items() if k in self.keys or k == "identity"}
+        return to_tensors(s) if self.to_tensor else s

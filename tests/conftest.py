@@ -1,0 +1,72 @@
+"""Shared fixtures. Tests never need the real face model: they build a tiny face-like one."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _template68() -> np.ndarray:
+    """Rough 2-D positions (cm, x right, y up) of the 68 Multi-PIE landmarks on a face."""
+    pts = []
+    a = np.linspace(np.pi * 1.05, np.pi * 1.95, 17)           # jaw 0-16 (left to right, through the chin)
+    pts += [(7.0 * np.cos(t) * -1 * -1, 2.0 + 9.5 * np.sin(t)) for t in a[::-1]][::-1]
+    pts = [(-x, y) for x, y in pts]
+    for cx in (-3.2, 3.2):                                    # brows 17-26
+        pts += [(cx + dx, 4.2 + 0.5 * np.cos(dx / 1.6 * np.pi / 2)) for dx in np.linspace(-1.6, 1.6, 5)]
+    pts += [(0.0, y) for y in np.linspace(2.8, -0.2, 4)]      # nose bridge 27-30
+    pts += [(x, -1.2 + 0.2 * abs(x)) for x in np.linspace(-1.4, 1.4, 5)]  # nose bottom 31-35
+    for cx in (-3.2, 3.2):                                    # eyes 36-47
+        t = np.linspace(0, 2 * np.pi, 7)[:-1]
+        pts += [(cx - 1.2 * np.cos(s), 2.5 + 0.45 * np.sin(s)) for s in t]
+    t = np.linspace(0, 2 * np.pi, 13)[:-1]                    # outer lips 48-59
+    pts += [(-2.3 * np.cos(s), -4.0 + 0.9 * np.sin(s)) for s in t]
+    t = np.linspace(0, 2 * np.pi, 9)[:-1]                     # inner lips 60-67
+    pts += [(-1.6 * np.cos(s), -4.0 + 0.3 * np.sin(s)) for s in t]
+    out = np.array(pts, np.float32)
+    assert out.shape == (68, 2)
+    return out
+
+
+def make_tiny_face_model(path, n_identity=100, n_expression=53, grid=41, seed=0):
+    """A face-like ellipsoid cap with random smooth identity and expression modes, saved in the compact format."""
+    from sketchface.facemodel import save_face_model
+    rng = np.random.default_rng(seed)
+    xs = np.linspace(-8.5, 8.5, grid)
+    ys = np.linspace(-11, 12, grid)
+    X, Y = np.meshgrid(xs, ys)
+    r = 1 - (X / 9.0) ** 2 - (Y / 13.0) ** 2
+    Z = 10 * np.sqrt(np.clip(r, 0.02, None))
+    Z += 1.5 * np.exp(-((X / 1.2) ** 2 + ((Y + 0.3) / 2.5) ** 2))  # a nose
+    V = np.stack([X, Y, Z], -1).reshape(-1, 3).astype(np.float32)
+    idx = np.arange(grid * grid).reshape(grid, grid)
+    q = np.stack([idx[:-1, :-1], idx[:-1, 1:], idx[1:, 1:], idx[1:, :-1]], -1).reshape(-1, 4)
+    tris = np.concatenate([q[:, [0, 2, 1]], q[:, [0, 3, 2]]], 0).astype(np.int32)  # counter-clockwise seen from +z
+    lm2 = _template68()
+    lm = np.array([np.argmin(((V[:, :2] - p) ** 2).sum(1)) for p in lm2], np.int32)
+
+    def smooth_modes(n, amp):
+        c = rng.normal(0, 1, (n, 6, 3)).astype(np.float32)
+        basis = np.stack([np.ones_like(X), X / 9, Y / 13, (X / 9) ** 2, (Y / 13) ** 2, X * Y / 117], -1).reshape(-1, 6)
+        return amp * np.einsum("vb,nbc->nvc", basis, c).astype(np.float32)
+
+    path = save_face_model(path, neutral=V, triangles=tris, identity_deltas=smooth_modes(n_identity, 0.15),
+                           expression_deltas=smooth_modes(n_expression, 0.1),
+                           expression_names=[f"expr{i:02d}" for i in range(n_expression)],
+                           landmarks68=lm, face_vertex_count=len(V))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory):
+    return make_tiny_face_model(tmp_path_factory.mktemp("facemodel") / "ict_face_light.npz")
+
+
+@pytest.fixture
+def tiny_model(tiny_model_path, monkeypatch):
+    monkeypatch.setenv("SKETCHFACE_FACE_MODEL", str(tiny_model_path))
+    from sketchface.facemodel import load_face_model
+    return load_face_model()
