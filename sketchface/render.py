@@ -49,8 +49,13 @@ def rasterize(xy: np.ndarray, z: np.ndarray, triangles: np.ndarray, size: tuple[
     idx_ok = np.nonzero(ok)[0]
     # group by box extent so that each group is a dense (n, ey, ex) block
     key = np.minimum(ext[idx_ok], 64)  # very large triangles are clipped into several passes below
-    for ex, ey in np.unique(key, axis=0):
-        sel = idx_ok[(key[:, 0] == ex) & (key[:, 1] == ey)]
+    code = key[:, 0] * 100 + key[:, 1]
+    order = np.argsort(code, kind="stable")
+    codes, starts = np.unique(code[order], return_index=True)
+    bounds = np.append(starts, len(order))
+    for gi, c in enumerate(codes):
+        ex, ey = int(c // 100), int(c % 100)
+        sel = idx_ok[order[bounds[gi]:bounds[gi + 1]]]
         # tiles for triangles whose box is larger than 64 pixels
         big_x = int(ext[sel, 0].max()) if len(sel) else 0
         big_y = int(ext[sel, 1].max()) if len(sel) else 0
@@ -125,13 +130,24 @@ class Camera:
         return FRAME_CM / size / (DEPTH_NEAR_CM - DEPTH_FAR_CM)
 
 
-def normals_from_depth(depth: np.ndarray, mask: np.ndarray, depth_per_pixel: float) -> np.ndarray:
-    """Unit normals (H, W, 3; x right, y up, z toward the viewer) from a normalised depth map."""
+def nearest_inside(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """For every pixel, the (row, col) of the nearest pixel inside ``mask`` (None if the mask is empty/full)."""
+    if not (~mask).any() or not mask.any():
+        return None
+    _, (iy, ix) = ndimage.distance_transform_edt(~mask, return_indices=True)
+    return iy, ix
+
+
+def normals_from_depth(depth: np.ndarray, mask: np.ndarray, depth_per_pixel: float,
+                       nearest: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Unit normals (H, W, 3; x right, y up, z toward the viewer) from a normalised depth map.
+    ``nearest`` (from ``nearest_inside(mask)``) may be passed to reuse it across maps with the same mask."""
     z = depth / depth_per_pixel  # in pixel units
     # replicate edge values outside the mask so the silhouette does not create a cliff
-    if (~mask).any() and mask.any():
-        _, (iy, ix) = ndimage.distance_transform_edt(~mask, return_indices=True)
-        z = z[iy, ix]
+    if nearest is None:
+        nearest = nearest_inside(mask)
+    if nearest is not None:
+        z = z[nearest[0], nearest[1]]
     gy, gx = np.gradient(z)
     n = np.stack([-gx, gy, np.ones_like(z)], -1)  # image y points down, model y up
     n /= np.linalg.norm(n, axis=-1, keepdims=True)
@@ -147,12 +163,16 @@ def fill_holes(depth: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndar
     if not holes.any():
         return depth, mask, holes
     out = depth.copy()
-    _, (iy, ix) = ndimage.distance_transform_edt(holes, return_indices=True)
-    out[holes] = depth[iy[holes], ix[holes]]
+    ys, xs = np.nonzero(holes)
+    y0, y1 = max(ys.min() - 2, 0), ys.max() + 3
+    x0, x1 = max(xs.min() - 2, 0), xs.max() + 3
+    sub, hsub, msub = out[y0:y1, x0:x1], holes[y0:y1, x0:x1], mask[y0:y1, x0:x1]
+    _, (iy, ix) = ndimage.distance_transform_edt(~msub, return_indices=True)
+    sub[hsub] = sub[iy[hsub], ix[hsub]]
     # a few smoothing passes inside the holes only (a cheap membrane)
     for _ in range(30):
-        sm = ndimage.uniform_filter(out, 3)
-        out[holes] = sm[holes]
+        sm = ndimage.uniform_filter(sub, 3)
+        sub[hsub] = sm[hsub]
     return out, filled, holes
 
 

@@ -36,8 +36,15 @@ class DetailLayer:
         to_depth = scale / (DEPTH_NEAR_CM - DEPTH_FAR_CM)
         for d in self.details:
             sigma = max(d.width_cm * px_per_cm, 0.6)
-            canvas = np.zeros((size, size), np.float32)
-            pts = d.points
+            # work in the curve's bounding box (plus 4 sigma), not the whole image
+            r = int(np.ceil(4 * sigma)) + 2
+            x0, y0 = np.floor(d.points.min(0)).astype(int) - r
+            x1, y1 = np.ceil(d.points.max(0)).astype(int) + r + 1
+            cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, size), min(y1, size)
+            if cx0 >= cx1 or cy0 >= cy1:
+                continue
+            canvas = np.zeros((y1 - y0, x1 - x0), np.float32)
+            pts = d.points - np.array([x0, y0])
             if len(pts) == 1:
                 cv2.circle(canvas, _pt(pts[0]), max(1, int(round(sigma))), 1.0, -1, cv2.LINE_AA)
                 peak = None
@@ -50,7 +57,7 @@ class DetailLayer:
             blurred = cv2.GaussianBlur(canvas, (0, 0), sigma)
             if peak is None:
                 peak = max(float(blurred.max()), 1e-6)
-            out += blurred * (d.depth_cm * to_depth / peak)
+            out[cy0:cy1, cx0:cx1] += blurred[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0] * (d.depth_cm * to_depth / peak)
         return out
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, asdict
 import numpy as np
 
 from sketchface.facemodel import FaceModel
-from sketchface.render import Camera, FaceRender, normals_from_depth, render_face
+from sketchface.render import Camera, FaceRender, nearest_inside, normals_from_depth, render_face
 from sketchface.synth import photo as P
 from sketchface.synth import sketch as S
 from sketchface.synth.details import sample_details
@@ -76,11 +76,12 @@ def make_variants(base: FaceRender, params: FaceParams, rng: np.random.Generator
     lm = base.landmarks
     out = []
     alb = P.albedo(lm, base.mask, base.holes, rng)
+    nearest = nearest_inside(base.mask)
     for k in range(cfg.variants):
         layer = sample_details(lm, rng, cfg.detail_amount) if k > 0 or cfg.variants == 1 else sample_details(lm, rng, 0.0)
         disp = layer.displacement(size, params.camera.scale) * (base.mask & ~base.holes)
         depth = np.clip(base.depth + disp, 0, 1) * base.mask
-        normals = normals_from_depth(depth, base.mask, params.camera.depth_per_pixel(size))
+        normals = normals_from_depth(depth, base.mask, params.camera.depth_per_pixel(size), nearest)
         photo, shading, light = P.shade(alb, normals, base.mask, rng)
         pencil, plain = S.pencil(photo, shading, base.mask, rng)
         drawing = S.line_drawing(lm, base.mask, layer, rng)

@@ -9,6 +9,8 @@ All outputs are grey float32 in [0, 1], black strokes on white.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -40,12 +42,18 @@ def pencil(photo: np.ndarray, shading: np.ndarray, mask: np.ndarray, rng: np.ran
     dark = cv2.GaussianBlur(dark.astype(np.float32), (0, 0), 2 * s)
     th = rng.uniform(np.pi / 6, np.pi / 3)
     spacing = rng.uniform(3.0, 5.0) * max(s, 0.5)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    phase = (xx * np.cos(th) + yy * np.sin(th)) / spacing
+    yy, xx = _grid(h, w)
+    phase = (xx * np.float32(np.cos(th) / spacing)) + yy * np.float32(np.sin(th) / spacing)
     stripes = (np.abs(np.sin(np.pi * phase)) < 0.25).astype(np.float32)
     hatch = 1 - stripes * dark * rng.uniform(0.3, 0.6)
     plain = np.minimum(lines, tone)
     return np.clip(plain * hatch, 0, 1).astype(np.float32), plain.astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return yy, xx
 
 
 def _jitter(pts: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarray:
@@ -78,8 +86,18 @@ def _stroke(canvas, pts, width, rng, gap_prob=0.0, closed=False):
                 keep[i:i + rng.integers(1, 4)] = False
             i += 1
     p = np.round(dense * 4).astype(np.int32)  # 2 fractional bits
-    for i in np.nonzero(keep)[0]:
-        cv2.line(canvas, tuple(p[i]), tuple(p[i + 1]), 0.0, max(1, int(round(width))), cv2.LINE_AA, 2)
+    # draw each run of kept segments as one polyline
+    runs, start = [], None
+    for i, k in enumerate(keep):
+        if k and start is None:
+            start = i
+        elif not k and start is not None:
+            runs.append(p[start:i + 1])
+            start = None
+    if start is not None:
+        runs.append(p[start:])
+    cv2.polylines(canvas, [r.reshape(-1, 1, 2) for r in runs], False, 0.0, max(1, int(round(width))),
+                  cv2.LINE_AA, 2)
 
 
 def silhouette(mask: np.ndarray, lm: np.ndarray) -> list[np.ndarray]:
@@ -176,7 +194,7 @@ def scan_effects(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = img.copy()
     if rng.random() < 0.7:
         paper = rng.uniform(0.75, 0.97)
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        yy, xx = _grid(h, w)
         g = 1 - rng.uniform(0, 0.2) * ((xx / w - rng.random()) ** 2 + (yy / h - rng.random()) ** 2)
         out = out * paper * g
     if rng.random() < 0.3:  # dark wedge along a border

@@ -1,0 +1,175 @@
+"""Evaluation metrics: Err (12), Var (13), line precision/recall/F1, scale-and-shift-invariant
+depth error, depth error at landmarks.
+
+Inputs may be numpy arrays or torch tensors in [0, 1]; a set of depth maps is (K, H, W)
+or (K, 1, H, W). Everything is computed in float64 numpy. Depth metrics are reported on
+the 0..255 scale of 8-bit depth images by default (``scale=255``), as in the paper.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _np(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _stack(maps: Any) -> np.ndarray:
+    """(K, H, W) / (K, 1, H, W) / (H, W) -> (K, H, W)."""
+    a = _np(maps)
+    if a.ndim == 4:
+        if a.shape[1] != 1:
+            raise ValueError(f"expected single-channel maps (K, 1, H, W), got {a.shape}")
+        a = a[:, 0]
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim != 3:
+        raise ValueError(f"expected maps of shape (K, H, W) or (K, 1, H, W), got {a.shape}")
+    return a
+
+
+def depth_error(gt: Any, pred: Any, scale: float = 255.0, mask: Any = None,
+                per_sample: bool = False) -> float | np.ndarray:
+    """Err (12) = (1/K) sum_i (1/|pixels|) ||scale * (d_gt_i - d_out_i)||^2.
+
+    With ``mask`` (same shape, 0/1) each sample's mean runs over its masked pixels only.
+    ``per_sample=True`` returns the K per-sample errors instead of their mean.
+    """
+    g, p = _stack(gt), _stack(pred)
+    if g.shape != p.shape:
+        raise ValueError(f"gt {g.shape} and pred {p.shape} differ in shape")
+    sq = (scale * (g - p)) ** 2
+    if mask is None:
+        per = sq.reshape(len(sq), -1).mean(1)
+    else:
+        m = _stack(mask) > 0
+        per = (sq * m).reshape(len(sq), -1).sum(1) / np.maximum(m.reshape(len(m), -1).sum(1), 1)
+    return per if per_sample else float(per.mean())
+
+
+def snapshot_eigenvalues(maps: Any, scale: float = 255.0, ddof: int = 1) -> np.ndarray:
+    """Eigenvalues (descending) of the pixel covariance of K maps, by the snapshot method.
+
+    Data matrix X: one column per map (P pixels x K maps), centred by the mean map.
+    The P x P covariance X X^T / (K - ddof) has the same non-zero eigenvalues as the
+    K x K Gram matrix X^T X / (K - ddof), which is what is decomposed.
+    """
+    a = _stack(maps)
+    k = len(a)
+    if k < 2:
+        raise ValueError("the covariance of a set of depth maps needs at least 2 maps")
+    x = scale * a.reshape(k, -1)                                   # (K, P): row i = map i
+    x = x - x.mean(0, keepdims=True)                               # centre each pixel
+    gram = x @ x.T / (k - ddof)                                    # (K, K)
+    return np.linalg.eigvalsh(gram)[::-1]
+
+
+def variance_metric(maps: Any, scale: float = 255.0, rtol: float = 1e-9, ddof: int = 1,
+                    return_count: bool = False) -> float | tuple[float, int]:
+    """Var (13) = (prod_{i=1..n} lambda_i)^(1/n), computed as exp(mean(log lambda_i)).
+
+    lambda_i are the covariance eigenvalues of ``snapshot_eigenvalues``. Centring K maps
+    leaves at most K - 1 non-zero eigenvalues (fewer if maps are linearly dependent), and
+    the zero ones would make the product 0, so only eigenvalues above
+    ``rtol * largest`` are kept; n is the number kept (returned with ``return_count``).
+    A set of identical maps has no positive eigenvalue and gives Var = 0.
+    """
+    lam = snapshot_eigenvalues(maps, scale, ddof)
+    top = lam[0] if lam.size else 0.0
+    kept = lam[lam > max(top * rtol, 0.0)] if top > 0 else lam[:0]
+    value = float(np.exp(np.mean(np.log(kept)))) if kept.size else 0.0
+    return (value, int(kept.size)) if return_count else value
+
+
+def _binary_dilate(x: np.ndarray, radius: int) -> np.ndarray:
+    """Square dilation of boolean (K, H, W) maps by ``radius`` pixels."""
+    if radius <= 0:
+        return x
+    from scipy.ndimage import binary_dilation
+
+    structure = np.ones((1, 2 * radius + 1, 2 * radius + 1), dtype=bool)
+    return binary_dilation(x, structure=structure)
+
+
+def line_scores(lines_ref: Any, lines_pred: Any, tolerance: int = 1,
+                threshold: float = 0.5) -> dict[str, float]:
+    """Precision, recall and F1 of predicted lines l' against reference lines l.
+
+    Lines are black: a pixel is a line pixel when its value is < ``threshold``.
+    A predicted line pixel is correct when a reference line pixel lies within
+    ``tolerance`` pixels (Chebyshev distance, i.e. a (2t+1)^2 dilation); a reference line
+    pixel is recalled when a predicted one lies within ``tolerance``. Counts are summed
+    over a batch. 0/0 counts as 1 (nothing to find / nothing predicted); F1 is 0 when
+    precision + recall = 0.
+    """
+    ref = _stack(lines_ref) < threshold
+    pred = _stack(lines_pred) < threshold
+    if ref.shape != pred.shape:
+        raise ValueError(f"line maps differ in shape: {ref.shape} vs {pred.shape}")
+    n_pred, n_ref = int(pred.sum()), int(ref.sum())
+    hit_pred = int((pred & _binary_dilate(ref, tolerance)).sum())
+    hit_ref = int((ref & _binary_dilate(pred, tolerance)).sum())
+    precision = hit_pred / n_pred if n_pred else 1.0
+    recall = hit_ref / n_ref if n_ref else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def scale_shift_invariant_error(gt: Any, pred: Any, mask: Any = None, scale: float = 255.0,
+                                per_sample: bool = False) -> float | np.ndarray:
+    """Mean squared error after the least-squares fit of a * pred + b to gt, per sample.
+
+    The fit and the error use the pixels where ``mask`` > 0 (all pixels when None; pass
+    the face mask ``gt > 0`` to ignore the background). Reported on the ``scale`` scale.
+    """
+    g, p = _stack(gt), _stack(pred)
+    m = np.ones_like(g, dtype=bool) if mask is None else _stack(mask) > 0
+    errs = []
+    for gi, pi, mi in zip(g, p, m):
+        x, y = pi[mi], gi[mi]
+        if x.size == 0:
+            raise ValueError("the mask selects no pixel")
+        a_mat = np.stack([x, np.ones_like(x)], 1)                  # (M, 2)
+        (a, b), *_ = np.linalg.lstsq(a_mat, y, rcond=None)
+        errs.append(np.mean((scale * (a * x + b - y)) ** 2))
+    errs = np.asarray(errs)
+    return errs if per_sample else float(errs.mean())
+
+
+def _bilinear(img: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    h, w = img.shape
+    x = np.clip(xy[:, 0], 0, w - 1)
+    y = np.clip(xy[:, 1], 0, h - 1)
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    fx, fy = x - x0, y - y0
+    top = img[y0, x0] * (1 - fx) + img[y0, x1] * fx
+    bottom = img[y1, x0] * (1 - fx) + img[y1, x1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def landmark_depth_error(gt: Any, pred: Any, landmarks: Any, scale: float = 255.0,
+                         indices: Any = None) -> np.ndarray:
+    """Absolute depth error at landmarks, on the ``scale`` scale.
+
+    ``landmarks``: (L, 2) pixel coordinates (x right, y down; pixel centres at integers),
+    or (K, L, 2) for a batch of K maps (one (L, 2) set is shared by all K); depths are sampled
+    bilinearly. ``indices`` picks a subset (e.g. the 7 brow/eye/nose/mouth points).
+    Returns (L,) for a single (H, W) map with (L, 2) landmarks, else (K, L).
+    """
+    g, p = _stack(gt), _stack(pred)
+    lm = _np(landmarks)
+    single = lm.ndim == 2 and _np(gt).ndim == 2
+    if lm.ndim == 2:
+        lm = np.broadcast_to(lm, (len(g),) + lm.shape)
+    if indices is not None:
+        lm = lm[:, np.asarray(indices)]
+    if lm.shape[0] != len(g) or lm.shape[2] != 2:
+        raise ValueError(f"landmarks {lm.shape} do not fit {len(g)} depth maps")
+    errs = np.stack([np.abs(scale * (_bilinear(gi, li) - _bilinear(pi, li)))
+                     for gi, pi, li in zip(g, p, lm)])
+    return errs[0] if single else errs
