@@ -16,6 +16,7 @@ CLI_MODULES = [
     "sketchface.data.make_data",  # make-data
     "sketchface.data.preview",    # preview-data
     "sketchface.nets.summary",    # nets
+    "sketchface.train.cli",       # train
 ]
 
 
@@ -42,7 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # key=value overrides may come after option flags (argparse stops a positional list at the first flag)
+    if extra:
+        if hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+            args.overrides = list(args.overrides or []) + extra
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

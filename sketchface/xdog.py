@@ -66,3 +66,31 @@ def xdog(image: np.ndarray, sigma: float = 0.8, k: float = 1.6, tau: float = 0.9
     d = g1 - tau * g2
     out = np.where(d >= epsilon, 1.0, 1.0 + np.tanh(phi * (d - epsilon)))
     return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def _gauss_kernel(sigma: float, device, dtype):
+    import torch
+    r = max(1, int(round(3 * sigma)))
+    x = torch.arange(-r, r + 1, device=device, dtype=dtype)
+    k = torch.exp(-0.5 * (x / sigma) ** 2)
+    return k / k.sum()
+
+
+def xdog_torch(image, sigma: float = 0.8, k: float = 1.6, tau: float = 0.98, epsilon: float = 0.0,
+               phi: float = 200.0):
+    """XDoG of a batch of grey images (N, 1, H, W) in [0, 1], in torch (same formula as ``xdog``; borders
+    replicate). Runs on the images' device inside training and inference."""
+    import torch
+    import torch.nn.functional as F
+
+    def blur(x, s):
+        g = _gauss_kernel(s, x.device, x.dtype)
+        r = (len(g) - 1) // 2
+        x = F.pad(x, (r, r, 0, 0), mode="replicate")
+        x = F.conv2d(x, g.view(1, 1, 1, -1))
+        x = F.pad(x, (0, 0, r, r), mode="replicate")
+        return F.conv2d(x, g.view(1, 1, -1, 1))
+
+    d = blur(image, sigma) - tau * blur(image, sigma * k)
+    out = torch.where(d >= epsilon, torch.ones_like(d), 1.0 + torch.tanh(phi * (d - epsilon)))
+    return out.clamp(0, 1)

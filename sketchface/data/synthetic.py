@@ -57,6 +57,12 @@ class SyntheticShards(Dataset):
     def __len__(self) -> int:
         return int(self.offsets[-1])
 
+    def identities(self) -> np.ndarray:
+        """Identity number of every sample (n,)."""
+        if not self.shards:
+            return np.zeros(0, np.int64)
+        return np.concatenate([np.asarray(self._array(s, "identity")) for s in self.shards]).astype(np.int64)
+
     def _array(self, shard: str, key: str):
         k = (shard, key)
         if k not in self._arrays:
@@ -101,6 +107,9 @@ class SyntheticOnTheFly(Dataset):
     def __len__(self) -> int:
         return self.n
 
+    def identities(self) -> np.ndarray:
+        return np.array([self.bases[i // self.cfg.variants] for i in range(self.n)], np.int64)
+
     def __getitem__(self, i: int) -> dict:
         if not 0 <= i < self.n:
             raise IndexError(i)
@@ -115,3 +124,23 @@ class SyntheticOnTheFly(Dataset):
         if self.keys:
             s = {k: v for k, v in s.items() if k in self.keys or k == "identity"}
         return to_tensors(s) if self.to_tensor else s
+
+
+class UnpairedDomains(Dataset):
+    """Two unpaired domains from one dataset, split by identity parity: sample i gives ``key_a`` of the i-th
+    even-identity sample and ``key_b`` of an odd-identity sample, so no identity is seen in both domains."""
+
+    def __init__(self, base, key_a: str = "photo", key_b: str = "sketch_pencil"):
+        self.base, self.key_a, self.key_b = base, key_a, key_b
+        ids = base.identities()
+        self.a = np.nonzero(ids % 2 == 0)[0]
+        self.b = np.nonzero(ids % 2 == 1)[0]
+        if len(self.a) == 0 or len(self.b) == 0:
+            raise UserError("unpaired training needs at least two identities in the data")
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def __getitem__(self, i: int) -> dict:
+        j = (i * 7919) % len(self.b)
+        return {self.key_a: self.base[int(self.a[i])][self.key_a], self.key_b: self.base[int(self.b[j])][self.key_b]}

@@ -1,0 +1,219 @@
+"""Checkpoints: ``config.json`` + ``model.safetensors`` per network, rebuilt from them.
+
+Contract (the same as huggingface_hub's ``PyTorchModelHubMixin``, written out by hand
+because the mixin silently drops unknown config keys, loads non-strictly by default
+and falls back to pickle):
+
+- ``net.save_pretrained(dir, dtype=None)`` writes ``config.json`` (``{"kind": ..., fields}``)
+  and ``model.safetensors``; ``dtype=torch.float16`` ships half-size floating weights.
+- ``Class.from_pretrained(dir_or_repo_id)`` and ``load_network(dir_or_repo_id)`` (any
+  kind, through the registry) rebuild the network and load the weights strictly, cast to
+  the model's float32. Anything wrong raises ``CheckpointError`` with one sentence saying
+  what and what to do.
+- ``net.push_to_hub(repo_id)`` uploads the two files to the Hugging Face Hub.
+
+No pickle is ever read.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from sketchface.nets.config import ConfigError, NetConfig
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+FORMAT_VERSION = 1
+
+REGISTRY: dict[str, type["HubModel"]] = {}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded; the message says what is wrong and what to do."""
+
+
+def register(cls: type["HubModel"]) -> type["HubModel"]:
+    """Class decorator: make ``cls`` loadable by ``load_network`` under its config's kind."""
+    REGISTRY[cls.config_class.kind] = cls
+    return cls
+
+
+class HubModel(nn.Module):
+    """Base class of every network: holds ``self.config`` and saves/loads it with the weights."""
+
+    config_class: ClassVar[type[NetConfig]] = NetConfig
+
+    def __init__(self, config: NetConfig):
+        super().__init__()
+        if not isinstance(config, self.config_class):
+            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, "
+                            f"got {type(config).__name__}")
+        self.config = config
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # ---- saving -------------------------------------------------------------------
+    def save_pretrained(self, save_directory: str | Path, dtype: torch.dtype | None = None) -> Path:
+        """Write config.json and model.safetensors into ``save_directory`` (created)."""
+        from safetensors.torch import save_file
+
+        path = Path(save_directory)
+        path.mkdir(parents=True, exist_ok=True)
+        tensors = {}
+        for name, tensor in self.state_dict().items():
+            tensor = tensor.detach().to("cpu")
+            if dtype is not None and tensor.is_floating_point():
+                tensor = tensor.to(dtype)
+            tensors[name] = tensor.contiguous().clone()
+        meta = {"format": "pt", "kind": self.config.kind,
+                "dtype": str(dtype or torch.float32).replace("torch.", "")}
+        save_file(tensors, str(path / WEIGHTS_NAME), metadata=meta)
+        config = {**self.config.to_dict(), "format_version": FORMAT_VERSION}
+        (path / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        return path
+
+    def push_to_hub(self, repo_id: str, *, token: str | None = None, private: bool = False,
+                    dtype: torch.dtype | None = None,
+                    commit_message: str = "Upload sketchface network") -> str:
+        """Upload config.json + model.safetensors to a Hub model repo; returns the commit URL."""
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            self.save_pretrained(tmp, dtype=dtype)
+            info = api.upload_folder(repo_id=repo_id, folder_path=tmp,
+                                     commit_message=commit_message)
+        return str(info)
+
+    # ---- loading ------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, path_or_repo_id: str | Path, *, device: str | torch.device = "cpu",
+                        revision: str | None = None, token: str | None = None) -> "HubModel":
+        """Rebuild from a folder (or a Hub repo id) written by ``save_pretrained``; strict."""
+        folder = resolve_checkpoint(path_or_repo_id, revision=revision, token=token)
+        config = _read_config(folder)
+        kind = config.get("kind")
+        if kind != cls.config_class.kind:
+            raise CheckpointError(
+                f"{folder / CONFIG_NAME} holds a {kind!r} network, not {cls.config_class.kind!r}; "
+                f"load it with sketchface.nets.load_network or the matching class")
+        return _build_and_load(cls, config, folder, device)
+
+
+def resolve_checkpoint(path_or_repo_id: str | Path, *, revision: str | None = None,
+                       token: str | None = None) -> Path:
+    """A local folder as is; otherwise download config.json + model.safetensors from the Hub."""
+    path = Path(path_or_repo_id)
+    if path.exists():
+        if not path.is_dir():
+            raise CheckpointError(f"{path} is a file; pass the folder that holds "
+                                  f"{CONFIG_NAME} and {WEIGHTS_NAME}")
+        return path
+    text = str(path_or_repo_id)
+    if text.count("/") != 1 or text.startswith((".", "/", "~")):
+        raise CheckpointError(f"checkpoint folder {text} does not exist; pass a folder written by "
+                              f"save_pretrained or a Hub repo id like 'user/name'")
+    from huggingface_hub import hf_hub_download
+
+    try:
+        for name in (CONFIG_NAME, WEIGHTS_NAME):
+            local = hf_hub_download(text, name, revision=revision, token=token)
+    except Exception as exc:  # offline, missing repo, missing file, auth: one sentence
+        raise CheckpointError(
+            f"could not fetch {text} from the Hugging Face Hub ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}); check the repo id and your "
+            f"connection, or download the folder and pass its path") from None
+    return Path(local).parent
+
+
+def _read_config(folder: Path) -> dict[str, Any]:
+    file = folder / CONFIG_NAME
+    if not file.is_file():
+        raise CheckpointError(f"no {CONFIG_NAME} in {folder}; pass a folder written by "
+                              f"save_pretrained ({CONFIG_NAME} + {WEIGHTS_NAME})")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{file} is not valid JSON ({exc}); re-save the checkpoint") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{file} is not a JSON object; re-save the checkpoint")
+    version = data.pop("format_version", FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{file} has format_version {version}, this sketchface reads "
+                              f"{FORMAT_VERSION}; upgrade sketchface or re-save the checkpoint")
+    return data
+
+
+def _build_and_load(cls: type[HubModel], config: dict[str, Any], folder: Path,
+                    device: str | torch.device) -> HubModel:
+    try:
+        cfg = cls.config_class.from_dict(config)
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"{folder / CONFIG_NAME} is not a valid {cls.config_class.kind} "
+                              f"config ({exc}); fix that entry or save the checkpoint again "
+                              f"with this version of sketchface") from None
+    model = cls(cfg)
+    state = _read_weights(folder / WEIGHTS_NAME)
+    _check_state(model, state, folder)
+    target = {k: v for k, v in model.state_dict().items()}
+    state = {k: v.to(target[k].dtype) for k, v in state.items()}
+    model.load_state_dict(state, strict=True)
+    return model.to(device)
+
+
+def _read_weights(file: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    if not file.is_file():
+        raise CheckpointError(f"no {WEIGHTS_NAME} beside {CONFIG_NAME} in {file.parent}; "
+                              f"copy the weights file there or re-save the checkpoint")
+    try:
+        return load_file(str(file), device="cpu")
+    except Exception as exc:  # SafetensorError, OSError, ...: truncated or not safetensors
+        raise CheckpointError(
+            f"{file} is truncated or corrupt ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+            f"download or save it again") from None
+
+
+def _check_state(model: nn.Module, state: dict[str, torch.Tensor], folder: Path) -> None:
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    if not (missing or unexpected or shapes):
+        return
+    parts = []
+    if shapes:
+        k = shapes[0]
+        parts.append(f"{len(shapes)} tensors have other shapes (e.g. {k}: weights "
+                     f"{tuple(state[k].shape)}, config {tuple(expected[k].shape)})")
+    if missing:
+        parts.append(f"{len(missing)} tensors are missing (e.g. {missing[0]})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} tensors are unexpected (e.g. {unexpected[0]})")
+    raise CheckpointError(
+        f"{folder / WEIGHTS_NAME} does not match {folder / CONFIG_NAME}: {'; '.join(parts)}; "
+        f"the weights come from a network of another configuration, so keep each "
+        f"model.safetensors with the config.json it was saved with")
+
+
+def load_network(path_or_repo_id: str | Path, *, device: str | torch.device = "cpu",
+                 revision: str | None = None, token: str | None = None) -> HubModel:
+    """Rebuild whichever network a checkpoint holds, from the ``kind`` in its config.json."""
+    import sketchface.nets  # noqa: F401  (fills REGISTRY)
+
+    folder = resolve_checkpoint(path_or_repo_id, revision=revision, token=token)
+    config = _read_config(folder)
+    kind = config.get("kind")
+    if kind not in REGISTRY:
+        raise CheckpointError(f"{folder / CONFIG_NAME} names network kind {kind!r}, which this "
+                              f"sketchface does not know (known: {', '.join(sorted(REGISTRY))})")
+    return _build_and_load(REGISTRY[kind], config, folder, device)

@@ -1,0 +1,1 @@
+"""Trainers of every stage: cyclegan, coarse (sp-, sp, dp, dnet), lines, fine."""

@@ -1,0 +1,148 @@
+"""Training configuration: one flat dataclass, YAML files with a comment on every key, ``key=value`` overrides.
+
+Unknown or mistyped keys are refused with the list of allowed keys. The resolved config is written into the
+run folder as ``config.yaml``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sketchface.cli import UserError
+
+STAGES = ("cyclegan", "coarse", "lines", "fine")
+
+
+def _f(default: Any, help: str) -> Any:
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class TrainConfig:
+    stage: str = _f("coarse", "cyclegan | coarse | lines | fine")
+    preset: str = _f("lite", "network size preset: lite (128², CPU) or paper (256²)")
+    variant: str = _f("dp", "coarse: sp- | sp | dp | dnet; fine: ignored")
+    loss: str = _f("", "coarse dp: full | La | Lb | Lc (Table 4); fine: line+dis | dis+3d (Table 6); empty = the first")
+    data: str = _f("", "make-data folder; empty = render samples on the fly (needs the face model)")
+    on_the_fly_n: int = _f(2000, "samples in the on-the-fly training set when data is empty")
+    out: str = _f("runs/{stage}-{variant}", "run folder ({stage}, {variant}, {loss}, {preset} are filled in)")
+    steps: int = _f(20000, "optimizer steps")
+    batch_size: int = _f(0, "global batch; 0 = the paper's (SP 8, DP 2, FineNet 4, others 4)")
+    lr: float = _f(1e-4, "Adam learning rate (paper: 1e-4)")
+    beta1: float = _f(0.5, "Adam beta1 (paper: 0.5)")
+    beta2: float = _f(0.999, "Adam beta2 (paper: 0.999)")
+    lambda_rec: float = _f(1.0, "weight of L_rec (paper: 1)")
+    lambda_cvt: float = _f(1.0, "weight of L_cvt (paper: 1)")
+    lambda_3d: float = _f(0.001, "weight of L_3d on 0..255 depth (paper: 0.001)")
+    depth_scale: float = _f(255.0, "depth maps are scaled to 0..depth_scale inside L_3d, as 8-bit depth images")
+    dis_scale: float = _f(255.0, "the displacement is scaled by this inside L_dis (same 8-bit depth units)")
+    lambda_line: float = _f(0.85, "fixed-λ FineNet: weight of L_line (paper: 0.85); λ_dis = 1 - λ_line")
+    lambda_conditioned: bool = _f(True, "fine: sample λ_line ~ U(0,1) per example and feed it to FineNet")
+    sketch_styles: list = _f(["pencil", "lines", "cyclegan"], "sketch styles mixed in training (cyclegan if present)")
+    coarse_ckpt: str = _f("", "fine: CoarseNet checkpoint folder (config.json + model.safetensors)")
+    lines_ckpt: str = _f("", "fine: line-extractor checkpoint folder")
+    cycle_weight: float = _f(10.0, "cyclegan: weight of the cycle loss")
+    identity_weight: float = _f(0.5, "cyclegan: weight of the identity loss (relative to cycle)")
+    ckpt_every: int = _f(500, "steps between training checkpoints (atomic; --resume continues from the last)")
+    sample_every: int = _f(500, "steps between sample grids (PNG in the run folder)")
+    log_every: int = _f(20, "steps between log lines in metrics.csv")
+    seed: int = _f(0, "seed of weights, data order and λ sampling")
+    amp: bool = _f(True, "mixed precision on CUDA (ignored on the CPU)")
+    device: str = _f("auto", "auto | cpu | cuda | cuda:N")
+    threads: int = _f(0, "CPU threads for torch (0 = leave torch's default)")
+    net: dict = _f({}, "overrides of the network config fields, e.g. {dim: 32}")
+
+    @property
+    def effective_batch(self) -> int:
+        if self.batch_size:
+            return self.batch_size
+        if self.stage == "coarse":
+            return 2 if self.variant == "dp" else 8
+        return 4
+
+    def run_dir(self) -> Path:
+        return Path(self.out.format(stage=self.stage, variant=self.variant, loss=self.loss, preset=self.preset))
+
+    def validate(self) -> "TrainConfig":
+        if not self.loss:
+            self.loss = "line+dis" if self.stage == "fine" else "full"
+        if self.stage not in STAGES:
+            raise UserError(f"stage must be one of {', '.join(STAGES)}, got {self.stage!r}")
+        if self.stage == "coarse" and self.variant not in ("sp-", "sp", "dp", "dnet"):
+            raise UserError(f"coarse variant must be sp-, sp, dp or dnet, got {self.variant!r}")
+        if self.preset not in ("lite", "paper"):
+            raise UserError(f"preset must be lite or paper, got {self.preset!r}")
+        if self.stage == "fine" and self.loss not in ("line+dis", "dis+3d"):
+            raise UserError("fine loss must be line+dis or dis+3d")
+        if self.stage == "coarse" and self.variant == "dp" and self.loss not in ("full", "La", "Lb", "Lc"):
+            raise UserError("dp loss must be full, La, Lb or Lc")
+        if self.steps < 1 or self.ckpt_every < 1:
+            raise UserError("steps and ckpt_every must be at least 1")
+        return self
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    f = FIELDS[name]
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    if isinstance(value, str) and not isinstance(default, str):
+        value = yaml.safe_load(value)
+    if isinstance(default, float) and isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise UserError(f"{name} must be true or false, got {value!r}")
+    elif isinstance(default, float) and isinstance(value, int):
+        value = float(value)
+    elif type(default) is not type(value) and not (default is None):
+        raise UserError(f"{name} must be {type(default).__name__}, got {value!r}")
+    return value
+
+
+def make_config(values: dict[str, Any]) -> TrainConfig:
+    unknown = [k for k in values if k not in FIELDS]
+    if unknown:
+        raise UserError(f"unknown config key(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}")
+    return TrainConfig(**{k: _coerce(k, v) for k, v in values.items()}).validate()
+
+
+def load_config(path: str | Path | None, overrides: list[str] = (), **base: Any) -> TrainConfig:
+    """YAML file (optional) + ``key=value`` strings (+ keyword defaults underneath both)."""
+    values: dict[str, Any] = dict(base)
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise UserError(f"config file {p} not found")
+        loaded = yaml.safe_load(p.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise UserError(f"{p} must hold a mapping of key: value")
+        values.update(loaded)
+    for item in overrides:
+        if "=" not in item:
+            raise UserError(f"override {item!r} must look like key=value")
+        k, v = item.split("=", 1)
+        values[k.strip()] = v
+    return make_config(values)
+
+
+def dump_config(cfg: TrainConfig) -> str:
+    """YAML with the help text of each key as a comment."""
+    lines = []
+    for name, f in FIELDS.items():
+        value = getattr(cfg, name)
+        text = yaml.safe_dump({name: value}, default_flow_style=True, sort_keys=False).strip()
+        if text.startswith("{") and text.endswith("}"):
+            text = text[1:-1]
+        lines.append(f"# {f.metadata['help']}\n{text}")
+    return "\n".join(lines) + "\n"

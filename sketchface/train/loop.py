@@ -1,0 +1,232 @@
+"""The training loop shared by every stage.
+
+- Device: CUDA when present (mixed precision), CPU otherwise. Multi-GPU through ``torchrun`` and torch's
+  DistributedDataParallel (gloo on the CPU, nccl on CUDA); each rank takes its slice of every global batch.
+- Data order is a pure function of (seed, step), so an interrupted run resumed from its last checkpoint takes
+  exactly the batches the uninterrupted run would have taken.
+- Checkpoints (``ckpt.pt``: weights, optimizer states, step) are written to a temporary file, flushed, then
+  renamed over the previous one: a crash or a full disk while saving leaves the previous checkpoint intact.
+  They are read with ``torch.load(weights_only=True)``.
+- A non-finite loss stops the run with a message; the last good checkpoint stays.
+- ``metrics.csv`` gets the losses every ``log_every`` steps; ``samples/step_XXXXXX.png`` every ``sample_every``.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from sketchface.cli import UserError
+from sketchface.train.config import TrainConfig, dump_config
+
+
+class NonFiniteLoss(UserError):
+    pass
+
+
+def setup_device(cfg: TrainConfig) -> tuple[torch.device, int, int]:
+    """(device, rank, world_size); initialises the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if cfg.device == "auto":
+        use_cuda = torch.cuda.is_available()
+    else:
+        use_cuda = cfg.device.startswith("cuda")
+        if use_cuda and not torch.cuda.is_available():
+            raise UserError("device=cuda was asked for but no CUDA device is available; use device=cpu")
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    if use_cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        device = torch.device(cfg.device if cfg.device.startswith("cuda:") else f"cuda:{local}")
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+    return device, rank, world
+
+
+def batch_indices(n: int, step: int, batch: int, seed: int) -> np.ndarray:
+    """The global batch of ``step``: consecutive slices of a per-epoch permutation of range(n)."""
+    if n <= 0:
+        raise UserError("the training set is empty")
+    start = step * batch
+    out = []
+    while len(out) < batch:
+        epoch, pos = divmod(start + len(out), n)
+        perm = np.random.default_rng([seed, epoch]).permutation(n)
+        take = min(batch - len(out), n - pos)
+        out.extend(perm[pos:pos + take].tolist())
+    return np.asarray(out)
+
+
+def collate(samples: list[dict]) -> dict:
+    out = {}
+    for k in samples[0]:
+        v = samples[0][k]
+        if torch.is_tensor(v):
+            out[k] = torch.stack([s[k] for s in samples])
+        elif isinstance(v, (int, float)):
+            out[k] = torch.tensor([s[k] for s in samples])
+    return out
+
+
+def save_atomic(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: Path) -> dict:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserError(f"training checkpoint {path} is damaged or truncated ({type(exc).__name__}); "
+                        "delete it to start over, or restore a copy") from exc
+
+
+class Trainer:
+    """Runs a ``Stage`` (see sketchface.train.stages) for ``cfg.steps`` steps."""
+
+    def __init__(self, stage, cfg: TrainConfig, progress: bool = True):
+        self.stage, self.cfg, self.progress = stage, cfg, progress
+        self.device, self.rank, self.world = setup_device(cfg)
+        self.run = cfg.run_dir()
+        torch.manual_seed(cfg.seed)
+        self.models = stage.build_models(cfg, self.device)
+        self.opts = stage.build_optimizers(self.models, cfg)
+        self.train_models = self._wrap_ddp()
+        self.amp = cfg.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.dataset = stage.dataset(cfg, "train")
+        self.step = 0
+
+    def _wrap_ddp(self) -> dict:
+        if self.world == 1:
+            return self.models
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return {k: (DDP(m, device_ids=ids) if any(p.requires_grad for p in m.parameters()) else m)
+                for k, m in self.models.items()}
+
+    @property
+    def ckpt_path(self) -> Path:
+        return self.run / "ckpt.pt"
+
+    def state(self) -> dict:
+        return {"step": self.step,
+                "models": {k: m.state_dict() for k, m in self.models.items()},
+                "opts": {k: o.state_dict() for k, o in self.opts.items()},
+                "scaler": self.scaler.state_dict()}
+
+    def save(self) -> None:
+        if self.rank == 0:
+            save_atomic(self.state(), self.ckpt_path)
+
+    def resume(self) -> bool:
+        if not self.ckpt_path.is_file():
+            return False
+        ck = load_checkpoint(self.ckpt_path)
+        for k, m in self.models.items():
+            m.load_state_dict(ck["models"][k])
+        for k, o in self.opts.items():
+            o.load_state_dict(ck["opts"][k])
+        if ck.get("scaler"):
+            self.scaler.load_state_dict(ck["scaler"])
+        self.step = int(ck["step"])
+        return True
+
+    def local_batch(self, step: int) -> dict:
+        idx = batch_indices(len(self.dataset), step, self.cfg.effective_batch, self.cfg.seed)
+        idx = idx[self.rank::self.world]
+        batch = collate([self.dataset[int(i)] for i in idx])
+        return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+    def fit(self, resume: bool = False) -> dict:
+        cfg = self.cfg
+        if self.rank == 0:
+            self.run.mkdir(parents=True, exist_ok=True)
+            (self.run / "config.yaml").write_text(dump_config(cfg))
+        if resume and self.resume() and self.rank == 0:
+            print(f"resumed {self.run} at step {self.step}")
+        from tqdm import tqdm
+        bar = tqdm(total=cfg.steps, initial=self.step, desc=f"train {cfg.stage}", unit="step",
+                   disable=not self.progress or self.rank != 0, dynamic_ncols=True)
+        log_path = self.run / "metrics.csv"
+        writer = None
+        last = {}
+        t0, s0 = time.time(), self.step
+        while self.step < cfg.steps:
+            batch = self.local_batch(self.step)
+            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.step)
+            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+                losses = self.stage.train_step(self.train_models, self.opts, batch, cfg, self.scaler, gen)
+            bad = [k for k, v in losses.items() if not math.isfinite(v)]
+            if bad:
+                bar.close()
+                raise NonFiniteLoss(f"loss {', '.join(bad)} became non-finite at step {self.step}; the run stopped "
+                                    f"and {self.ckpt_path} keeps the last good state (try a lower lr)")
+            self.step += 1
+            last = losses
+            bar.update(1)
+            if self.rank == 0:
+                bar.set_postfix({k: f"{v:.4g}" for k, v in list(losses.items())[:4]})
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    elapsed = time.time() - t0
+                    row = {"step": self.step, "time": round(elapsed, 2),
+                           "images_per_s": round((self.step - s0) * cfg.effective_batch / max(elapsed, 1e-9), 3),
+                           **{k: round(v, 6) for k, v in losses.items()}}
+                    new = not log_path.exists()
+                    with open(log_path, "a", newline="") as f:
+                        writer = csv.DictWriter(f, fieldnames=list(row))
+                        if new:
+                            writer.writeheader()
+                        writer.writerow(row)
+                if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
+                    self.write_samples(batch)
+            if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
+                self.save()
+        bar.close()
+        if self.rank == 0:
+            self.stage.export(self.models, self.run / "final", cfg)
+        if self.world > 1:
+            dist.barrier()
+        return last
+
+    @torch.no_grad()
+    def write_samples(self, batch: dict) -> None:
+        from PIL import Image
+        for m in self.models.values():
+            m.eval()
+        try:
+            grid = self.stage.sample_grid(self.models, batch, self.cfg)
+        finally:
+            for k, m in self.models.items():
+                m.train(k in self.stage.trainable(self.cfg))
+        (self.run / "samples").mkdir(exist_ok=True)
+        Image.fromarray(grid).save(self.run / "samples" / f"step_{self.step:06d}.png")
+
+
+def tile(columns: list[torch.Tensor], n: int = 4) -> np.ndarray:
+    """Columns of (N, C, H, W) tensors in [0, 1] (C = 1 or 3, same H, W) -> uint8 grid of the first ``n`` rows."""
+    rows = []
+    for i in range(min(n, columns[0].shape[0])):
+        cells = [c[i].detach().float().cpu().clamp(0, 1).expand(3, -1, -1) if c.shape[1] == 1
+                 else c[i].detach().float().cpu().clamp(0, 1) for c in columns]
+        rows.append(torch.cat(cells, 2))
+    img = torch.cat(rows, 1).permute(1, 2, 0).numpy()
+    return (img * 255 + 0.5).astype(np.uint8)

@@ -1,0 +1,264 @@
+"""The four training stages of the paper's data flow.
+
+cyclegan (photo -> sketch, unpaired) -> coarse (sketch[/photo] -> depth; sp-, sp, dp, dnet)
+-> lines (depth -> XDoG lines of its sketch) -> fine (coarse depth + lines l -> displacement; CoarseNet and the
+line extractor fixed).
+
+A stage builds its models and optimizers, picks its data, does one optimizer step on a batch, draws a sample
+grid and exports the trained networks (config.json + model.safetensors).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from sketchface import losses as L
+from sketchface.cli import UserError
+from sketchface.nets import build, load_network, preset
+from sketchface.train.config import TrainConfig
+from sketchface.train.loop import tile
+from sketchface.xdog import xdog_torch
+
+COARSE_KINDS = {"sp-": "sp_coarse_minus", "sp": "sp_coarse", "dp": "dp_coarse", "dnet": "dnet"}
+SKETCH_KEYS = {"pencil": "sketch_pencil", "lines": "sketch_lines", "cyclegan": "sketch_cyclegan"}
+
+
+def net_config(cfg: TrainConfig, kind: str):
+    c = preset(cfg.preset)[kind]
+    return c.replace(**cfg.net) if cfg.net else c
+
+
+def _adam(params, cfg: TrainConfig):
+    return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+
+
+def _step(loss: torch.Tensor, opt, scaler) -> None:
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+
+
+def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    if x.shape[-1] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="area")
+
+
+def _module(m):
+    return getattr(m, "module", m)
+
+
+def training_dataset(cfg: TrainConfig, split: str, keys: tuple[str, ...]):
+    from sketchface.data.synthetic import SyntheticOnTheFly, SyntheticShards
+    if cfg.data:
+        ds = SyntheticShards(cfg.data, split, keys=None)
+        available = set(ds.keys) | {p.stem for p in (ds.root / ds.shards[0]).glob("*.npy")} if ds.shards else set()
+        ds.keys = tuple(k for k in keys if k in available)
+        return ds
+    size = preset(cfg.preset)["line_extractor"].image_size
+    return SyntheticOnTheFly(cfg.on_the_fly_n if split == "train" else max(cfg.on_the_fly_n // 4, 8), split,
+                             size=size, seed=cfg.seed, keys=keys)
+
+
+def pick_sketch(batch: dict, cfg: TrainConfig, gen: torch.Generator, size: int) -> torch.Tensor:
+    """Per example, one of the configured sketch styles present in the batch."""
+    styles = [SKETCH_KEYS[s] for s in cfg.sketch_styles if SKETCH_KEYS.get(s) in batch]
+    if not styles:
+        raise UserError(f"none of the sketch styles {cfg.sketch_styles} is in the data")
+    stack = torch.stack([_resize(batch[k], size) for k in styles])      # (S, N, 1, H, W)
+    choice = torch.randint(len(styles), (stack.shape[1],), generator=gen).to(stack.device)
+    return stack[choice, torch.arange(stack.shape[1], device=stack.device)]
+
+
+class Stage:
+    name = ""
+    keys: tuple[str, ...] = ()
+
+    def trainable(self, cfg: TrainConfig) -> set[str]:
+        return {"net"}
+
+    def dataset(self, cfg: TrainConfig, split: str):
+        return training_dataset(cfg, split, self.keys)
+
+    def build_optimizers(self, models, cfg):
+        return {"net": _adam(models["net"].parameters(), cfg)}
+
+    def export(self, models, out, cfg) -> None:
+        _module(models["net"]).save_pretrained(out)
+
+
+class CoarseStage(Stage):
+    name = "coarse"
+    keys = ("sketch_pencil", "sketch_lines", "sketch_cyclegan", "photo", "depth", "mask")
+
+    def build_models(self, cfg, device):
+        kind = COARSE_KINDS[cfg.variant]
+        return {"net": build(kind, net_config(cfg, kind)).to(device).train()}
+
+    def _size(self, models) -> int:
+        return _module(models["net"]).config.image_size
+
+    def train_step(self, models, opts, batch, cfg, scaler, gen):
+        size = self._size(models)
+        net = models["net"]
+        s = pick_sketch(batch, cfg, gen, size)
+        d = _resize(batch["depth"], size) * cfg.depth_scale
+        v = cfg.variant
+        if v == "dnet":
+            pred = net(s)
+            t = {"3d_s": L.depth_loss(d, pred * cfg.depth_scale)}
+            t["total"] = t["3d_s"]
+        elif v == "dp":
+            p = _resize(batch["photo"], size)
+            out = net(s, p)
+            out = {**out, "depth_s": out["depth_s"] * cfg.depth_scale, "depth_p": out["depth_p"] * cfg.depth_scale}
+            t = L.dp_coarse_loss(out, s, p, d, cfg.lambda_rec, cfg.lambda_cvt, cfg.lambda_3d, cfg.loss)
+        else:
+            out = net(s)
+            t = L.sp_coarse_loss({"image": out["image"], "depth": out["depth"] * cfg.depth_scale}, s, d,
+                                 cfg.lambda_rec, cfg.lambda_3d)
+        _step(t["total"], opts["net"], scaler)
+        return {k: float(x.detach()) for k, x in t.items()}
+
+    def sample_grid(self, models, batch, cfg):
+        net = _module(models["net"])
+        size = net.config.image_size
+        s = _resize(batch.get("sketch_pencil", batch.get("sketch_lines")), size)
+        cols = [s, net.predict_depth(s, "sketch"), _resize(batch["depth"], size)]
+        if cfg.variant == "dp":
+            p = _resize(batch["photo"], size)
+            cols[1:1] = [p, net.predict_depth(p, "photo")]
+        return tile(cols)
+
+
+class LinesStage(Stage):
+    """Line extractor: depth -> the XDoG lines of its paired (synthesised) sketch."""
+    name = "lines"
+    keys = ("depth", "lines", "mask")
+
+    def build_models(self, cfg, device):
+        return {"net": build("line_extractor", net_config(cfg, "line_extractor")).to(device).train()}
+
+    def train_step(self, models, opts, batch, cfg, scaler, gen):
+        size = _module(models["net"]).config.image_size
+        d, l = _resize(batch["depth"], size), _resize(batch["lines"], size)
+        pred = models["net"](d)
+        # lines are sparse: weight line pixels (l = 0) up so the network does not settle for all-white
+        w = 1.0 + 4.0 * (1.0 - l)
+        loss = (w * (pred - l).abs()).mean()
+        _step(loss, opts["net"], scaler)
+        return {"l1w": float(loss.detach()), "total": float(loss.detach())}
+
+    def sample_grid(self, models, batch, cfg):
+        net = _module(models["net"])
+        size = net.config.image_size
+        d = _resize(batch["depth"], size)
+        return tile([d, _resize(batch["lines"], size), net(d)])
+
+
+class FineStage(Stage):
+    """FineNet with CoarseNet and the line extractor fixed; λ-conditioned by default."""
+    name = "fine"
+    keys = ("sketch_pencil", "sketch_lines", "sketch_cyclegan", "photo", "depth", "mask")
+
+    def build_models(self, cfg, device):
+        if not cfg.coarse_ckpt or not cfg.lines_ckpt:
+            raise UserError("the fine stage needs coarse_ckpt=DIR and lines_ckpt=DIR (train coarse and lines first)")
+        c = net_config(cfg, "finenet")
+        c = c.replace(lambda_conditioned=cfg.lambda_conditioned)
+        coarse = load_network(cfg.coarse_ckpt).to(device).eval().requires_grad_(False)
+        lines = load_network(cfg.lines_ckpt).to(device).eval().requires_grad_(False)
+        return {"net": build("finenet", c).to(device).train(), "coarse": coarse, "lines": lines}
+
+    def _inputs(self, models, batch, cfg, gen):
+        net = _module(models["net"])
+        size = net.config.image_size
+        s = pick_sketch(batch, cfg, gen, size)
+        with torch.no_grad():
+            coarse = models["coarse"].predict_depth(s, "sketch")
+            l = xdog_torch(s)
+        mask = (coarse > 0.05).to(coarse.dtype)
+        return s, coarse, l, mask
+
+    def train_step(self, models, opts, batch, cfg, scaler, gen):
+        s, coarse, l, mask = self._inputs(models, batch, cfg, gen)
+        n = s.shape[0]
+        if cfg.lambda_conditioned:
+            lam = torch.rand(n, generator=gen).to(s.device)
+        else:
+            lam = torch.full((n,), cfg.lambda_line, device=s.device)
+        out = models["net"](coarse, l, lam, mask)
+        if cfg.loss == "line+dis":
+            lp = models["lines"](out["fine"])
+            t = L.finenet_loss(l, lp, out["displacement"] * cfg.dis_scale, lam, 1 - lam)
+        else:
+            size = coarse.shape[-1]
+            d = _resize(batch["depth"], size)
+            t = L.finenet_ablation_loss(d * cfg.depth_scale, out["fine"] * cfg.depth_scale,
+                                        out["displacement"] * cfg.dis_scale, cfg.lambda_line, 1 - cfg.lambda_line,
+                                        mask)
+        _step(t["total"], opts["net"], scaler)
+        return {k: float(x.detach()) for k, x in t.items()}
+
+    def sample_grid(self, models, batch, cfg):
+        gen = torch.Generator().manual_seed(0)
+        s, coarse, l, mask = self._inputs(models, batch, cfg, gen)
+        net = _module(models["net"])
+        cols = [s, l, coarse]
+        for lam in (0.0, 0.5, 1.0):
+            fine = net(coarse, l, torch.full((s.shape[0],), lam, device=s.device), mask)["fine"]
+            disp = (fine - coarse) / max(net.config.max_displacement, 1e-6) * 0.5 + 0.5
+            cols += [disp, models["lines"](fine)]
+        return tile(cols)
+
+
+class CycleGANStage(Stage):
+    """Unpaired photo -> sketch: photos of one half of the training identities against pencil sketches of the
+    other half (CUFSF sketches when a user has them)."""
+    name = "cyclegan"
+    keys = ("photo", "sketch_pencil")
+
+    def dataset(self, cfg, split):
+        from sketchface.data.synthetic import UnpairedDomains
+        return UnpairedDomains(training_dataset(cfg, split, self.keys))
+
+    def build_models(self, cfg, device):
+        if int(__import__("os").environ.get("WORLD_SIZE", "1")) > 1:
+            raise UserError("the cyclegan stage runs on one device; launch it without torchrun")
+        return {"net": build("cyclegan", net_config(cfg, "cyclegan")).to(device).train()}
+
+    def build_optimizers(self, models, cfg):
+        m = models["net"]
+        g = list(m.G_ps.parameters()) + list(m.G_sp.parameters())
+        d = list(m.D_s.parameters()) + list(m.D_p.parameters())
+        return {"g": _adam(g, cfg), "d": _adam(d, cfg)}
+
+    def train_step(self, models, opts, batch, cfg, scaler, gen):
+        m = models["net"]
+        size = m.config.image_size
+        p = _resize(batch["photo"], size)              # even identities
+        s = _resize(batch["sketch_pencil"], size)      # odd identities (unpaired)
+        out = m(p, s, identity=cfg.identity_weight > 0)
+        m.D_s.requires_grad_(False)
+        m.D_p.requires_grad_(False)
+        tg = L.cyclegan_generator_loss(m, out, p, s, cfg.cycle_weight, cfg.identity_weight)
+        _step(tg["total"], opts["g"], scaler)
+        m.D_s.requires_grad_(True)
+        m.D_p.requires_grad_(True)
+        td = L.cyclegan_discriminator_loss(m, out, p, s)
+        _step(td["total"], opts["d"], scaler)
+        return {"g": float(tg["total"].detach()), "d": float(td["total"].detach()), "cycle_p": float(tg["cycle_p"].detach())}
+
+    def sample_grid(self, models, batch, cfg):
+        m = models["net"]
+        p = _resize(batch["photo"], m.config.image_size)
+        fake = m.photo_to_sketch(p)
+        return tile([p, fake, _resize(batch["sketch_pencil"], m.config.image_size)])
+
+
+STAGES = {"coarse": CoarseStage, "lines": LinesStage, "fine": FineStage, "cyclegan": CycleGANStage}
+
+
+def get_stage(name: str) -> Stage:
+    return STAGES[name]()

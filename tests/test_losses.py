@@ -1,0 +1,166 @@
+"""Losses (1)-(11), ablations and CycleGAN losses on hand-computed tensors."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sketchface import losses as L
+from sketchface.nets import CycleGAN, preset
+
+
+def full(value, *shape):
+    return torch.full(shape, float(value))
+
+
+def test_mse_and_masked_mse_by_hand():
+    target = torch.tensor([[0.0, 1.0], [0.5, 0.5]])
+    pred = torch.tensor([[1.0, 1.0], [0.0, 0.5]])
+    assert L.mse(target, pred).item() == pytest.approx((1 + 0 + 0.25 + 0) / 4)
+    mask = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    assert L.mse(target, pred, mask).item() == pytest.approx((1 + 0.25) / 2)
+    assert L.depth_loss(target, pred).item() == pytest.approx(0.3125)
+
+
+def test_sp_loss_weights_rec_and_3d():
+    sketch, depth = full(1.0, 2, 1, 4, 4), full(0.5, 2, 1, 4, 4)
+    out = {"image": full(0.8, 2, 1, 4, 4), "depth": full(0.1, 2, 1, 4, 4)}
+    t = L.sp_coarse_loss(out, sketch, depth)
+    assert t["rec_s"].item() == pytest.approx(0.04)
+    assert t["3d_s"].item() == pytest.approx(0.16)
+    assert t["total"].item() == pytest.approx(1.0 * 0.04 + 0.001 * 0.16)
+    t = L.sp_coarse_loss(out, sketch, depth, lambda_rec=0.5, lambda_3d=2.0)
+    assert t["total"].item() == pytest.approx(0.5 * 0.04 + 2.0 * 0.16)
+
+
+def _dp_example():
+    s, p, d = full(1.0, 1, 1, 2, 2), full(0.0, 1, 3, 2, 2), full(1.0, 1, 1, 2, 2)
+    out = {"sketch_rec": full(0.9, 1, 1, 2, 2),    # rec_s = 0.01
+           "photo_rec": full(0.2, 1, 3, 2, 2),     # rec_p = 0.04
+           "photo_cvt": full(0.3, 1, 3, 2, 2),     # cvt_p = 0.09
+           "sketch_cvt": full(0.6, 1, 1, 2, 2),    # cvt_s = 0.16
+           "depth_s": full(0.5, 1, 1, 2, 2),       # 3d_s = 0.25
+           "depth_p": full(0.4, 1, 1, 2, 2)}       # 3d_p = 0.36
+    return out, s, p, d
+
+
+@pytest.mark.parametrize("variant,expected", [
+    ("full", 1 * (0.04 + 0.01) + 1 * (0.09 + 0.16) + 0.001 * (0.36 + 0.25)),
+    ("La", 0.001 * (0.36 + 0.25)),
+    ("Lb", 0.001 * (0.36 + 0.25) + (0.04 + 0.01)),
+    ("Lc", 0.001 * (0.36 + 0.25) + (0.09 + 0.16)),
+])
+def test_dp_loss_terms_and_variants(variant, expected):
+    out, s, p, d = _dp_example()
+    t = L.dp_coarse_loss(out, s, p, d, variant=variant)
+    for key, value in {"rec_s": 0.01, "rec_p": 0.04, "cvt_p": 0.09, "cvt_s": 0.16,
+                       "3d_s": 0.25, "3d_p": 0.36}.items():
+        assert t[key].item() == pytest.approx(value), key
+    assert t["total"].item() == pytest.approx(expected)
+
+
+def test_dp_loss_rejects_unknown_variant():
+    out, s, p, d = _dp_example()
+    with pytest.raises(ValueError, match="variant"):
+        L.dp_coarse_loss(out, s, p, d, variant="Ld")
+
+
+def test_dp_loss_custom_weights():
+    out, s, p, d = _dp_example()
+    t = L.dp_coarse_loss(out, s, p, d, lambda_rec=2.0, lambda_cvt=0.5, lambda_3d=1.0)
+    assert t["total"].item() == pytest.approx(2 * 0.05 + 0.5 * 0.25 + 1.0 * 0.61)
+
+
+# ---- line loss (9) -------------------------------------------------------------------------
+def test_line_loss_exact_value_on_a_tiny_example():
+    lines = torch.tensor([[[[0.0, 1.0], [1.0, 1.0]]]])         # one line pixel, top left
+    pred = torch.tensor([[[[1.0, 1.0], [0.0, 1.0]]]])          # l' misses it (white there)
+    assert L.line_loss(lines, pred).item() == pytest.approx(1.0 / 4)
+    pred_grey = torch.tensor([[[[0.2, 1.0], [1.0, 1.0]]]])     # l' nearly black there
+    assert L.line_loss(lines, pred_grey).item() == pytest.approx(0.2 / 4)
+    soft = torch.tensor([[[[0.5, 1.0], [1.0, 1.0]]]])          # a half-strength line in l
+    assert L.line_loss(soft, pred).item() == pytest.approx(0.5 / 4)
+
+
+def test_line_loss_zero_when_every_line_is_kept():
+    torch.manual_seed(0)
+    lines = (torch.rand(2, 1, 16, 16) > 0.2).float()           # black where < 0.2
+    pred = lines.clone()
+    pred[:, :, 3, :] = 0.0                                     # extra lines in l' cost nothing
+    assert L.line_loss(lines, pred).item() == 0.0
+    missing = lines.clone()
+    idx = (lines[0, 0] == 0).nonzero()[0]
+    missing[0, 0, idx[0], idx[1]] = 1.0                        # drop one line pixel
+    assert L.line_loss(lines, missing).item() == pytest.approx(1.0 / (2 * 16 * 16))
+
+
+def test_line_loss_per_example():
+    lines = torch.zeros(2, 1, 2, 2)
+    pred = torch.stack([torch.zeros(1, 2, 2), torch.ones(1, 2, 2)])
+    torch.testing.assert_close(L.line_loss(lines, pred, "none"), torch.tensor([0.0, 1.0]))
+
+
+def test_displacement_loss_by_hand():
+    disp = torch.tensor([[[[0.1, -0.2], [0.0, 0.3]]]])
+    assert L.displacement_loss(disp).item() == pytest.approx((0.01 + 0.04 + 0.09) / 4)
+
+
+def test_finenet_loss_default_weights():
+    lines, pred = torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2)      # L_line = 1
+    disp = full(0.5, 1, 1, 2, 2)                                          # L_dis = 0.25
+    t = L.finenet_loss(lines, pred, disp)
+    assert t["line"].item() == pytest.approx(1.0) and t["dis"].item() == pytest.approx(0.25)
+    assert t["total"].item() == pytest.approx(0.85 * 1.0 + 0.15 * 0.25)
+    t = L.finenet_loss(lines, pred, disp, lambda_line=0.5, lambda_dis=2.0)
+    assert t["total"].item() == pytest.approx(0.5 + 0.5)
+
+
+def test_finenet_loss_per_example_lambda():
+    lines = torch.zeros(2, 1, 2, 2)
+    pred = torch.stack([torch.ones(1, 2, 2), full(0.5, 1, 2, 2)])     # L_line = 1, 0.5
+    disp = torch.stack([full(0.2, 1, 2, 2), full(0.4, 1, 2, 2)])      # L_dis = 0.04, 0.16
+    lam = torch.tensor([0.9, 0.3])
+    t = L.finenet_loss(lines, pred, disp, lambda_line=lam)
+    expected = ((0.9 * 1 + 0.1 * 0.04) + (0.3 * 0.5 + 0.7 * 0.16)) / 2
+    assert t["total"].item() == pytest.approx(expected)
+    with pytest.raises(ValueError, match="scalar or shape"):
+        L.finenet_loss(lines, pred, disp, lambda_line=torch.tensor([0.1, 0.2, 0.3]))
+
+
+def test_finenet_ablation_loss():
+    gt, fine, disp = full(0.5, 1, 1, 2, 2), full(0.3, 1, 1, 2, 2), full(0.1, 1, 1, 2, 2)
+    t = L.finenet_ablation_loss(gt, fine, disp)
+    assert t["3d"].item() == pytest.approx(0.04) and t["dis"].item() == pytest.approx(0.01)
+    assert t["total"].item() == pytest.approx(0.85 * 0.04 + 0.15 * 0.01)
+
+
+# ---- GAN, cycle, identity -----------------------------------------------------------------
+def test_lsgan_losses_by_hand():
+    real, fake = torch.tensor([1.0, 0.5]), torch.tensor([0.0, 0.5])
+    assert L.lsgan_d_loss(real, fake).item() == pytest.approx(0.5 * (0.125 + 0.125))
+    assert L.lsgan_d_loss(torch.ones(3), torch.zeros(3)).item() == 0.0
+    assert L.lsgan_g_loss(torch.tensor([1.0, 0.0])).item() == pytest.approx(0.5)
+
+
+def test_cycle_and_identity_are_l1():
+    x, y = torch.tensor([0.0, 1.0]), torch.tensor([0.5, 0.0])
+    assert L.cycle_loss(x, y).item() == pytest.approx(0.75)
+    assert L.identity_loss(x, y).item() == pytest.approx(0.75)
+
+
+def test_cyclegan_losses_run_and_train_the_generators():
+    torch.manual_seed(0)
+    model = CycleGAN(preset("lite")["cyclegan"].replace(image_size=32, ngf=4, ndf=4, n_blocks=1))
+    photo, sketch = torch.rand(2, 3, 32, 32), torch.rand(2, 1, 32, 32)
+    out = model(photo, sketch)
+    g = L.cyclegan_generator_loss(model, out, photo, sketch)
+    assert set(g) == {"gan_ps", "gan_sp", "cycle_p", "cycle_s", "idt_s", "idt_p", "total"}
+    expected = (g["gan_ps"] + g["gan_sp"] + 10 * (g["cycle_p"] + g["cycle_s"])
+                + 5 * (g["idt_s"] + g["idt_p"]))
+    assert g["total"].item() == pytest.approx(expected.item())
+    g["total"].backward()
+    assert model.G_ps.model[1].weight.grad.abs().sum() > 0
+    model.zero_grad()
+    d = L.cyclegan_discriminator_loss(model, out, photo, sketch)
+    d["total"].backward()
+    assert model.G_ps.model[1].weight.grad is None or model.G_ps.model[1].weight.grad.abs().sum() == 0
+    assert model.D_s.model[0].weight.grad.abs().sum() > 0

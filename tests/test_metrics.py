@@ -1,0 +1,126 @@
+"""Metrics: Err (12), Var (13) by the snapshot method, line P/R/F1, aligned and landmark errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sketchface import metrics as M
+
+
+def test_depth_error_matches_a_direct_loop():
+    rng = np.random.default_rng(0)
+    gt, pred = rng.random((5, 8, 6)), rng.random((5, 8, 6))
+    direct = np.mean([np.sum((255 * gt[i] - 255 * pred[i]) ** 2) / 48 for i in range(5)])
+    assert M.depth_error(gt, pred) == pytest.approx(direct)
+    assert M.depth_error(gt, pred, scale=1.0) == pytest.approx(direct / 255 ** 2)
+    per = M.depth_error(gt, pred, per_sample=True)
+    assert per.shape == (5,) and per.mean() == pytest.approx(direct)
+    # torch (K, 1, H, W) input gives the same number
+    assert M.depth_error(torch.tensor(gt)[:, None], torch.tensor(pred)[:, None]) == pytest.approx(direct)
+
+
+def test_depth_error_hand_value_and_mask():
+    gt = np.zeros((1, 2, 2))
+    pred = np.array([[[0.1, 0.0], [0.0, 0.0]]])
+    assert M.depth_error(gt, pred) == pytest.approx((25.5 ** 2) / 4)
+    mask = np.array([[[1, 1], [0, 0]]])
+    assert M.depth_error(gt, pred, mask=mask) == pytest.approx((25.5 ** 2) / 2)
+    with pytest.raises(ValueError, match="differ in shape"):
+        M.depth_error(gt, np.zeros((1, 3, 2)))
+
+
+def test_snapshot_eigenvalues_equal_pixel_covariance_eigenvalues():
+    rng = np.random.default_rng(1)
+    k, h, w = 6, 5, 4
+    maps = rng.random((k, h, w))
+    x = 255 * maps.reshape(k, -1)                      # rows = maps
+    cov = np.cov(x, rowvar=False)                      # (P, P), each map one observation
+    direct = np.sort(np.linalg.eigvalsh(cov))[::-1][: k - 1]
+    snap = M.snapshot_eigenvalues(maps)
+    assert snap.shape == (k,)
+    np.testing.assert_allclose(snap[: k - 1], direct, rtol=1e-9)
+    assert abs(snap[-1]) < 1e-8 * snap[0]              # centring removes one dimension
+    value, n = M.variance_metric(maps, return_count=True)
+    assert n == k - 1
+    assert value == pytest.approx(np.prod(direct) ** (1 / (k - 1)), rel=1e-9)
+
+
+def test_variance_drops_dependent_maps_and_scales_quadratically():
+    rng = np.random.default_rng(2)
+    maps = rng.random((5, 6, 6))
+    maps[4] = maps[3]                                   # a duplicate adds no dimension
+    _, n = M.variance_metric(maps, return_count=True)
+    assert n == 3
+    v1 = M.variance_metric(maps, scale=1.0)
+    v2 = M.variance_metric(2 * maps, scale=1.0)
+    assert v2 == pytest.approx(4 * v1)                  # eigenvalues are variances
+    assert M.variance_metric(np.ones((4, 3, 3))) == 0.0
+    with pytest.raises(ValueError, match="at least 2"):
+        M.variance_metric(np.ones((1, 3, 3)))
+
+
+def test_variance_is_larger_for_more_diverse_sets():
+    rng = np.random.default_rng(3)
+    base = rng.random((8, 10, 10))
+    similar = 0.5 + 0.1 * (base - 0.5)
+    assert M.variance_metric(base) > M.variance_metric(similar)
+
+
+def _line_image(points, shape=(8, 8)):
+    img = np.ones(shape)
+    for y, x in points:
+        img[y, x] = 0.0
+    return img
+
+
+def test_line_precision_recall_by_hand():
+    ref = _line_image([(y, 2) for y in range(1, 6)])                    # vertical line, 5 px
+    pred = _line_image([(y, 3) for y in range(1, 6)] + [(7, 7)])        # shifted 1 px + stray
+    s = M.line_scores(ref, pred, tolerance=1)
+    assert s["precision"] == pytest.approx(5 / 6)
+    assert s["recall"] == pytest.approx(1.0)
+    assert s["f1"] == pytest.approx(2 * (5 / 6) / (5 / 6 + 1))
+    s0 = M.line_scores(ref, pred, tolerance=0)
+    assert s0["precision"] == 0.0 and s0["recall"] == 0.0 and s0["f1"] == 0.0
+    same = M.line_scores(ref, ref, tolerance=0)
+    assert same == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+
+
+def test_line_scores_threshold_and_empty_cases():
+    ref = _line_image([(2, 2)])
+    grey = ref.copy()
+    grey[2, 2] = 0.6                                     # not a line at threshold 0.5
+    assert M.line_scores(ref, grey)["recall"] == 0.0
+    assert M.line_scores(ref, grey, threshold=0.7)["recall"] == 1.0
+    blank = np.ones((8, 8))
+    assert M.line_scores(blank, blank) == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+
+
+def test_scale_shift_invariant_error():
+    rng = np.random.default_rng(4)
+    gt = rng.random((3, 8, 8))
+    pred = 0.5 * gt + 0.2
+    assert M.depth_error(gt, pred) > 1.0
+    assert M.scale_shift_invariant_error(gt, pred) == pytest.approx(0.0, abs=1e-12)
+    noisy = pred + 0.01 * rng.standard_normal(gt.shape)
+    assert M.scale_shift_invariant_error(gt, noisy) > 0
+    # within a mask, what lies outside does not matter
+    mask = np.zeros_like(gt)
+    mask[:, 2:6, 2:6] = 1
+    broken = pred.copy()
+    broken[:, 0, :] = 5.0
+    assert M.scale_shift_invariant_error(gt, broken, mask=mask) == pytest.approx(0.0, abs=1e-12)
+    assert M.scale_shift_invariant_error(gt, broken) > 0
+
+
+def test_landmark_depth_error():
+    gt = np.tile(np.linspace(0, 1, 11), (11, 1))        # depth = x / 10
+    pred = gt + 0.1
+    lm = np.array([[0.0, 0.0], [5.0, 3.0], [10.0, 10.0]])
+    np.testing.assert_allclose(M.landmark_depth_error(gt, pred, lm), [25.5] * 3)
+    half = np.array([[2.5, 4.0]])                         # bilinear between x=2 and x=3
+    zero = np.zeros_like(gt)
+    np.testing.assert_allclose(M.landmark_depth_error(gt, zero, half, scale=1.0), [0.25])
+    batch = M.landmark_depth_error(np.stack([gt, gt]), np.stack([pred, gt]), lm, indices=[0, 2])
+    np.testing.assert_allclose(batch, [[25.5, 25.5], [0.0, 0.0]])

@@ -1,0 +1,150 @@
+"""Trainers: every stage runs, resume is exact, bad keys and non-finite losses stop cleanly, DDP on gloo."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from sketchface.cli import UserError, main
+from sketchface.data.make_data import make_data
+from sketchface.train.config import dump_config, load_config
+from sketchface.train.loop import Trainer, batch_indices
+from sketchface.train.stages import get_stage
+
+TINY = ["net={image_size: 32, dim: 4, n_res: 1}", "log_every=1", "sample_every=2", "threads=1"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, tiny_model_path):
+    out = tmp_path_factory.mktemp("traindata")
+    make_data(out, n=32, size=32, variants=2, seed=1, workers=1, face_model=str(tiny_model_path), progress=False)
+    return out
+
+
+def run(stage, data, out, *extra):
+    cfg = load_config(None, [f"data={data}", f"out={out}", *TINY, *extra], stage=stage)
+    t = Trainer(get_stage(stage), cfg, progress=False)
+    return t, t.fit()
+
+
+def test_unknown_and_mistyped_keys_are_refused():
+    with pytest.raises(UserError, match="unknown config key"):
+        load_config(None, ["stpes=3"], stage="coarse")
+    with pytest.raises(UserError, match="must be int"):
+        load_config(None, ["steps=many"], stage="coarse")
+    with pytest.raises(UserError, match="variant"):
+        load_config(None, ["variant=xx"], stage="coarse")
+
+
+def test_config_yaml_round_trip(tmp_path):
+    cfg = load_config(None, ["steps=7", "variant=sp"], stage="coarse")
+    p = tmp_path / "c.yaml"
+    p.write_text(dump_config(cfg))
+    assert "# optimizer steps" in p.read_text()
+    assert load_config(p) == cfg
+
+
+def test_batches_are_a_function_of_the_step():
+    a = batch_indices(10, 3, 4, seed=0)
+    assert (a == batch_indices(10, 3, 4, seed=0)).all()
+    epoch0 = [i for s in range(5) for i in batch_indices(10, s, 2, 0)]
+    assert sorted(epoch0) == list(range(10))  # every sample once per epoch
+
+
+@pytest.mark.parametrize("variant", ["sp-", "sp", "dp", "dnet"])
+def test_coarse_variants_train_and_export(data, tmp_path, variant):
+    extra = ["net={image_size: 32, dim: 4, n_res: 1, n_downsample: 3}"] if variant == "dnet" else []
+    if variant == "dnet":
+        extra = ["net={image_size: 32, dim: 4, n_downsample: 5}"]
+    t, last = run("coarse", data, tmp_path, f"variant={variant}", "steps=2", *extra)
+    assert "total" in last and all(torch.isfinite(torch.tensor(v)) for v in last.values())
+    assert (tmp_path / "final" / "model.safetensors").is_file()
+    assert (tmp_path / "samples" / "step_000002.png").is_file()
+    assert (tmp_path / "metrics.csv").read_text().count("\n") == 3
+
+
+def test_depth_loss_decreases_on_a_fixed_batch(data, tmp_path):
+    cfg = load_config(None, [f"data={data}", f"out={tmp_path}", *TINY, "variant=sp", "lr=1e-3"], stage="coarse")
+    t = Trainer(get_stage("coarse"), cfg, progress=False)
+    batch = t.local_batch(0)
+    gen = lambda: torch.Generator().manual_seed(0)
+    first = t.stage.train_step(t.models, t.opts, batch, cfg, t.scaler, gen())["3d_s"]
+    for _ in range(15):
+        last = t.stage.train_step(t.models, t.opts, batch, cfg, t.scaler, gen())["3d_s"]
+    assert last < 0.7 * first
+
+
+def test_resume_continues_exactly(data, tmp_path):
+    a, _ = run("lines", data, tmp_path / "a", "steps=4", "ckpt_every=2")
+    # an interrupted run: 2 steps, then a new process-like Trainer resumes to 4
+    run("lines", data, tmp_path / "b", "steps=2", "ckpt_every=2")
+    cfg = load_config(None, [f"data={data}", f"out={tmp_path / 'b'}", *TINY, "steps=4", "ckpt_every=2"], stage="lines")
+    b = Trainer(get_stage("lines"), cfg, progress=False)
+    b.fit(resume=True)
+    wa = load_file(tmp_path / "a" / "final" / "model.safetensors")
+    wb = load_file(tmp_path / "b" / "final" / "model.safetensors")
+    assert wa.keys() == wb.keys()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_damaged_checkpoint_is_refused(data, tmp_path):
+    run("lines", data, tmp_path, "steps=2", "ckpt_every=1")
+    ck = tmp_path / "ckpt.pt"
+    ck.write_bytes(ck.read_bytes()[: ck.stat().st_size // 2])
+    cfg = load_config(None, [f"data={data}", f"out={tmp_path}", *TINY, "steps=3"], stage="lines")
+    with pytest.raises(UserError, match="damaged or truncated"):
+        Trainer(get_stage("lines"), cfg, progress=False).fit(resume=True)
+
+
+def test_nan_loss_stops_and_keeps_last_checkpoint(data, tmp_path):
+    cfg = load_config(None, [f"data={data}", f"out={tmp_path}", *TINY, "steps=5", "ckpt_every=1"], stage="lines")
+    t = Trainer(get_stage("lines"), cfg, progress=False)
+    real_step = t.stage.train_step
+    calls = []
+
+    def poisoned(*a):
+        calls.append(1)
+        out = real_step(*a)
+        return {**out, "total": float("nan")} if len(calls) == 3 else out
+    t.stage.train_step = poisoned
+    with pytest.raises(UserError, match="non-finite at step 2"):
+        t.fit()
+    ck = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    assert ck["step"] == 2
+
+
+def test_fine_stage_with_fixed_coarse_and_lines(data, tmp_path):
+    run("coarse", data, tmp_path / "c", "variant=sp", "steps=1")
+    run("lines", data, tmp_path / "l", "steps=1")
+    ck = [f"coarse_ckpt={tmp_path / 'c' / 'final'}", f"lines_ckpt={tmp_path / 'l' / 'final'}"]
+    t, last = run("fine", data, tmp_path / "f", "steps=2", *ck)
+    assert {"line", "dis", "total"} <= set(last)
+    coarse_before = load_file(tmp_path / "c" / "final" / "model.safetensors")
+    assert all(torch.equal(coarse_before[k], v.to(coarse_before[k].dtype))
+               for k, v in t.models["coarse"].state_dict().items() if k in coarse_before)
+    _, last = run("fine", data, tmp_path / "f2", "steps=1", "loss=dis+3d", "lambda_conditioned=false", *ck)
+    assert "3d" in last
+
+
+def test_cyclegan_stage(data, tmp_path):
+    _, last = run("cyclegan", data, tmp_path, "steps=2", "net={image_size: 32, ngf: 4, ndf: 4, n_blocks: 1}")
+    assert {"g", "d"} <= set(last)
+
+
+def test_cli_train(data, tmp_path):
+    assert main(["train", "lines", "--no-progress", f"data={data}", f"out={tmp_path}", *TINY, "steps=1"]) == 0
+    assert main(["train", "lines", f"data={data}", "bogus=1"]) == 2
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="torchrun test on Linux only")
+def test_ddp_two_gloo_processes(data, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
+           "-m", "sketchface", "train", "lines", "--no-progress", f"data={data}", f"out={tmp_path}",
+           *TINY, "steps=2", "batch_size=4"]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "final" / "model.safetensors").is_file()
