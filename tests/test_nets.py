@@ -292,3 +292,21 @@ def test_yaml_refuses_unknown_network_and_key(tmp_path):
     bad.write_text("transformer:\n  dim: 16\n")
     with pytest.raises(ConfigError, match="unknown network 'transformer'"):
         load_yaml(bad)
+
+
+def test_configs_and_cli_module_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, sketchface.nets, sketchface.nets.summary; "
+            "sketchface.nets.preset('paper'); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_modulated_block_without_parameters_says_so():
+    from sketchface.nets import ResBlock
+
+    with pytest.raises(ValueError, match="modulated"):
+        ResBlock(4, norm="adain", modulated=True)(torch.zeros(1, 4, 8, 8))

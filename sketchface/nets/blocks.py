@@ -123,6 +123,9 @@ class ResBlock(nn.Module):
         return 4 * self.dim if self.modulated else 0
 
     def forward(self, x: torch.Tensor, mod: torch.Tensor | None = None) -> torch.Tensor:
+        if self.modulated and mod is None:
+            raise ValueError(f"this residual block is modulated (AdaIN/FiLM): pass mod of "
+                             f"shape (N, {4 * self.dim})")
         y = self.conv1(x)                                             # (N, C, H, W)
         if self.modulated:
             g1, b1, g2, b2 = mod.chunk(4, dim=1)                      # 4 x (N, C)

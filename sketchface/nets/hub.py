@@ -208,8 +208,9 @@ def _check_state(model: nn.Module, state: dict[str, torch.Tensor], folder: Path)
 def load_network(path_or_repo_id: str | Path, *, device: str | torch.device = "cpu",
                  revision: str | None = None, token: str | None = None) -> HubModel:
     """Rebuild whichever network a checkpoint holds, from the ``kind`` in its config.json."""
-    import sketchface.nets  # noqa: F401  (fills REGISTRY)
+    from sketchface.nets import load_all
 
+    load_all()  # fills REGISTRY
     folder = resolve_checkpoint(path_or_repo_id, revision=revision, token=token)
     config = _read_config(folder)
     kind = config.get("kind")

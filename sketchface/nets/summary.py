@@ -11,11 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
-import torch
-from torch.utils.flop_counter import FlopCounterMode
-
-from sketchface.nets import build, preset
-from sketchface.nets.config import PRESETS, NetConfig
+from sketchface.nets.config import PRESETS, NetConfig, preset
 
 NAMES = {
     "sp_coarse_minus": "SP-CoarseNet-", "sp_coarse": "SP-CoarseNet", "dp_coarse": "DP-CoarseNet",
@@ -24,12 +20,14 @@ NAMES = {
 }
 
 
-def example_calls(kind: str, model: torch.nn.Module, config: NetConfig, batch: int = 1,
-                  device: str | torch.device = "cpu") -> tuple[Callable[[], Any], Callable[[], Any]]:
+def example_calls(kind: str, model: Any, config: NetConfig, batch: int = 1,
+                  device: Any = "cpu") -> tuple[Callable[[], Any], Callable[[], Any]]:
     """(training forward, inference) closures on random inputs of the config's size."""
+    import torch
+
     s = config.image_size
 
-    def rand(c: int) -> torch.Tensor:
+    def rand(c: int) -> "torch.Tensor":
         return torch.rand(batch, c, s, s, device=device)
 
     if kind in ("sp_coarse_minus", "sp_coarse", "dnet"):
@@ -52,6 +50,9 @@ def example_calls(kind: str, model: torch.nn.Module, config: NetConfig, batch: i
 
 
 def _gflops(fn: Callable[[], Any]) -> float:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
         fn()
@@ -60,6 +61,10 @@ def _gflops(fn: Callable[[], Any]) -> float:
 
 def summarize(preset_name: str) -> list[dict[str, Any]]:
     """One row per network of the preset: name, kind, params (M), GFLOPs."""
+    import torch
+
+    from sketchface.nets import build
+
     rows = []
     for kind, cfg in preset(preset_name).items():
         with torch.device("meta"):
