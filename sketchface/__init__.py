@@ -9,3 +9,14 @@ Depth is 1 near the viewer and 0 at the far background.
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # imported on first use so that `python -m sketchface --help` does not load torch
+    if name in ("SketchFace", "Reconstruction"):
+        from sketchface import pipeline
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'sketchface' has no attribute {name!r}")
+
+
+__all__ = ["SketchFace", "Reconstruction", "__version__"]

@@ -17,6 +17,8 @@ CLI_MODULES = [
     "sketchface.data.preview",    # preview-data
     "sketchface.nets.summary",    # nets
     "sketchface.train.cli",       # train
+    "sketchface.train.export",    # export-checkpoints
+    "sketchface.reconstruct",     # reconstruct
 ]
 
 

@@ -70,3 +70,33 @@ def tiny_model(tiny_model_path, monkeypatch):
     monkeypatch.setenv("SKETCHFACE_FACE_MODEL", str(tiny_model_path))
     from sketchface.facemodel import load_face_model
     return load_face_model()
+
+
+TINY_NETS = {
+    "dp_coarse": dict(image_size=32, dim=4, n_res=1, mlp_dim=8),
+    "sp_coarse": dict(image_size=32, dim=4, n_res=1, mlp_dim=8),
+    "line_extractor": dict(image_size=32, dim=4, n_res=1),
+    "finenet": dict(image_size=32, dim=4, n_res=1),
+    "cyclegan": dict(image_size=32, ngf=4, ndf=4, n_blocks=1),
+}
+
+
+def make_tiny_bundle(path, seed=0):
+    """A checkpoint bundle of tiny random networks (32 px), written like export-checkpoints does."""
+    import json
+
+    import torch
+
+    from sketchface.nets import build, preset
+    torch.manual_seed(seed)
+    for kind, over in TINY_NETS.items():
+        net = build(kind, preset("lite")[kind].replace(**over))
+        net.save_pretrained(path / kind, dtype=torch.float16, inference_only=True)
+    (path / "pipeline.json").write_text(json.dumps(
+        {"coarse": "dp_coarse", "line_extractor": "line_extractor", "finenet": "finenet", "cyclegan": "cyclegan"}))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory):
+    return make_tiny_bundle(tmp_path_factory.mktemp("bundle"))

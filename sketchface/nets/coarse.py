@@ -72,6 +72,7 @@ class SPCoarseNetMinus(_DepthPredictor):
     """
 
     config_class = SPCoarseMinusConfig
+    inference_parts = ("enc", "dec_3d")
 
     def __init__(self, config: SPCoarseMinusConfig):
         super().__init__(config)
@@ -103,6 +104,7 @@ class SPCoarseNet(_DepthPredictor):
     """
 
     config_class = SPCoarseConfig
+    inference_parts = ("enc_con", "dec_3d")
 
     def __init__(self, config: SPCoarseConfig):
         super().__init__(config)
@@ -147,6 +149,7 @@ class DPCoarseNet(_DepthPredictor):
     """
 
     config_class = DPCoarseConfig
+    inference_parts = ("enc_con_s", "enc_con_p", "dec_3d")
     KINDS = ("sketch", "photo")
 
     def __init__(self, config: DPCoarseConfig):

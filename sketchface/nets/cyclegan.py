@@ -92,6 +92,7 @@ class CycleGAN(HubModel):
     """
 
     config_class = CycleGANConfig
+    inference_parts = ("G_ps", "G_sp")
 
     def __init__(self, config: CycleGANConfig):
         super().__init__(config)

@@ -43,10 +43,25 @@ def register(cls: type["HubModel"]) -> type["HubModel"]:
     return cls
 
 
+class _Dropped(nn.Module):
+    """Stands in for a training-only part of a network exported with ``inference_only=True``."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+
+    def forward(self, *args, **kwargs):
+        raise RuntimeError(f"'{self.name}' was left out of this inference-only checkpoint; train from "
+                           f"the full checkpoint of the run folder instead")
+
+
 class HubModel(nn.Module):
     """Base class of every network: holds ``self.config`` and saves/loads it with the weights."""
 
     config_class: ClassVar[type[NetConfig]] = NetConfig
+    # child modules needed for inference; the others (image decoders, style encoders, discriminators) are
+    # training-only and may be left out of shipped checkpoints (``save_pretrained(inference_only=True)``)
+    inference_parts: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, config: NetConfig):
         super().__init__()
@@ -60,14 +75,31 @@ class HubModel(nn.Module):
         return next(self.parameters()).device
 
     # ---- saving -------------------------------------------------------------------
-    def save_pretrained(self, save_directory: str | Path, dtype: torch.dtype | None = None) -> Path:
-        """Write config.json and model.safetensors into ``save_directory`` (created)."""
+    def drop_training_parts(self) -> "HubModel":
+        """Replace the children not listed in ``inference_parts`` by stubs (in place); returns self."""
+        if self.inference_parts is not None:
+            for name, _ in list(self.named_children()):
+                if name not in self.inference_parts:
+                    setattr(self, name, _Dropped(name))
+            self.inference_only = True
+        return self
+
+    def save_pretrained(self, save_directory: str | Path, dtype: torch.dtype | None = None,
+                        inference_only: bool = False) -> Path:
+        """Write config.json and model.safetensors into ``save_directory`` (created).
+
+        ``inference_only`` leaves out the training-only parts (see ``inference_parts``): smaller files that
+        ``load_network`` rebuilds into a network that predicts but cannot be trained further."""
         from safetensors.torch import save_file
 
         path = Path(save_directory)
         path.mkdir(parents=True, exist_ok=True)
+        inference_only = (inference_only or getattr(self, "inference_only", False)) and self.inference_parts is not None
+        keep = tuple(f"{p}." for p in self.inference_parts) if inference_only else None
         tensors = {}
         for name, tensor in self.state_dict().items():
+            if keep is not None and not name.startswith(keep):
+                continue
             tensor = tensor.detach().to("cpu")
             if dtype is not None and tensor.is_floating_point():
                 tensor = tensor.to(dtype)
@@ -76,6 +108,8 @@ class HubModel(nn.Module):
                 "dtype": str(dtype or torch.float32).replace("torch.", "")}
         save_file(tensors, str(path / WEIGHTS_NAME), metadata=meta)
         config = {**self.config.to_dict(), "format_version": FORMAT_VERSION}
+        if inference_only:
+            config["inference_only"] = True
         (path / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         return path
 
@@ -146,6 +180,8 @@ def _read_config(folder: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CheckpointError(f"{file} is not a JSON object; re-save the checkpoint")
     version = data.pop("format_version", FORMAT_VERSION)
+    if not isinstance(data.get("inference_only", False), bool):
+        raise CheckpointError(f"{file}: inference_only must be true or false")
     if version != FORMAT_VERSION:
         raise CheckpointError(f"{file} has format_version {version}, this sketchface reads "
                               f"{FORMAT_VERSION}; upgrade sketchface or re-save the checkpoint")
@@ -154,6 +190,8 @@ def _read_config(folder: Path) -> dict[str, Any]:
 
 def _build_and_load(cls: type[HubModel], config: dict[str, Any], folder: Path,
                     device: str | torch.device) -> HubModel:
+    config = dict(config)
+    inference_only = config.pop("inference_only", False)
     try:
         cfg = cls.config_class.from_dict(config)
     except (ConfigError, TypeError) as exc:
@@ -161,6 +199,8 @@ def _build_and_load(cls: type[HubModel], config: dict[str, Any], folder: Path,
                               f"config ({exc}); fix that entry or save the checkpoint again "
                               f"with this version of sketchface") from None
     model = cls(cfg)
+    if inference_only:
+        model.drop_training_parts()
     state = _read_weights(folder / WEIGHTS_NAME)
     _check_state(model, state, folder)
     target = {k: v for k, v in model.state_dict().items()}

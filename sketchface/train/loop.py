@@ -200,6 +200,8 @@ class Trainer:
                     self.write_samples(batch)
             if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
                 self.save()
+            if self.rank == 0 and self.step in cfg.export_at:
+                self.stage.export(self.models, self.run / f"step_{self.step}", cfg)
         bar.close()
         if self.rank == 0:
             self.stage.export(self.models, self.run / "final", cfg)

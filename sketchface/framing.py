@@ -1,0 +1,292 @@
+"""Input framing: read any image, find the face in it and crop/pad it to the framing the models were trained on.
+
+The synthetic training renders place the face at a known spot of the square frame. For an input we find a face
+box — the ink bounding box of a sketch or line drawing, a Haar-cascade face box (or the foreground box) of a
+photo — and choose the square crop of the input that carries that box to where the same box sits in training
+renders. ``crop_box`` (x0, y0, x1, y1, input pixels, may reach outside the input: the outside is padded) records
+the crop so a depth map can be pasted back into the input frame.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sketchface.cli import UserError
+
+KINDS = ("sketch", "lines", "photo")
+
+# Median boxes (x0, y0, x1, y1 as fractions of the frame) in the synthetic training renders, measured over
+# 400 training samples of `make-data --size 128`: ink box of the clean line drawings (1st-99th percentile of ink
+# pixels), Haar face box of the photos, face-mask box. See docs/CONVENTIONS.md, "Framing".
+INK_BOX = (0.156, 0.062, 0.844, 0.844)
+HAAR_BOX = (0.191, 0.135, 0.826, 0.775)
+MASK_BOX = (0.203, 0.094, 0.790, 0.992)
+
+MAX_PIXELS = 40_000_000        # larger images are refused (decompression bombs included)
+MAX_BYTES = 25 * 1024 * 1024   # larger files are refused
+
+
+class InputError(UserError, ValueError):
+    """The input image cannot be used; the message says why in one sentence."""
+
+
+@dataclass(frozen=True)
+class Framing:
+    crop_box: tuple[int, int, int, int]   # x0, y0, x1, y1 in input pixels (square; may extend outside)
+    face_box: tuple[float, float, float, float]  # the box that was found, input pixels
+    method: str                           # "ink", "haar", "foreground" or "full"
+
+
+# ----------------------------------------------------------------------------------------------- reading
+
+def load_image(image: Any) -> np.ndarray:
+    """A file path, bytes, a PIL image or a numpy array -> float32 RGB (H, W, 3) in [0, 1].
+
+    Gray, RGB and RGBA (composited on white), uint8/uint16/float inputs are accepted; anything else raises
+    :class:`InputError` with one clear sentence.
+    """
+    from PIL import Image
+
+    if image is None:
+        raise InputError("no image was given")
+    if isinstance(image, (str, Path)):
+        path = Path(image)
+        if not path.is_file():
+            raise InputError(f"image file {path} not found")
+        if path.stat().st_size > MAX_BYTES:
+            raise InputError(f"image file {path.name} is larger than {MAX_BYTES // 2**20} MB")
+        image = path.read_bytes()
+    if isinstance(image, (bytes, bytearray)):
+        if len(image) == 0:
+            raise InputError("the image file is empty")
+        if len(image) > MAX_BYTES:
+            raise InputError(f"the image is larger than {MAX_BYTES // 2**20} MB")
+        image = _open_bytes(bytes(image))
+    if isinstance(image, Image.Image):
+        return _from_pil(image)
+    if hasattr(image, "detach"):                     # torch tensor, (C, H, W) or (H, W)
+        t = image.detach().cpu()
+        image = t.permute(1, 2, 0).numpy() if t.dim() == 3 and t.shape[0] in (1, 3, 4) else t.numpy()
+    if isinstance(image, np.ndarray):
+        return _from_array(image)
+    raise InputError(f"the image must be a file path, a PIL image or a numpy array, not {type(image).__name__}")
+
+
+def _open_bytes(data: bytes):
+    from PIL import Image
+
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            if img.width * img.height > MAX_PIXELS:
+                raise InputError(f"the image has {img.width}x{img.height} pixels, more than the "
+                                 f"{MAX_PIXELS // 10**6} million allowed")
+            img.load()
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(f"the image declares more than {MAX_PIXELS // 10**6} million pixels "
+                         "(a decompression bomb?)") from None
+    except Exception as exc:  # PIL raises many types for broken files
+        raise InputError(f"the file is not an image that can be read (PNG, JPEG, BMP, WebP, ...): "
+                         f"{type(exc).__name__}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+    return img
+
+
+def _from_pil(img) -> np.ndarray:
+    from PIL import Image
+
+    if getattr(img, "n_frames", 1) > 1:
+        img.seek(0)                                  # animated GIF/WebP: the first frame
+    if img.width * img.height > MAX_PIXELS:
+        raise InputError(f"the image has {img.width}x{img.height} pixels, more than the "
+                         f"{MAX_PIXELS // 10**6} million allowed")
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") or a.max() > 255 else 255.0
+        return _from_array((a / top).astype(np.float32))
+    if mode == "F":
+        return _from_array(np.asarray(img, dtype=np.float32))
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, img)
+    return _from_array(np.asarray(img.convert("RGB")))
+
+
+def _from_array(a: np.ndarray) -> np.ndarray:
+    if a.dtype == object or a.dtype.kind not in "biuf":
+        raise InputError(f"the image array must hold numbers, not {a.dtype}")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise InputError(f"the image array must be (H, W), (H, W, 3) or (H, W, 4), got shape {a.shape}")
+    if a.shape[0] < 8 or a.shape[1] < 8:
+        raise InputError(f"the image is {a.shape[1]}x{a.shape[0]} pixels; at least 8x8 are needed")
+    if a.shape[0] * a.shape[1] > MAX_PIXELS:
+        raise InputError(f"the image has {a.shape[1]}x{a.shape[0]} pixels, more than the "
+                         f"{MAX_PIXELS // 10**6} million allowed")
+    if a.dtype == np.bool_:
+        a = a.astype(np.float32)
+    elif a.dtype == np.uint8:
+        a = a.astype(np.float32) / 255.0
+    elif a.dtype == np.uint16:
+        a = a.astype(np.float32) / 65535.0
+    elif a.dtype.kind in "iu":
+        if a.min() < 0 or a.max() > 255:
+            raise InputError("an integer image array must hold values in 0..255 (or be uint16)")
+        a = a.astype(np.float32) / 255.0
+    else:
+        a = a.astype(np.float32)
+        if not np.isfinite(a).all():
+            raise InputError("the image array holds NaN or infinite values")
+        if a.min() < -1e-3 or a.max() > 1 + 1e-3:
+            if a.min() >= 0 and a.max() <= 255:
+                a = a / 255.0                       # float image on the 0..255 scale
+            else:
+                raise InputError(f"a float image must lie in [0, 1] (or 0..255), got values in "
+                                 f"[{a.min():.3g}, {a.max():.3g}]")
+        a = np.clip(a, 0, 1)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    elif a.shape[2] == 4:
+        alpha = a[..., 3:4]
+        a = a[..., :3] * alpha + (1 - alpha)        # composite on white
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    return (rgb[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.float32)
+
+
+def guess_kind(rgb: np.ndarray) -> str:
+    """'photo' for colourful or mid-tone images, 'lines' for nearly binary ink, else 'sketch'."""
+    sat = (rgb.max(-1) - rgb.min(-1)).mean()
+    g = to_gray(rgb)
+    if sat > 0.06:
+        return "photo"
+    mid = ((g > 0.15) & (g < 0.85)).mean()
+    return "lines" if mid < 0.03 else "sketch"
+
+
+# ----------------------------------------------------------------------------------------------- finding
+
+def _background(gray: np.ndarray) -> float:
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return float(np.median(border))
+
+
+def ink_box(gray: np.ndarray, threshold: float = 0.5) -> tuple[float, float, float, float] | None:
+    """1st-99th percentile box of the ink (pixels darker than ``threshold`` below the paper)."""
+    paper = max(_background(gray), 0.5)
+    ys, xs = np.nonzero(gray < paper * threshold + 1e-6)
+    if len(xs) < 10:
+        return None
+    return (float(np.percentile(xs, 1)), float(np.percentile(ys, 1)),
+            float(np.percentile(xs, 99)) + 1, float(np.percentile(ys, 99)) + 1)
+
+
+def haar_box(gray: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The largest frontal face found by OpenCV's shipped Haar cascade, or None."""
+    import cv2
+
+    h, w = gray.shape
+    scale = 256.0 / max(h, w) if max(h, w) > 512 or max(h, w) < 128 else 1.0
+    g = (np.clip(gray, 0, 1) * 255).astype(np.uint8)
+    if scale != 1.0:
+        g = cv2.resize(g, (max(int(w * scale), 1), max(int(h * scale), 1)), interpolation=cv2.INTER_AREA)
+    casc = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    side = min(g.shape)
+    faces = casc.detectMultiScale(g, 1.1, 4, minSize=(max(side // 5, 20),) * 2)
+    if len(faces) == 0:
+        return None
+    x, y, bw, bh = max(faces, key=lambda b: b[2] * b[3])
+    return (x / scale, y / scale, (x + bw) / scale, (y + bh) / scale)
+
+
+def foreground_box(rgb: np.ndarray) -> tuple[float, float, float, float] | None:
+    bg = np.median(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]), axis=0)
+    diff = np.abs(rgb - bg).max(-1) > 0.12
+    ys, xs = np.nonzero(diff)
+    if len(xs) < 10:
+        return None
+    return (float(np.percentile(xs, 1)), float(np.percentile(ys, 1)),
+            float(np.percentile(xs, 99)) + 1, float(np.percentile(ys, 99)) + 1)
+
+
+def frame_face(rgb: np.ndarray, kind: str) -> Framing:
+    """Find the face box of ``kind`` in the image and the square crop that frames it like the training renders."""
+    h, w = rgb.shape[:2]
+    box, target, method = None, None, "full"
+    if kind == "photo":
+        box = haar_box(to_gray(rgb))
+        target, method = HAAR_BOX, "haar"
+        if box is None:
+            box, target, method = foreground_box(rgb), MASK_BOX, "foreground"
+    else:
+        box, target, method = ink_box(to_gray(rgb)), INK_BOX, "ink"
+    if box is None:
+        if kind != "photo":
+            raise InputError("the drawing is blank: no dark strokes were found")
+        side = max(h, w)
+        x0, y0 = (w - side) // 2, (h - side) // 2
+        return Framing((x0, y0, x0 + side, y0 + side), (0.0, 0.0, float(w), float(h)), "full")
+    bx0, by0, bx1, by1 = box
+    tx0, ty0, tx1, ty1 = target
+    # one scale for both axes: the geometric mean of the width and height ratios
+    side = float(np.sqrt(((bx1 - bx0) / (tx1 - tx0)) * ((by1 - by0) / (ty1 - ty0))))
+    side = max(side, 8.0)
+    cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+    x0 = cx - side * (tx0 + tx1) / 2
+    y0 = cy - side * (ty0 + ty1) / 2
+    ix0, iy0, iside = int(round(x0)), int(round(y0)), int(round(side))
+    return Framing((ix0, iy0, ix0 + iside, iy0 + iside), tuple(float(v) for v in box), method)
+
+
+def crop_to_frame(rgb: np.ndarray, crop_box: tuple[int, int, int, int], size: int,
+                  fill: tuple[float, float, float] | None = None) -> np.ndarray:
+    """The square ``crop_box`` of the image resized to ``size`` x ``size``; outside is padded with ``fill``
+    (default: the median border colour)."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = crop_box
+    if fill is None:
+        fill = tuple(np.median(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]), axis=0).tolist())
+    s = size / (x1 - x0)                              # output pixels per input pixel
+    sx = sy = 1.0
+    if s < 1:  # shrink with an area filter first: warpAffine alone would alias thin strokes
+        small = cv2.resize(rgb, (max(int(round(w * s)), 1), max(int(round(h * s)), 1)), interpolation=cv2.INTER_AREA)
+        sx, sy = small.shape[1] / w, small.shape[0] / h
+        rgb = small
+    # output pixel centre = (input pixel centre - crop origin) * s, input pixels of the (shrunk) image
+    m = np.array([[s / sx, 0, (0.5 / sx - x0) * s - 0.5], [0, s / sy, (0.5 / sy - y0) * s - 0.5]], np.float64)
+    interp = cv2.INTER_LINEAR
+    out = cv2.warpAffine(rgb, m, (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=tuple(float(v) for v in fill))
+    return out.astype(np.float32)
+
+
+def paste_back(depth: np.ndarray, crop_box: tuple[int, int, int, int], shape: tuple[int, int],
+               fill: float = 0.0) -> np.ndarray:
+    """A (size, size) map of the model frame resized into the input frame (H, W) through ``crop_box``."""
+    import cv2
+
+    h, w = shape
+    x0, y0, x1, y1 = crop_box
+    size = depth.shape[0]
+    s = (x1 - x0) / size                              # input pixels per model pixel
+    m = np.array([[s, 0, x0 + 0.5 * s - 0.5], [0, s, y0 + 0.5 * s - 0.5]], np.float64)
+    return cv2.warpAffine(depth.astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=fill)

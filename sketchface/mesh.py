@@ -1,0 +1,104 @@
+"""Depth map -> triangle mesh (trimesh) and the files people open: GLB, OBJ, PLY, 16-bit PNG, .npy.
+
+Coordinates are centimetres of the synthetic world (docs/CONVENTIONS.md): x to the right, y up, z towards the
+viewer, so the face is upright and looks along +Z in Blender's and glTF viewers' default front view. A pixel is
+FRAME_CM / size wide; depth 1 is DEPTH_NEAR_CM and depth 0 is DEPTH_FAR_CM.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sketchface.render import DEPTH_FAR_CM, DEPTH_NEAR_CM, FRAME_CM
+
+FORMATS = ("glb", "obj", "ply")
+
+
+def depth_to_mesh(depth: np.ndarray, mask: np.ndarray | None = None, colors: np.ndarray | None = None,
+                  frame_cm: float = FRAME_CM, min_depth: float = 0.02, max_edge_cm: float = 2.0):
+    """A mesh with one vertex per face pixel and two triangles per 2x2 pixel block inside the mask.
+
+    depth: (H, W) in [0, 1]; mask: (H, W) bool (default: depth > min_depth); colors: (H, W) gray or (H, W, 3)
+    RGB in [0, 1] for vertex colours (default: a soft gray). Triangles spanning a depth jump larger than
+    ``max_edge_cm`` (silhouette edges) are dropped. Returns a ``trimesh.Trimesh`` with vertex normals.
+    """
+    import trimesh
+
+    depth = np.asarray(depth, np.float32)
+    if depth.ndim != 2 or min(depth.shape) < 2:
+        raise ValueError(f"depth must be a 2-D map of at least 2x2 pixels, got shape {depth.shape}")
+    if not np.isfinite(depth).all():
+        raise ValueError("depth holds NaN or infinite values")
+    h, w = depth.shape
+    mask = depth > min_depth if mask is None else np.asarray(mask, bool)
+    px = frame_cm / max(h, w)
+    jj, ii = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    z = DEPTH_FAR_CM + depth * (DEPTH_NEAR_CM - DEPTH_FAR_CM)
+    verts = np.stack([(jj - (w - 1) / 2) * px, ((h - 1) / 2 - ii) * px, z], -1).reshape(-1, 3)
+
+    idx = np.arange(h * w).reshape(h, w)
+    a, b, c, d = idx[:-1, :-1], idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]
+    m = mask.reshape(-1)
+    zf = z.reshape(-1)
+    tris = []
+    # counter-clockwise seen from +Z (y points up, rows go down): (a, c, b) and (b, c, d)
+    for t in (np.stack([a, c, b], -1).reshape(-1, 3), np.stack([b, c, d], -1).reshape(-1, 3)):
+        keep = m[t].all(1) & (np.ptp(zf[t], axis=1) <= max_edge_cm)
+        tris.append(t[keep])
+    faces = np.concatenate(tris)
+    if len(faces) == 0:
+        raise ValueError("the depth map has no face pixels to build a mesh from")
+
+    if colors is None:
+        rgb = np.full((h * w, 3), 0.8, np.float32)
+    else:
+        colors = np.asarray(colors, np.float32)
+        rgb = (np.repeat(colors[..., None], 3, -1) if colors.ndim == 2 else colors[..., :3]).reshape(-1, 3)
+    rgba = np.concatenate([np.clip(rgb, 0, 1) * 255, np.full((h * w, 1), 255)], 1).astype(np.uint8)
+    mesh = trimesh.Trimesh(vertices=verts, faces=faces, vertex_colors=rgba, process=False)
+    mesh.remove_unreferenced_vertices()
+    _ = mesh.vertex_normals  # computed now so every exporter writes them
+    return mesh
+
+
+def shade(depth: np.ndarray, mask: np.ndarray | None = None, light=(0.3, 0.4, 0.87)) -> np.ndarray:
+    """Lambertian gray shading of a depth map (H, W) -> (H, W) in [0, 1], for pictures and vertex colours."""
+    from sketchface.render import normals_from_depth
+
+    mask = depth > 0.02 if mask is None else mask
+    px_depth = FRAME_CM / depth.shape[0] / (DEPTH_NEAR_CM - DEPTH_FAR_CM)   # depth units per pixel
+    n = normals_from_depth(depth, mask, px_depth)
+    lv = np.asarray(light, np.float32)
+    lv = lv / np.linalg.norm(lv)
+    s = np.clip(n @ lv, 0, 1) * 0.8 + 0.2
+    return np.where(mask, s, 1.0).astype(np.float32)
+
+
+def save_depth_png16(depth: np.ndarray, path: str | Path) -> Path:
+    """Depth in [0, 1] as a 16-bit gray PNG (0..65535)."""
+    import cv2
+
+    path = Path(path)
+    a = (np.clip(np.asarray(depth, np.float64), 0, 1) * 65535 + 0.5).astype(np.uint16)
+    if not cv2.imwrite(str(path), a):
+        raise OSError(f"could not write {path}")
+    return path
+
+
+def export_mesh(mesh, out_dir: str | Path, stem: str = "face", formats=FORMATS) -> dict[str, Path]:
+    """Write the mesh as GLB / OBJ / PLY (vertex colours and normals kept); returns {format: path}."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown mesh format {fmt!r}; choose from {', '.join(FORMATS)}")
+        p = out_dir / f"{stem}.{fmt}"
+        if fmt == "obj":
+            data = mesh.export(file_type="obj", include_normals=True, include_color=True)
+            p.write_text(data) if isinstance(data, str) else p.write_bytes(data)
+        else:
+            mesh.export(p, file_type=fmt)
+        paths[fmt] = p
+    return paths

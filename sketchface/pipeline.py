@@ -1,0 +1,303 @@
+"""The inference pipeline: image -> lines l -> coarse depth -> fine depth (+ l') -> mesh.
+
+    from sketchface import SketchFace
+    sf = SketchFace.from_pretrained()             # the repository's checkpoints/, or a Hub repo id
+    r = sf("drawing.png", lambda_line=0.85)       # kind="sketch" | "lines" | "photo" | "auto"
+    r2 = sf.refine(r, lambda_line=0.3)            # FineNet only: new λ or edited lines
+    r.save("out/")                                # depth PNG16 + npy, GLB, OBJ, PLY, pictures
+
+A checkpoint bundle is a folder (or a Hub repository with the same files) holding ``pipeline.json`` and one
+sub-folder per network (``config.json`` + ``model.safetensors``), see checkpoints/README.md.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sketchface.framing import KINDS, InputError, crop_to_frame, frame_face, guess_kind, load_image, paste_back
+
+PIPELINE_FILE = "pipeline.json"
+DEFAULT_BUNDLE = {"coarse": "dp_coarse", "line_extractor": "line_extractor", "finenet": "finenet",
+                  "cyclegan": "cyclegan"}
+COARSE_FOLDERS = ("dp_coarse", "sp_coarse", "sp_coarse_minus", "dnet")
+MASK_THRESHOLD = 0.05   # coarse depth above this is face (as in FineNet training)
+
+
+class PipelineError(InputError):
+    """The checkpoints cannot be found or loaded; one sentence says what to do."""
+
+
+def default_checkpoints() -> Path:
+    """``$SKETCHFACE_CHECKPOINTS``, else the ``checkpoints/`` folder of the source checkout."""
+    env = os.environ.get("SKETCHFACE_CHECKPOINTS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+
+
+def resolve_bundle(path_or_repo_id: str | Path | None = None, revision: str | None = None) -> Path:
+    """A local bundle folder first; otherwise a Hub repository id (downloaded once into the HF cache)."""
+    if path_or_repo_id is None:
+        path_or_repo_id = default_checkpoints()
+    path = Path(path_or_repo_id).expanduser()
+    if path.is_dir():
+        return path
+    text = str(path_or_repo_id)
+    if not _REPO_ID.match(text) or ".." in text:
+        raise PipelineError(f"checkpoint folder {text} does not exist and is not a Hub repository id "
+                            "like 'user/sketchface-lite'")
+    from huggingface_hub import snapshot_download
+
+    try:
+        local = snapshot_download(text, revision=revision,
+                                  allow_patterns=["*.json", "*.safetensors", "*.md"])
+    except Exception as exc:  # offline (HF_HUB_OFFLINE), missing repo, auth ...: one sentence
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise PipelineError(f"could not get the checkpoints {text} from the Hugging Face Hub "
+                            f"({type(exc).__name__}: {first}); check the id and the connection, "
+                            "or pass a local folder") from None
+    return Path(local)
+
+
+@dataclass
+class Reconstruction:
+    """Everything one run of the pipeline produced. Maps are (size, size) float32 in [0, 1] in the model frame
+    unless named ``*_in_input``; depth is 1 near the viewer."""
+    kind: str
+    input_image: np.ndarray                 # (H, W, 3) the input as read
+    image: np.ndarray                       # (size, size) or (size, size, 3): cleaned, framed model input
+    crop_box: tuple[int, int, int, int]     # x0, y0, x1, y1 in input pixels
+    lines: np.ndarray                       # l: XDoG lines of the (sketch) input, black on white
+    coarse: np.ndarray                      # coarse depth
+    mask: np.ndarray                        # bool face mask (coarse > 0.05)
+    displacement: np.ndarray                # signed, depth units
+    fine: np.ndarray                        # fine depth = coarse + displacement
+    lines_pred: np.ndarray                  # l' = line extractor(fine)
+    lambda_line: float
+    framing_method: str = ""
+    colors: np.ndarray | None = field(default=None, repr=False)   # vertex colours (photo input)
+
+    @property
+    def size(self) -> int:
+        return int(self.fine.shape[0])
+
+    def depth_in_input_frame(self, which: str = "fine") -> np.ndarray:
+        """The depth map pasted back into the input image's frame (H, W); 0 outside the crop."""
+        d = {"fine": self.fine, "coarse": self.coarse}[which] * self.mask
+        return paste_back(d, self.crop_box, self.input_image.shape[:2])
+
+    def mesh(self, which: str = "fine"):
+        """trimesh.Trimesh of the fine (or coarse) depth, upright, facing +Z, centimetres, with vertex colours."""
+        from sketchface.mesh import depth_to_mesh, shade
+
+        depth = {"fine": self.fine, "coarse": self.coarse}[which]
+        colors = self.colors if self.colors is not None else shade(depth, self.mask)
+        return depth_to_mesh(depth, self.mask, colors)
+
+    def picture(self) -> np.ndarray:
+        """One RGB uint8 strip: input | l | coarse | fine (shaded) | l'."""
+        from sketchface.mesh import shade
+
+        def rgb(a):
+            a = np.asarray(a, np.float32)
+            return np.repeat(a[..., None], 3, -1) if a.ndim == 2 else a
+        cells = [rgb(self.image), rgb(self.lines), rgb(shade(self.coarse, self.mask)),
+                 rgb(shade(self.fine, self.mask)), rgb(self.lines_pred)]
+        return (np.concatenate(cells, 1) * 255 + 0.5).clip(0, 255).astype(np.uint8)
+
+    def save(self, out_dir: str | Path, stem: str = "face", formats=("glb", "obj", "ply")) -> dict[str, Path]:
+        """depth (16-bit PNG + .npy, model frame and input frame), meshes, pictures; returns {name: path}."""
+        from PIL import Image
+
+        from sketchface.mesh import export_mesh, save_depth_png16
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, Path] = {}
+        fine = (self.fine * self.mask).astype(np.float32)
+        paths["depth_png"] = save_depth_png16(fine, out / f"{stem}_depth.png")
+        np.save(out / f"{stem}_depth.npy", fine)
+        paths["depth_npy"] = out / f"{stem}_depth.npy"
+        paths["depth_input_png"] = save_depth_png16(self.depth_in_input_frame(), out / f"{stem}_depth_input_frame.png")
+        paths.update(export_mesh(self.mesh(), out, stem, formats))
+        Image.fromarray(self.picture()).save(out / f"{stem}_overview.png")
+        paths["overview"] = out / f"{stem}_overview.png"
+        meta = {"kind": self.kind, "lambda_line": self.lambda_line, "crop_box": list(self.crop_box),
+                "framing": self.framing_method, "input_size": list(self.input_image.shape[1::-1])}
+        (out / f"{stem}.json").write_text(json.dumps(meta, indent=2))
+        paths["json"] = out / f"{stem}.json"
+        return paths
+
+
+class SketchFace:
+    """Sketch (or photo) -> 3-D face with the shipped or your own checkpoints."""
+
+    def __init__(self, coarse, line_extractor, finenet, cyclegan=None, device: str = "cpu"):
+        import torch
+
+        self.torch = torch
+        self.device = torch.device(device)
+        self.coarse = coarse.to(self.device).eval()
+        self.line_extractor = line_extractor.to(self.device).eval()
+        self.finenet = finenet.to(self.device).eval()
+        self.cyclegan = cyclegan.to(self.device).eval() if cyclegan is not None else None
+        self.size = int(self.coarse.config.image_size)
+        for name, net in (("line extractor", line_extractor), ("FineNet", finenet)):
+            if int(net.config.image_size) != self.size:
+                raise PipelineError(f"the {name} works at {net.config.image_size} px but CoarseNet at "
+                                    f"{self.size} px; use checkpoints trained together")
+
+    # ------------------------------------------------------------------------------------------- loading
+    @classmethod
+    def from_pretrained(cls, path_or_repo_id: str | Path | None = None, *, coarse: str | None = None,
+                        device: str = "cpu", revision: str | None = None) -> "SketchFace":
+        """Load a checkpoint bundle: a local folder (default: ``checkpoints/``) or a Hub repository id.
+
+        ``coarse`` picks the CoarseNet sub-folder (dp_coarse, sp_coarse, sp_coarse_minus, dnet)."""
+        from sketchface.nets import CheckpointError, load_network
+
+        root = resolve_bundle(path_or_repo_id, revision)
+        spec = dict(DEFAULT_BUNDLE)
+        if (root / PIPELINE_FILE).is_file():
+            try:
+                spec.update(json.loads((root / PIPELINE_FILE).read_text()))
+            except json.JSONDecodeError:
+                raise PipelineError(f"{root / PIPELINE_FILE} is not valid JSON") from None
+        if coarse:
+            if coarse not in COARSE_FOLDERS:
+                raise PipelineError(f"coarse must be one of {', '.join(COARSE_FOLDERS)}, got {coarse!r}")
+            spec["coarse"] = coarse
+        if device == "auto":
+            import torch
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        nets = {}
+        for role in ("coarse", "line_extractor", "finenet", "cyclegan"):
+            folder = root / str(spec.get(role) or "")
+            if not spec.get(role) or not (folder / "config.json").is_file():
+                if role == "cyclegan":
+                    nets[role] = None
+                    continue
+                raise PipelineError(f"the checkpoint bundle {root} has no {role} network "
+                                    f"(expected {folder}/config.json); train it or fetch the shipped checkpoints")
+            try:
+                nets[role] = load_network(folder, device=device)
+            except CheckpointError as exc:
+                raise PipelineError(str(exc)) from None
+        return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], device=device)
+
+    # ------------------------------------------------------------------------------------------- running
+    def _tensor(self, a: np.ndarray):
+        t = self.torch.from_numpy(np.ascontiguousarray(a, np.float32))
+        t = t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
+        return t.to(self.device)
+
+    def _np(self, t) -> np.ndarray:
+        return t[0, 0].detach().float().cpu().numpy()
+
+    def prepare(self, image: Any, kind: str = "sketch"):
+        """Read, classify and frame the input -> (rgb, kind, framing, framed model input)."""
+        if kind not in KINDS + ("auto",):
+            raise InputError(f"kind must be one of {', '.join(KINDS + ('auto',))}, got {kind!r}")
+        rgb = load_image(image)
+        if kind == "auto":
+            kind = guess_kind(rgb)
+        framing = frame_face(rgb, kind)
+        fill = None if kind == "photo" else (1.0, 1.0, 1.0)
+        framed = crop_to_frame(rgb, framing.crop_box, self.size, fill)
+        return rgb, kind, framing, framed
+
+    def __call__(self, image: Any, lambda_line: float = 0.85, kind: str = "sketch") -> Reconstruction:
+        """Reconstruct a face from a file path, PIL image or numpy array (gray, RGB or RGBA; uint8 or float)."""
+        from sketchface.framing import to_gray
+        from sketchface.xdog import xdog_torch
+
+        lam = _check_lambda(lambda_line)
+        rgb, kind, framing, framed = self.prepare(image, kind)
+        torch = self.torch
+        with torch.inference_mode():
+            colors = None
+            if kind == "photo":
+                photo = self._tensor(framed)                                  # (1, 3, S, S)
+                if self.coarse.config.kind == "dp_coarse":
+                    coarse = self.coarse.predict_depth(photo, "photo")
+                    sketch = (self.cyclegan.photo_to_sketch(photo) if self.cyclegan is not None
+                              else photo.mean(1, keepdim=True))
+                else:  # single-path networks read sketches: go through the CycleGAN (or gray) first
+                    sketch = (self.cyclegan.photo_to_sketch(photo) if self.cyclegan is not None
+                              else photo.mean(1, keepdim=True))
+                    coarse = self.coarse.predict_depth(sketch, "sketch")
+                image_used = framed
+                colors = framed
+            else:
+                gray = to_gray(framed)
+                sketch = self._tensor(gray)
+                coarse = self.coarse.predict_depth(sketch, "sketch")
+                image_used = gray
+            lines = xdog_torch(sketch)
+        r = Reconstruction(kind=kind, input_image=rgb, image=image_used, crop_box=framing.crop_box,
+                           lines=self._np(lines), coarse=self._np(coarse),
+                           mask=self._np(coarse) > MASK_THRESHOLD, displacement=np.zeros_like(self._np(coarse)),
+                           fine=self._np(coarse), lines_pred=self._np(lines), lambda_line=lam,
+                           framing_method=framing.method, colors=colors)
+        return self.refine(r, lam)
+
+    def refine(self, result: Reconstruction, lambda_line: float | None = None,
+               lines: np.ndarray | None = None) -> Reconstruction:
+        """Re-run only FineNet (and l') for a new λ_line and/or edited lines l (model frame, black on white)."""
+        lam = _check_lambda(result.lambda_line if lambda_line is None else lambda_line)
+        l_np = result.lines if lines is None else _fit_lines(lines, self.size)
+        torch = self.torch
+        with torch.inference_mode():
+            coarse = self._tensor(result.coarse)
+            mask = self._tensor(result.mask.astype(np.float32))
+            l = self._tensor(l_np)
+            out = self.finenet(coarse, l, torch.full((1,), lam, device=self.device), mask)
+            fine = out["fine"].clamp(0, 1)
+            lp = self.line_extractor(fine)
+        return replace(result, lines=l_np.astype(np.float32), displacement=self._np(out["displacement"]),
+                       fine=self._np(fine), lines_pred=self._np(lp), lambda_line=lam)
+
+    def lambda_sweep(self, result: Reconstruction, lambdas=(0.0, 0.25, 0.5, 0.75, 0.85, 1.0)) -> list[Reconstruction]:
+        """FineNet at several λ_line values, in one batch."""
+        torch = self.torch
+        lams = [_check_lambda(x) for x in lambdas]
+        n = len(lams)
+        with torch.inference_mode():
+            coarse = self._tensor(result.coarse).expand(n, -1, -1, -1)
+            mask = self._tensor(result.mask.astype(np.float32)).expand(n, -1, -1, -1)
+            l = self._tensor(result.lines).expand(n, -1, -1, -1)
+            out = self.finenet(coarse, l, torch.tensor(lams, device=self.device), mask)
+            fine = out["fine"].clamp(0, 1)
+            lp = self.line_extractor(fine)
+        return [replace(result, displacement=out["displacement"][i, 0].float().cpu().numpy(),
+                        fine=fine[i, 0].float().cpu().numpy(), lines_pred=lp[i, 0].float().cpu().numpy(),
+                        lambda_line=lams[i]) for i in range(n)]
+
+
+def _check_lambda(value: Any) -> float:
+    try:
+        lam = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"lambda_line must be a number in [0, 1], got {value!r}") from None
+    if not np.isfinite(lam) or not 0.0 <= lam <= 1.0:
+        raise InputError(f"lambda_line must be a number in [0, 1], got {value!r}")
+    return lam
+
+
+def _fit_lines(lines: Any, size: int) -> np.ndarray:
+    """Edited lines in any size/format -> (size, size) gray in [0, 1] (black lines on white)."""
+    import cv2
+
+    from sketchface.framing import to_gray
+
+    g = to_gray(load_image(lines))
+    if g.shape != (size, size):
+        g = cv2.resize(g, (size, size), interpolation=cv2.INTER_AREA)
+    return g.astype(np.float32)

@@ -1,0 +1,35 @@
+"""``reconstruct IMAGE --out DIR``: one image -> depth (16-bit PNG, .npy), GLB, OBJ, PLY and an overview picture."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reconstruct", help="turn a sketch, line drawing or photo into a 3-D face (depth + meshes)",
+                       description=__doc__)
+    p.add_argument("image", nargs="+", help="image file(s): PNG, JPEG, ...")
+    p.add_argument("--out", required=True, help="output folder (one sub-folder per image when several)")
+    p.add_argument("--kind", default="auto", choices=["auto", "sketch", "lines", "photo"],
+                   help="what the image is (auto guesses from colour and tones)")
+    p.add_argument("--lambda-line", type=float, default=0.85,
+                   help="λ_line in [0, 1]: weight of the line loss vs the displacement loss (λ_dis = 1 - λ_line)")
+    p.add_argument("--checkpoints", default=None,
+                   help="checkpoint folder or Hub repo id (default: the repository's checkpoints/)")
+    p.add_argument("--coarse", default=None, help="CoarseNet: dp_coarse (default), sp_coarse, sp_coarse_minus, dnet")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sketchface.pipeline import SketchFace
+
+    sf = SketchFace.from_pretrained(args.checkpoints, coarse=args.coarse, device=args.device)
+    many = len(args.image) > 1
+    for image in args.image:
+        out = Path(args.out) / Path(image).stem if many else Path(args.out)
+        r = sf(image, lambda_line=args.lambda_line, kind=args.kind)
+        paths = r.save(out)
+        print(f"{image}: {r.kind}, crop_box {r.crop_box} ({r.framing_method}) -> "
+              + ", ".join(str(p) for k, p in paths.items() if k in ("glb", "obj", "ply", "depth_png")))
+    return 0

@@ -1,0 +1,131 @@
+"""SketchFace pipeline on a bundle of tiny random networks: shapes, framing, λ re-runs, errors."""
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sketchface import SketchFace
+from sketchface.cli import main
+from sketchface.framing import InputError
+from sketchface.pipeline import PipelineError
+from test_framing_mesh import drawing
+
+
+@pytest.fixture(scope="module")
+def sf(tiny_bundle):
+    return SketchFace.from_pretrained(tiny_bundle)
+
+
+def test_result_holds_every_stage(sf):
+    a = drawing(200, 150, (30, 30, 120, 170))
+    r = sf(a, lambda_line=0.85)
+    for name in ("image", "lines", "coarse", "displacement", "fine", "lines_pred"):
+        assert getattr(r, name).shape == (32, 32), name
+    assert r.mask.dtype == bool and r.kind == "sketch"
+    np.testing.assert_allclose(r.fine, np.clip(r.coarse + r.displacement, 0, 1), atol=1e-4)
+    assert r.depth_in_input_frame().shape == (200, 150)
+    x0, y0, x1, y1 = r.crop_box
+    assert x1 - x0 == y1 - y0 and x0 < 30 and x1 > 120          # square, around the drawing
+
+
+@pytest.mark.parametrize("form", ["path", "pil", "rgba", "float"])
+def test_any_input_form_gives_the_same_result(sf, tmp_path, form):
+    a = drawing(120, 100, (20, 15, 80, 105))
+    ref = sf(a)
+    if form == "path":
+        x = tmp_path / "a.png"
+        Image.fromarray(a).save(x)
+    elif form == "pil":
+        x = Image.fromarray(a)
+    elif form == "rgba":
+        x = np.dstack([np.zeros_like(a)] * 3 + [255 - a])
+    else:
+        x = a.astype(np.float64) / 255
+    np.testing.assert_allclose(sf(x).fine, ref.fine, atol=2e-3)
+
+
+def test_refine_changes_only_finenet(sf):
+    r = sf(drawing(), lambda_line=0.85)
+    r0 = sf.refine(r, lambda_line=0.0)
+    np.testing.assert_array_equal(r0.coarse, r.coarse)
+    assert r0.lambda_line == 0.0 and not np.allclose(r0.displacement, r.displacement)
+    again = sf.refine(r0, lambda_line=0.85)
+    np.testing.assert_allclose(again.fine, r.fine, atol=1e-5)
+    sweep = sf.lambda_sweep(r, (0.0, 0.85))
+    np.testing.assert_allclose(sweep[0].fine, r0.fine, atol=1e-4)
+    np.testing.assert_allclose(sweep[1].fine, r.fine, atol=1e-4)
+
+
+def test_edited_lines_feed_finenet(sf):
+    r = sf(drawing())
+    edited = r.lines.copy()
+    edited[10:12, 5:27] = 0.0                                     # draw a new line (a wrinkle)
+    e = sf.refine(r, lines=edited)
+    assert not np.allclose(e.fine, r.fine)
+    big = np.kron(edited, np.ones((4, 4), np.float32))            # any size is resized to the model frame
+    assert np.abs(sf.refine(r, lines=big).lines - edited).mean() < 0.05
+
+
+def test_photo_and_auto_kind(sf):
+    rng = np.random.default_rng(0)
+    photo = (rng.uniform(0.2, 0.9, (80, 64, 3)) * [1.0, 0.8, 0.7]).astype(np.float32)
+    r = sf(photo, kind="photo")
+    assert r.kind == "photo" and r.image.shape == (32, 32, 3) and r.colors is not None
+    assert sf(photo, kind="auto").kind == "photo"
+
+
+@pytest.mark.parametrize("lam", [-0.1, 1.5, float("nan"), "high", None])
+def test_bad_lambda_is_refused(sf, lam):
+    with pytest.raises(InputError, match="lambda_line"):
+        sf(drawing(), lambda_line=lam)
+
+
+def test_bad_kind_and_blank_input(sf):
+    with pytest.raises(InputError, match="kind"):
+        sf(drawing(), kind="painting")
+    with pytest.raises(InputError, match="blank"):
+        sf(np.full((64, 64), 255, np.uint8))
+
+
+def test_missing_and_damaged_checkpoints(tiny_bundle, tmp_path):
+    with pytest.raises(PipelineError, match="does not exist"):
+        SketchFace.from_pretrained(tmp_path / "nowhere")
+    with pytest.raises(PipelineError, match="Hugging Face Hub"):     # HF_HUB_OFFLINE=1 in tests
+        SketchFace.from_pretrained("someone/sketchface-lite")
+    with pytest.raises(PipelineError, match="Hub repository id"):
+        SketchFace.from_pretrained("../../etc/passwd")
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_bundle, broken)
+    w = broken / "finenet" / "model.safetensors"
+    w.write_bytes(w.read_bytes()[:1000])                          # truncated download
+    with pytest.raises(PipelineError, match="truncated or corrupt"):
+        SketchFace.from_pretrained(broken)
+    shutil.rmtree(broken / "line_extractor")
+    with pytest.raises(PipelineError, match="no line_extractor"):
+        SketchFace.from_pretrained(broken)
+
+
+def test_inference_only_networks_cannot_train(tiny_bundle):
+    from sketchface.nets import load_network
+    import torch
+    dp = load_network(tiny_bundle / "dp_coarse")
+    assert dp.predict_depth(torch.ones(1, 1, 32, 32)).shape == (1, 1, 32, 32)
+    with pytest.raises(RuntimeError, match="inference-only"):
+        dp(torch.ones(1, 1, 32, 32), torch.ones(1, 3, 32, 32))
+
+
+def test_reconstruct_cli_writes_every_file(tiny_bundle, tmp_path, capsys):
+    import trimesh
+    src = tmp_path / "sketch.png"
+    Image.fromarray(drawing()).save(src)
+    assert main(["reconstruct", str(src), "--out", str(tmp_path / "out"), "--checkpoints", str(tiny_bundle)]) == 0
+    out = tmp_path / "out"
+    for name in ("face.glb", "face.obj", "face.ply", "face_depth.png", "face_depth.npy", "face_overview.png",
+                 "face_depth_input_frame.png", "face.json"):
+        assert (out / name).is_file(), name
+    assert np.load(out / "face_depth.npy", allow_pickle=False).shape == (32, 32)
+    assert len(trimesh.load(out / "face.glb", force="mesh").faces) > 0
+    assert main(["reconstruct", str(tmp_path / "nope.png"), "--out", str(out),
+                 "--checkpoints", str(tiny_bundle)]) == 2
+    assert "not found" in capsys.readouterr().err
