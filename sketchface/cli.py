@@ -19,6 +19,7 @@ CLI_MODULES = [
     "sketchface.train.cli",       # train
     "sketchface.train.export",    # export-checkpoints
     "sketchface.reconstruct",     # reconstruct
+    "sketchface.evaluate",        # evaluate
 ]
 
 

@@ -1,0 +1,65 @@
+"""evaluate on tiny data with tiny random networks: the report's structure, the baselines, the identity split."""
+import json
+
+import numpy as np
+import pytest
+
+from sketchface.cli import UserError
+from sketchface.data.make_data import make_data
+from sketchface.evaluate import EvalConfig, check_disjoint, check_targets, depth_row, evaluate
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, tiny_model_path):
+    out = tmp_path_factory.mktemp("evaldata")
+    make_data(out, n=40, size=64, variants=2, seed=3, workers=1, bases_per_shard=4,
+              face_model=str(tiny_model_path), progress=False)
+    return out
+
+
+def test_depth_row_of_the_truth_is_zero_error():
+    rng = np.random.default_rng(0)
+    gt = rng.uniform(0, 1, (5, 16, 16))
+    r = depth_row("truth", gt, gt > 0.5, gt)
+    assert r["err"] == 0 and r["err_face"] == 0 and r["var"] > 0
+    r2 = depth_row("shifted", gt, gt > 0.5, gt + 0.1)
+    assert r2["err"] == pytest.approx(25.5 ** 2, rel=1e-6)
+
+
+def test_evaluate_writes_tables_json_and_plot(data, tiny_bundle, tmp_path):
+    out = tmp_path / "RESULTS.md"
+    res = evaluate(EvalConfig(checkpoints=str(tiny_bundle), data=str(data), out=str(out),
+                              plots=str(tmp_path / "img"), batch=4))
+    text = out.read_text()
+    for needle in ("CoarseNet from sketches", "mean face", "DP-CoarseNet", "SP-CoarseNet", "FineNet λ sweep",
+                   "Targets", "finenet_lambda_sweep.png"):
+        assert needle in text, needle
+    assert (tmp_path / "img" / "finenet_lambda_sweep.png").is_file()
+    j = json.loads(out.with_suffix(".json").read_text())
+    assert j["n_test"] == res["n_test"] > 0
+    n_tr, n_te = check_disjoint(data)
+    assert j["test_identities"] == n_te and n_tr > n_te > 0
+    rows = j["coarse"]["rows"]["lines"]
+    assert rows[0]["model"].startswith("mean face") and rows[0]["err"] > 0
+    sweep = j["finenet"]["lines"]
+    assert [r["lambda_line"] for r in sweep] == [None, 0.0, 0.25, 0.5, 0.75, 0.85, 1.0]
+
+
+def test_targets_pass_and_fail_on_numbers():
+    res = {"coarse": {"gt_var": 10.0, "rows": {"lines": [
+        {"model": "mean face (train mean)", "err": 100.0, "var": 0.0},
+        {"model": "DP-CoarseNet", "err": 40.0, "var": 9.0}]}},
+        "finenet": {"lines": [{"model": "coarse", "lambda_line": None, "recall": 0.3},
+                              {"model": "L_line + L_dis", "lambda_line": 0.0, "recall": 0.3},
+                              {"model": "L_line + L_dis", "lambda_line": 0.85, "recall": 0.4}]}}
+    t = {x["target"]: x["ok"] for x in check_targets(res)}
+    assert t["DP Err ≤ ½ mean-face Err (lines)"] and t["DP Var ≥ 0.8 Var(GT) (lines)"]
+    assert t["FineNet line recall rises with λ_line (lines)"]
+    assert not t["recall at λ=0.85 ≥ coarse + 0.15 (lines)"]
+
+
+def test_missing_inputs_are_one_sentence(tmp_path, tiny_bundle):
+    with pytest.raises(UserError, match="not a make-data folder"):
+        evaluate(EvalConfig(checkpoints=str(tiny_bundle), data=str(tmp_path), out=str(tmp_path / "r.md")))
+    with pytest.raises(UserError, match="not found"):
+        evaluate(EvalConfig(checkpoints=str(tmp_path / "none"), data=str(tmp_path), out=str(tmp_path / "r.md")))
