@@ -16,6 +16,7 @@ CLI_MODULES = [
     "sketchface.data.make_data",  # make-data
     "sketchface.data.preview",    # preview-data
     "sketchface.nets.summary",    # nets
+    "sketchface.data.synthesize",  # synthesize-sketches
     "sketchface.train.cli",       # train
     "sketchface.train.export",    # export-checkpoints
     "sketchface.reconstruct",     # reconstruct

@@ -63,3 +63,25 @@ def test_missing_inputs_are_one_sentence(tmp_path, tiny_bundle):
         evaluate(EvalConfig(checkpoints=str(tiny_bundle), data=str(tmp_path), out=str(tmp_path / "r.md")))
     with pytest.raises(UserError, match="not found"):
         evaluate(EvalConfig(checkpoints=str(tmp_path / "none"), data=str(tmp_path), out=str(tmp_path / "r.md")))
+
+
+def test_synthesize_sketches_adds_a_style_that_training_picks(data, tiny_bundle, tmp_path):
+    import shutil
+
+    import torch
+
+    from sketchface.data.synthesize import synthesize_sketches
+    from sketchface.data.synthetic import SyntheticShards
+    from sketchface.train.config import make_config
+    from sketchface.train.stages import pick_sketch, training_dataset
+    d = tmp_path / "d"
+    shutil.copytree(data, d)
+    n = synthesize_sketches(d, tiny_bundle / "cyclegan", batch=8, progress=False)
+    assert n == len(SyntheticShards(d, "train")) + len(SyntheticShards(d, "test"))
+    cfg = make_config({"stage": "coarse", "data": str(d), "sketch_styles": ["cyclegan"]})
+    ds = training_dataset(cfg, "train", ("sketch_cyclegan", "depth"))
+    s = ds[0]["sketch_cyclegan"]
+    assert s.shape == (1, 64, 64) and 0 <= float(s.min()) and float(s.max()) <= 1 and float(s.std()) > 0
+    batch = {"sketch_cyclegan": torch.stack([ds[i]["sketch_cyclegan"] for i in range(3)])}
+    picked = pick_sketch(batch, cfg, torch.Generator().manual_seed(0), 64)
+    torch.testing.assert_close(picked, batch["sketch_cyclegan"])
