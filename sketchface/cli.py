@@ -21,6 +21,7 @@ CLI_MODULES = [
     "sketchface.train.export",    # export-checkpoints
     "sketchface.reconstruct",     # reconstruct
     "sketchface.evaluate",        # evaluate
+    "sketchface.bench",           # bench
 ]
 
 
