@@ -86,6 +86,11 @@ def save_atomic(obj, path: Path) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # disk full, quota, permissions: the previous checkpoint is untouched
+        tmp.unlink(missing_ok=True)
+        kept = f"the previous checkpoint {path} is intact" if path.exists() else "no checkpoint was kept"
+        raise UserError(f"could not write the training checkpoint ({exc.strerror or exc}); {kept}; free disk "
+                        "space and resume with --resume") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
