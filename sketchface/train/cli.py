@@ -7,7 +7,7 @@ import argparse
 def add_cli(sub) -> None:
     p = sub.add_parser("train", help="train a stage: cyclegan | coarse | lines | fine",
                        description="Train one stage. Keys of the config (and their meaning) are listed in "
-                                   "configs/train_*.yaml; any key can be overridden as key=value.")
+                                   "configs/lite/*.yaml and docs/TRAINING.md; any key can be overridden as key=value.")
     p.add_argument("stage", choices=["cyclegan", "coarse", "lines", "fine"])
     p.add_argument("--config", default=None, help="YAML file of training keys")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
