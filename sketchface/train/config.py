@@ -45,6 +45,7 @@ class TrainConfig:
     lambda_line: float = _f(0.85, "fixed-λ FineNet: weight of L_line (paper: 0.85); λ_dis = 1 - λ_line")
     lambda_conditioned: bool = _f(True, "fine: sample λ_line ~ U(0,1) per example and feed it to FineNet")
     sketch_styles: list = _f(["pencil", "lines", "cyclegan"], "sketch styles mixed in training (cyclegan if present)")
+    line_weight: float = _f(1.0, "lines: extra L1 weight on line pixels (w = 1 + line_weight * (1 - l)); large values thicken l'")
     coarse_ckpt: str = _f("", "fine: CoarseNet checkpoint folder (config.json + model.safetensors)")
     lines_ckpt: str = _f("", "fine: line-extractor checkpoint folder")
     cycle_weight: float = _f(10.0, "cyclegan: weight of the cycle loss")

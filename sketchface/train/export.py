@@ -48,8 +48,57 @@ def export_bundle(runs: str | Path, out: str | Path, only: tuple[str, ...] = ())
         sizes[name] = (out / name / "model.safetensors").stat().st_size
         print(f"{name:16s} <- {src}  {sizes[name] / 2**20:.1f} MB")
     (out / PIPELINE_FILE).write_text(json.dumps(DEFAULT_BUNDLE, indent=2) + "\n")
+    (out / "TRAINING.md").write_text(training_table(runs, sizes))
     print(f"total {sum(sizes.values()) / 2**20:.1f} MB in {out}")
     return sizes
+
+
+def run_summary(run: Path) -> dict:
+    """Steps, wall time (summed over resumed segments), mean images/s and the last losses of a run folder."""
+    import csv
+
+    import yaml
+
+    out: dict = {}
+    cfg_file = run / "config.yaml"
+    if cfg_file.is_file():
+        cfg = yaml.safe_load(cfg_file.read_text())
+        out.update({k: cfg.get(k) for k in ("steps", "batch_size", "preset", "data", "loss", "sketch_styles",
+                                            "threads", "lambda_conditioned")})
+    rows = list(csv.DictReader(open(run / "metrics.csv"))) if (run / "metrics.csv").is_file() else []
+    if rows:
+        total, prev = 0.0, 0.0
+        for r in rows:                       # the time column restarts at 0 in a resumed process
+            t = float(r["time"])
+            if t < prev:
+                total += prev
+            prev = t
+        total += prev
+        out["trained_steps"] = int(rows[-1]["step"])
+        out["hours"] = round(total / 3600, 2)
+        out["images_per_s"] = round(sum(float(r["images_per_s"]) for r in rows) / len(rows), 2)
+        out["last"] = {k: float(v) for k, v in rows[-1].items() if k not in ("step", "time", "images_per_s")}
+    return out
+
+
+def training_table(runs: Path, sizes: dict[str, int]) -> str:
+    lines = ["# How the shipped networks were trained", "",
+             "Written by `python -m sketchface export-checkpoints`. One row per network: its run folder, the steps it",
+             "trained, wall time (2-core CPU unless the run says otherwise), mean training images/s and the last",
+             "logged losses.", "",
+             "| network | run | steps | batch | hours | images/s | sketch styles | last losses | MB (fp16) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, rel in RUNS.items():
+        if name not in sizes:
+            continue
+        run = runs / Path(rel).parent
+        s = run_summary(run)
+        last = ", ".join(f"{k} {v:.4g}" for k, v in (s.get("last") or {}).items())
+        styles = ", ".join(s.get("sketch_styles") or []) if name not in ("line_extractor", "cyclegan") else "–"
+        lines.append(f"| {name} | `{run}` | {s.get('trained_steps', '?')} | {s.get('batch_size') or 'paper'} | "
+                     f"{s.get('hours', '?')} | {s.get('images_per_s', '?')} | {styles} | {last} | "
+                     f"{sizes[name] / 2**20:.1f} |")
+    return "\n".join(lines) + "\n"
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:

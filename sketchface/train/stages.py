@@ -144,8 +144,9 @@ class LinesStage(Stage):
         size = _module(models["net"]).config.image_size
         d, l = _resize(batch["depth"], size), _resize(batch["lines"], size)
         pred = models["net"](d)
-        # lines are sparse: weight line pixels (l = 0) up so the network does not settle for all-white
-        w = 1.0 + 4.0 * (1.0 - l)
+        # lines are sparse: weight line pixels (l = 0) up a little so the network does not settle for
+        # all-white; a large weight makes it paint thick strokes wherever a line is merely likely
+        w = 1.0 + cfg.line_weight * (1.0 - l)
         loss = (w * (pred - l).abs()).mean()
         _step(loss, opts["net"], scaler)
         return {"l1w": float(loss.detach()), "total": float(loss.detach())}
