@@ -203,3 +203,30 @@ def test_kill_9_mid_run_then_resume_matches_an_uninterrupted_run(data, tmp_path)
     wa = load_file(tmp_path / "ref" / "final" / "model.safetensors")
     wb = load_file(tmp_path / "cut" / "final" / "model.safetensors")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_trained_runs_export_to_a_bundle_the_pipeline_loads(data, tmp_path):
+    """train -> export-checkpoints -> SketchFace: the whole path from runs to a working pipeline."""
+    import numpy as np
+
+    from sketchface import SketchFace
+    runs = tmp_path / "runs"
+    run("coarse", data, runs / "coarse-dp-full", "variant=dp", "steps=2")
+    run("lines", data, runs / "lines", "steps=1")
+    ck = [f"coarse_ckpt={runs / 'coarse-dp-full' / 'final'}", f"lines_ckpt={runs / 'lines' / 'final'}"]
+    run("fine", data, runs / "fine-line+dis", "steps=1", *ck)
+    assert main(["export-checkpoints", "--runs", str(runs), "--out", str(tmp_path / "bundle")]) == 0
+    table = (tmp_path / "bundle" / "TRAINING.md").read_text()
+    assert "| dp_coarse |" in table and "| finenet |" in table and "| cyclegan |" not in table
+    sizes = [(tmp_path / "bundle" / n / "model.safetensors").stat().st_size for n in ("dp_coarse", "finenet")]
+    assert all(s > 0 for s in sizes)
+    sf = SketchFace.from_pretrained(tmp_path / "bundle")
+    r = sf(np.pad(np.eye(40, dtype=np.float32)[::-1] * -1 + 1, 10, constant_values=1.0))
+    assert r.fine.shape == (32, 32) and np.isfinite(r.fine).all()
+
+
+def test_run_summary_adds_up_resumed_segments(tmp_path):
+    from sketchface.train.export import run_summary
+    (tmp_path / "metrics.csv").write_text("step,time,images_per_s,total\n1,10,2,5\n2,20,2,4\n3,5,4,3\n4,15,4,2\n")
+    s = run_summary(tmp_path)
+    assert s["trained_steps"] == 4 and s["hours"] == round(35 / 3600, 2) and s["last"] == {"total": 2.0}
