@@ -22,6 +22,10 @@ CLI_MODULES = [
     "sketchface.reconstruct",     # reconstruct
     "sketchface.evaluate",        # evaluate
     "sketchface.bench",           # bench
+    "sketchface.sparse.database",  # build-sparse-db
+    "sketchface.sparse.train",     # train-sparse
+    "sketchface.sparse.pipeline",  # reconstruct-sparse
+    "sketchface.sparse.evaluate",  # evaluate-sparse
 ]
 
 
