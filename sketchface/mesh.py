@@ -16,12 +16,14 @@ FORMATS = ("glb", "obj", "ply")
 
 
 def depth_to_mesh(depth: np.ndarray, mask: np.ndarray | None = None, colors: np.ndarray | None = None,
-                  frame_cm: float = FRAME_CM, min_depth: float = 0.02, max_edge_cm: float = 2.0):
+                  frame_cm: float = FRAME_CM, min_depth: float = 0.02, max_edge_cm: float = 2.0,
+                  relief: float = 1.0):
     """A mesh with one vertex per face pixel and two triangles per 2x2 pixel block inside the mask.
 
     depth: (H, W) in [0, 1]; mask: (H, W) bool (default: depth > min_depth); colors: (H, W) gray or (H, W, 3)
     RGB in [0, 1] for vertex colours (default: a soft gray). Triangles spanning a depth jump larger than
-    ``max_edge_cm`` (silhouette edges) are dropped. Returns a ``trimesh.Trimesh`` with vertex normals.
+    ``max_edge_cm`` (silhouette edges) are dropped. ``relief`` scales the depth of the face about its
+    deepest point (2 = twice as deep; 1 = as predicted). Returns a ``trimesh.Trimesh`` with vertex normals.
     """
     import trimesh
 
@@ -34,7 +36,14 @@ def depth_to_mesh(depth: np.ndarray, mask: np.ndarray | None = None, colors: np.
     mask = depth > min_depth if mask is None else np.asarray(mask, bool)
     px = frame_cm / max(h, w)
     jj, ii = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    relief = float(relief)
+    if not np.isfinite(relief) or relief <= 0:
+        raise ValueError(f"relief must be a positive number, got {relief}")
     z = DEPTH_FAR_CM + depth * (DEPTH_NEAR_CM - DEPTH_FAR_CM)
+    if relief != 1.0 and mask.any():
+        base = float(z[mask].min())
+        z = base + (z - base) * relief
+        max_edge_cm = max_edge_cm * relief
     verts = np.stack([(jj - (w - 1) / 2) * px, ((h - 1) / 2 - ii) * px, z], -1).reshape(-1, 3)
 
     idx = np.arange(h * w).reshape(h, w)

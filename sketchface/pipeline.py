@@ -83,6 +83,7 @@ class Reconstruction:
     lambda_line: float
     framing_method: str = ""
     colors: np.ndarray | None = field(default=None, repr=False)   # vertex colours (photo input)
+    sketch: np.ndarray | None = field(default=None, repr=False)   # gray sketch XDoG read (photo: CycleGAN's)
 
     @property
     def size(self) -> int:
@@ -93,13 +94,19 @@ class Reconstruction:
         d = {"fine": self.fine, "coarse": self.coarse}[which] * self.mask
         return paste_back(d, self.crop_box, self.input_image.shape[:2])
 
-    def mesh(self, which: str = "fine"):
-        """trimesh.Trimesh of the fine (or coarse) depth, upright, facing +Z, centimetres, with vertex colours."""
+    def mesh(self, which: str = "fine", relief: float = 1.0, step: int = 1):
+        """trimesh.Trimesh of the fine (or coarse) depth, upright, facing +Z, centimetres, with vertex colours.
+
+        ``relief`` exaggerates (> 1) or flattens (< 1) the depth; ``step`` keeps every step-th pixel (coarser mesh)."""
         from sketchface.mesh import depth_to_mesh, shade
 
         depth = {"fine": self.fine, "coarse": self.coarse}[which]
         colors = self.colors if self.colors is not None else shade(depth, self.mask)
-        return depth_to_mesh(depth, self.mask, colors)
+        step = int(step)
+        if step < 1:
+            raise ValueError(f"step must be a positive integer, got {step}")
+        s = slice(None, None, step)
+        return depth_to_mesh(depth[s, s], self.mask[s, s], colors[s, s], relief=relief)
 
     def picture(self) -> np.ndarray:
         """One RGB uint8 strip: input | l | coarse | fine (shaded) | l'."""
@@ -112,8 +119,10 @@ class Reconstruction:
                  rgb(shade(self.fine, self.mask)), rgb(self.lines_pred)]
         return (np.concatenate(cells, 1) * 255 + 0.5).clip(0, 255).astype(np.uint8)
 
-    def save(self, out_dir: str | Path, stem: str = "face", formats=("glb", "obj", "ply")) -> dict[str, Path]:
-        """depth (16-bit PNG + .npy, model frame and input frame), meshes, pictures; returns {name: path}."""
+    def save(self, out_dir: str | Path, stem: str = "face", formats=("glb", "obj", "ply"), relief: float = 1.0,
+             step: int = 1) -> dict[str, Path]:
+        """depth (16-bit PNG + .npy, model frame and input frame), meshes (``relief``, ``step``: see mesh()),
+        pictures; returns {name: path}."""
         from PIL import Image
 
         from sketchface.mesh import export_mesh, save_depth_png16
@@ -126,7 +135,7 @@ class Reconstruction:
         np.save(out / f"{stem}_depth.npy", fine)
         paths["depth_npy"] = out / f"{stem}_depth.npy"
         paths["depth_input_png"] = save_depth_png16(self.depth_in_input_frame(), out / f"{stem}_depth_input_frame.png")
-        paths.update(export_mesh(self.mesh(), out, stem, formats))
+        paths.update(export_mesh(self.mesh(relief=relief, step=step), out, stem, formats))
         Image.fromarray(self.picture()).save(out / f"{stem}_overview.png")
         paths["overview"] = out / f"{stem}_overview.png"
         meta = {"kind": self.kind, "lambda_line": self.lambda_line, "crop_box": list(self.crop_box),
@@ -213,12 +222,17 @@ class SketchFace:
         framed = crop_to_frame(rgb, framing.crop_box, self.size, fill)
         return rgb, kind, framing, framed
 
-    def __call__(self, image: Any, lambda_line: float = 0.85, kind: str = "sketch") -> Reconstruction:
-        """Reconstruct a face from a file path, PIL image or numpy array (gray, RGB or RGBA; uint8 or float)."""
+    def __call__(self, image: Any, lambda_line: float = 0.85, kind: str = "sketch", xdog: dict | None = None,
+                 refine: bool = True) -> Reconstruction:
+        """Reconstruct a face from a file path, PIL image or numpy array (gray, RGB or RGBA; uint8 or float).
+
+        ``xdog``: XDoG parameters for the lines l (sigma, k, tau, epsilon, phi; see sketchface.xdog);
+        ``refine=False`` stops at the coarse depth (fine = coarse, no displacement)."""
         from sketchface.framing import to_gray
         from sketchface.xdog import xdog_torch
 
         lam = _check_lambda(lambda_line)
+        xdog_kw = _check_xdog(xdog)
         rgb, kind, framing, framed = self.prepare(image, kind)
         torch = self.torch
         with torch.inference_mode():
@@ -240,13 +254,14 @@ class SketchFace:
                 sketch = self._tensor(gray)
                 coarse = self.coarse.predict_depth(sketch, "sketch")
                 image_used = gray
-            lines = xdog_torch(sketch)
+            lines = xdog_torch(sketch, **xdog_kw)
+            lines_pred = self.line_extractor(coarse) if not refine else lines
         r = Reconstruction(kind=kind, input_image=rgb, image=image_used, crop_box=framing.crop_box,
                            lines=self._np(lines), coarse=self._np(coarse),
                            mask=self._np(coarse) > MASK_THRESHOLD, displacement=np.zeros_like(self._np(coarse)),
-                           fine=self._np(coarse), lines_pred=self._np(lines), lambda_line=lam,
-                           framing_method=framing.method, colors=colors)
-        return self.refine(r, lam)
+                           fine=self._np(coarse), lines_pred=self._np(lines_pred), lambda_line=lam,
+                           framing_method=framing.method, colors=colors, sketch=self._np(sketch))
+        return self.refine(r, lam) if refine else r
 
     def refine(self, result: Reconstruction, lambda_line: float | None = None,
                lines: np.ndarray | None = None) -> Reconstruction:
@@ -289,6 +304,30 @@ def _check_lambda(value: Any) -> float:
     if not np.isfinite(lam) or not 0.0 <= lam <= 1.0:
         raise InputError(f"lambda_line must be a number in [0, 1], got {value!r}")
     return lam
+
+
+def _check_xdog(params: dict | None) -> dict:
+    """XDoG keyword arguments checked against sketchface.xdog.XDoGParams (unknown keys and bad values refused)."""
+    from sketchface.xdog import XDoGParams
+
+    if not params:
+        return {}
+    known = set(XDoGParams().as_dict())
+    unknown = set(params) - known
+    if unknown:
+        raise InputError(f"unknown XDoG parameter(s) {', '.join(sorted(unknown))}; use {', '.join(sorted(known))}")
+    out = {}
+    for name, value in params.items():
+        try:
+            out[name] = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"XDoG {name} must be a number, got {value!r}") from None
+        if not np.isfinite(out[name]):
+            raise InputError(f"XDoG {name} must be finite, got {value!r}")
+    for name in ("sigma", "k"):
+        if name in out and out[name] <= 0:
+            raise InputError(f"XDoG {name} must be positive, got {out[name]}")
+    return out
 
 
 def _fit_lines(lines: Any, size: int) -> np.ndarray:

@@ -1,0 +1,137 @@
+"""Latency of the app as an API user (or the browser) sees it, through gradio_client against a local server.
+
+    python scripts/bench_app.py [--checkpoints checkpoints/] [--n 30] [--url http://127.0.0.1:7860/]
+
+Starts `python app.py` on a free local port (unless --url is given), then times
+  * full reconstruction  (/reconstruct: framing, XDoG, CoarseNet, FineNet, l', surface figure, pictures),
+  * λ-slider update      (/set_lambda: FineNet + l' on the cached coarse depth, surface redrawn),
+  * downloads            (/export: GLB for the viewer + GLB/OBJ/PLY/16-bit PNG/npy; chained after the above),
+each as p50/p95 of the client's round trip ("total") and of the networks' forward passes ("model", reported by
+the server), after --warmup untimed runs. Inputs cycle through demo/examples/ (drawings and pencil sketches).
+Pictures are not fetched by the client (a browser fetches them in parallel with drawing the surface).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+INFO = re.compile(r"model (\d+) ms · server (\d+) ms")
+XDOG = (0.8, 1.6, 0.98, 0.0, 200.0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(checkpoints: str | None, threads: int | None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
+               GRADIO_ANALYTICS_ENABLED="False")
+    if checkpoints:
+        env["SKETCHFACE_CHECKPOINTS"] = str(Path(checkpoints).resolve())
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    import urllib.request
+
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise SystemExit(f"the app exited:\n{proc.stdout.read()}")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("the app did not start within 5 minutes")
+
+
+def stats(values) -> str:
+    a = np.asarray(values, float)
+    return f"{np.percentile(a, 50):.0f} / {np.percentile(a, 95):.0f}"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoints", help="checkpoint bundle (default: $SKETCHFACE_CHECKPOINTS, then checkpoints/)")
+    ap.add_argument("--url", help="time a server that is already running instead of starting app.py")
+    ap.add_argument("--n", type=int, default=30, help="timed calls of each kind")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--threads", type=int, help="OMP_NUM_THREADS for the server")
+    ap.add_argument("--model", default="DP-CoarseNet + FineNet")
+    args = ap.parse_args(argv)
+
+    from gradio_client import Client, handle_file
+
+    proc = None
+    url = args.url
+    if not url:
+        proc, url = start_server(args.checkpoints, args.threads)
+    try:
+        client = Client(url, verbose=False, download_files=False)
+        inputs = [str(p) for k in ("strokes", "lines", "pencil") for p in sorted((ROOT / "demo/examples").glob(f"{k}_*.png"))]
+        if not inputs:
+            raise SystemExit("no examples in demo/examples/: run scripts/make_examples.py")
+
+        def reconstruct(i):
+            return client.predict("upload", None, handle_file(inputs[i % len(inputs)]), None, args.model, 0.85,
+                                  "auto", *XDOG, 1.0, "fine", api_name="/reconstruct")
+
+        def set_lambda(i):
+            return client.predict(round(0.05 + 0.9 * ((i * 7) % 10) / 9, 2), 1.0, "fine", api_name="/set_lambda")
+
+        def export(i):
+            return client.predict(1.0, "full (a vertex per pixel)", api_name="/export")
+
+        rows = []
+        for name, fn in (("full reconstruction", reconstruct), ("λ-slider update", set_lambda)):
+            totals, models, servers, exports = [], [], [], []
+            for i in range(args.warmup + args.n):
+                t = time.perf_counter()
+                out = fn(i)
+                total = (time.perf_counter() - t) * 1e3
+                t = time.perf_counter()
+                export(i)
+                ex = (time.perf_counter() - t) * 1e3
+                if i < args.warmup:
+                    continue
+                m = INFO.search(out[5])
+                totals.append(total)
+                models.append(float(m.group(1)))
+                servers.append(float(m.group(2)))
+                exports.append(ex)
+            rows.append((name, stats(models), stats(servers), stats(totals), stats(exports)))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+    import torch
+
+    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch threads "
+          f"{args.threads or torch.get_num_threads()}, checkpoints {args.checkpoints or os.environ.get('SKETCHFACE_CHECKPOINTS') or 'checkpoints/'}, "
+          f"n={args.n}, model '{args.model}'\n")
+    print("| call | model p50 / p95 (ms) | server handler p50 / p95 (ms) | total round trip p50 / p95 (ms) "
+          "| then downloads (/export) p50 / p95 (ms) |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,155 @@
+"""Pictures and figures the app shows: Plotly depth surfaces, displacement heat maps, the λ sweep strip.
+
+Everything takes the numpy maps of a Reconstruction (model frame, depth in [0, 1], 1 near the viewer) and returns
+a plotly Figure or a uint8 RGB array; nothing here runs a network.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from sketchface.mesh import shade
+from sketchface.render import DEPTH_FAR_CM, DEPTH_NEAR_CM, FRAME_CM
+
+DEPTH_RANGE_CM = DEPTH_NEAR_CM - DEPTH_FAR_CM      # one depth unit in centimetres
+SKIN = "rgb(226, 196, 170)"
+PLOT_MAX_SIDE = 128                                # surfaces are drawn at most this many samples a side
+PICTURE_SIDE = 256                                 # side of the pictures the app shows
+
+
+# ------------------------------------------------------------------------------------------------ surfaces
+
+def surface_xyz(depth: np.ndarray, mask: np.ndarray, relief: float = 1.0, max_side: int = PLOT_MAX_SIDE):
+    """x, y (1-D, cm, x right, y up) and z (2-D, cm above the deepest face point, NaN off the face)."""
+    depth = np.asarray(depth, np.float32)
+    mask = np.asarray(mask, bool)
+    step = max(1, int(np.ceil(max(depth.shape) / max_side)))
+    d, m = depth[::step, ::step], mask[::step, ::step]
+    h, w = depth.shape
+    px = FRAME_CM / max(h, w)
+    xs = (np.arange(0, w, step, dtype=np.float32) - (w - 1) / 2) * px
+    ys = ((h - 1) / 2 - np.arange(0, h, step, dtype=np.float32)) * px
+    z = d * DEPTH_RANGE_CM
+    base = float(z[m].min()) if m.any() else 0.0
+    z = np.where(m, (z - base) * float(relief), np.nan).astype(np.float32)
+    return xs, ys, z
+
+
+def _surface_trace(depth, mask, relief, scene="scene", name="fine"):
+    import plotly.graph_objects as go
+
+    xs, ys, z = surface_xyz(depth, mask, relief)
+    return go.Surface(
+        x=xs, y=ys, z=z, name=name, scene=scene, showscale=False,
+        colorscale=[[0.0, SKIN], [1.0, SKIN]],
+        lighting=dict(ambient=0.35, diffuse=0.8, specular=0.12, roughness=0.7, fresnel=0.05),
+        lightposition=dict(x=600, y=900, z=2500),
+        hovertemplate="x %{x:.1f} cm<br>y %{y:.1f} cm<br>depth %{z:.2f} cm<extra>" + name + "</extra>",
+        contours=dict(x=dict(highlight=False), y=dict(highlight=False), z=dict(highlight=False)),
+    )
+
+
+def _scene() -> dict:
+    axis = dict(visible=False, showbackground=False, showspikes=False)
+    return dict(xaxis=axis, yaxis=axis, zaxis=axis, aspectmode="data", dragmode="orbit",
+                camera=dict(eye=dict(x=0.0, y=0.0, z=1.6), up=dict(x=0, y=1, z=0), center=dict(x=0, y=0, z=0),
+                            projection=dict(type="perspective")))
+
+
+def surface_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], relief: float = 1.0, height: int = 480):
+    """A Plotly figure with one shaded 3-D surface per (title, depth, mask) panel, side by side, equal aspect,
+    camera in front of the face (x right, y up, looking down -z)."""
+    import plotly.graph_objects as go
+
+    if not panels:
+        raise ValueError("surface_figure needs at least one panel")
+    n = len(panels)
+    layout = dict(height=height, margin=dict(l=0, r=0, t=28 if n > 1 else 4, b=0), showlegend=False,
+                  paper_bgcolor="rgba(0,0,0,0)", uirevision="sketchface")
+    traces, annotations = [], []
+    for i, (title, depth, mask) in enumerate(panels):
+        scene = "scene" if i == 0 else f"scene{i + 1}"
+        traces.append(_surface_trace(depth, mask, relief, scene, title))
+        sc = _scene()
+        sc["domain"] = dict(x=[i / n, (i + 1) / n], y=[0, 1])
+        layout[scene] = sc
+        if n > 1:
+            annotations.append(dict(text=title, x=(i + 0.5) / n, y=1.0, xref="paper", yref="paper",
+                                    showarrow=False, yanchor="bottom", font=dict(size=14)))
+    layout["annotations"] = annotations
+    return go.Figure(data=traces, layout=layout)
+
+
+def empty_figure(message: str = "Draw a face and press Reconstruct", height: int = 480):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), paper_bgcolor="rgba(0,0,0,0)",
+                      plot_bgcolor="rgba(0,0,0,0)", xaxis=dict(visible=False), yaxis=dict(visible=False),
+                      annotations=[dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                                        font=dict(size=16, color="#888"))])
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------ pictures
+
+def to_uint8(a: np.ndarray, side: int | None = PICTURE_SIDE, nearest: bool = False) -> np.ndarray:
+    """A [0, 1] gray or RGB map -> uint8 RGB, resized to ``side`` (None: keep)."""
+    a = np.asarray(a, np.float32)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, -1)
+    out = (np.clip(a[..., :3], 0, 1) * 255 + 0.5).astype(np.uint8)
+    if side and out.shape[0] != side:
+        interp = cv2.INTER_NEAREST if nearest else (cv2.INTER_AREA if out.shape[0] > side else cv2.INTER_LINEAR)
+        out = cv2.resize(out, (side, side), interpolation=interp)
+    return out
+
+
+def shaded_image(depth: np.ndarray, mask: np.ndarray, relief: float = 1.0, side: int | None = PICTURE_SIDE):
+    """The depth map lit from the upper left, as a uint8 RGB picture (white off the face)."""
+    base = float(depth[mask].min()) if mask.any() else 0.0
+    d = np.where(mask, base + (depth - base) * float(relief), depth).astype(np.float32)
+    return to_uint8(shade(d, mask), side)
+
+
+def _diverging(t: np.ndarray) -> np.ndarray:
+    """t in [-1, 1] -> RGB in [0, 1]: blue (into the face) - white - red (out of the face)."""
+    blue, white, red = np.array([0.13, 0.35, 0.75]), np.array([0.97, 0.97, 0.97]), np.array([0.80, 0.15, 0.12])
+    t = np.clip(t, -1, 1)[..., None]
+    return np.where(t < 0, white + (blue - white) * -t, white + (red - white) * t).astype(np.float32)
+
+
+def displacement_scale_mm(displacement: np.ndarray, mask: np.ndarray) -> float:
+    """Symmetric colour range of the heat map: the 99th percentile of |displacement| on the face, in mm."""
+    v = np.abs(displacement[mask]) if mask.any() else np.abs(displacement).ravel()
+    top = float(np.percentile(v, 99)) if v.size else 0.0
+    return max(top * DEPTH_RANGE_CM * 10, 0.05)
+
+
+def heatmap_image(displacement: np.ndarray, mask: np.ndarray, scale_mm: float | None = None,
+                  side: int = PICTURE_SIDE) -> np.ndarray:
+    """Signed displacement as a blue-white-red picture with a labelled colour bar underneath (uint8 RGB)."""
+    mm = np.asarray(displacement, np.float32) * DEPTH_RANGE_CM * 10
+    scale = scale_mm if scale_mm else displacement_scale_mm(displacement, mask)
+    rgb = _diverging(mm / scale)
+    rgb[~mask] = 0.85
+    pic = to_uint8(rgb, side, nearest=False)
+    bar_h, pad = 12, 18
+    t = np.linspace(-1, 1, side - 2 * pad, dtype=np.float32)
+    bar = np.full((bar_h + 20, side, 3), 255, np.uint8)
+    bar[4:4 + bar_h, pad:side - pad] = (np.clip(_diverging(t)[None].repeat(bar_h, 0), 0, 1) * 255).astype(np.uint8)
+    font, fs, col = cv2.FONT_HERSHEY_SIMPLEX, 0.38, (40, 40, 40)
+    for text, x in ((f"-{scale:.2g} mm", pad), ("0", side // 2 - 4), (f"+{scale:.2g} mm", side - pad - 58)):
+        cv2.putText(bar, text, (x, bar_h + 17), font, fs, col, 1, cv2.LINE_AA)
+    return np.concatenate([pic, bar], 0)
+
+
+def mean_abs_displacement_mm(displacement: np.ndarray, mask: np.ndarray) -> float:
+    return float(np.abs(displacement[mask]).mean() * DEPTH_RANGE_CM * 10) if mask.any() else 0.0
+
+
+def label(picture: np.ndarray, text: str) -> np.ndarray:
+    """A white strip with ``text`` above a uint8 RGB picture."""
+    strip = np.full((22, picture.shape[1], 3), 255, np.uint8)
+    cv2.putText(strip, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (30, 30, 30), 1, cv2.LINE_AA)
+    return np.concatenate([strip, picture], 0)

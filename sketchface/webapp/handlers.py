@@ -1,0 +1,390 @@
+"""The functions behind the app's buttons and sliders, callable without a browser.
+
+Each handler takes the values of the interface's components and returns the values of its outputs. The result of
+the last run lives in a per-session state dict ``{"result": Reconstruction, "model": label, "lines0": l, ...}``
+so that moving the λ slider, editing lines or redrawing re-runs at most FineNet. Errors meant for the user
+(``InputError``, ``PipelineError``) become ``gr.Error`` with their one-sentence message; anything unexpected is
+logged and reported as one line, and the server keeps serving.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from sketchface.framing import InputError
+from sketchface.webapp import figures
+from sketchface.webapp.models import ModelBank
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("draw", "upload", "photo")
+SHOW = ("fine", "coarse", "side by side")
+RESOLUTIONS = {"full (a vertex per pixel)": 1, "half": 2, "quarter": 4}
+SWEEP_LAMBDAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+XDOG_DEFAULTS = dict(sigma=0.8, k=1.6, tau=0.98, epsilon=0.0, phi=200.0)
+SMALL_SIDE = 64                       # inputs smaller than this are accepted with a warning
+EXPORT_MAX_AGE_S = 3600               # export folders older than this are removed
+_VERSIONS = itertools.count(1)
+
+
+def user_errors(fn):
+    """Turn the package's one-sentence errors into gr.Error; report anything else as one line."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except InputError as exc:             # PipelineError is an InputError too
+            raise gr.Error(_sentence(str(exc)), title="Cannot use this input") from None
+        except Exception as exc:              # a bug: keep serving, say what happened in one line
+            log.exception("%s failed", fn.__name__)
+            raise gr.Error(f"Something went wrong ({type(exc).__name__}: {exc}). Try another input.") from None
+    return wrapper
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:]) if text else "The input cannot be used."
+
+
+def _note(message: str) -> None:
+    """Show a warning toast when running inside the app; log it otherwise."""
+    try:
+        gr.Warning(message)
+    except Exception:  # outside an event: nothing to show
+        pass
+    log.info(message)
+
+
+# --------------------------------------------------------------------------------------------- inputs
+
+def pad_image(pad: Any) -> np.ndarray | None:
+    """The composite of a sketch pad value ({background, layers, composite}) or an array; None when empty."""
+    if pad is None:
+        return None
+    if isinstance(pad, dict):
+        comp = pad.get("composite")
+        if comp is None:
+            layers = [x for x in (pad.get("layers") or []) if x is not None]
+            comp = layers[-1] if layers else pad.get("background")
+        pad = comp
+    if pad is None:
+        return None
+    from sketchface.framing import load_image, to_gray
+
+    g = to_gray(load_image(pad))
+    if (g < 0.5).sum() < 10:
+        return None
+    return (np.clip(g, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def inspect_upload(path: str | Path) -> list[str]:
+    """Warnings worth showing about an uploaded file that can still be used (animation, transparency, size)."""
+    from PIL import Image
+
+    notes = []
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if getattr(im, "n_frames", 1) > 1:
+                notes.append(f"The image is animated ({im.n_frames} frames): its first frame is used.")
+            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+                notes.append("The image has transparent parts: they are read as white paper.")
+            if 8 <= min(w, h) < SMALL_SIDE:
+                notes.append(f"The image is only {w}x{h} pixels: the face will be coarse.")
+    except Exception:  # unreadable files are reported by load_image with a clear message
+        return []
+    return notes
+
+
+def choose_input(source: str, pad: Any, upload: Any, photo: Any, upload_kind: str = "auto"):
+    """-> (image, kind) for the active input tab, or an InputError that says what to do."""
+    if source not in SOURCES:
+        raise InputError(f"unknown input source {source!r}; use one of {', '.join(SOURCES)}")
+    if source == "draw":
+        img = pad_image(pad)
+        if img is None:
+            raise InputError("the sketch pad is blank: draw a face (outline, eyes, nose, mouth) first")
+        return img, "lines"
+    value = upload if source == "upload" else photo
+    if value is None:
+        what = "a sketch or line drawing" if source == "upload" else "a photo of a face"
+        raise InputError(f"no image was uploaded: drop {what} on the upload box first")
+    if isinstance(value, (str, Path)):
+        for message in inspect_upload(value):
+            _note(message)
+    if source == "photo":
+        return value, "photo"
+    kind = upload_kind if upload_kind in ("auto", "sketch", "lines", "photo") else "auto"
+    return value, kind
+
+
+# --------------------------------------------------------------------------------------------- views
+
+@dataclass
+class View:
+    """What every run shows: the surface, l, l', the displacement heat map, the model input, a summary line."""
+    surface: Any
+    lines: np.ndarray
+    lines_pred: np.ndarray
+    heatmap: np.ndarray
+    model_input: np.ndarray
+    info: str
+    state: dict
+
+    def as_tuple(self) -> tuple:
+        return (self.surface, self.lines, self.lines_pred, self.heatmap, self.model_input, self.info, self.state)
+
+
+def line_recall(result) -> float:
+    from sketchface.metrics import line_scores
+
+    return float(line_scores(result.lines, result.lines_pred)["recall"])
+
+
+def surface_for(result, relief: float = 1.0, show: str = "fine"):
+    if show == "coarse":
+        panels = [("coarse", result.coarse, result.mask)]
+    elif show == "side by side":
+        panels = [("coarse", result.coarse, result.mask), (f"fine (λ_line {result.lambda_line:.2f})",
+                                                           result.fine, result.mask)]
+    else:
+        panels = [("fine", result.fine, result.mask)]
+    return figures.surface_figure(panels, relief=relief)
+
+
+def model_input_picture(result) -> np.ndarray:
+    """The framed model input; for a photo, the photo beside the CycleGAN sketch made of it."""
+    pic = figures.to_uint8(result.image)
+    if result.kind == "photo" and result.sketch is not None:
+        pic = np.concatenate([pic, np.full((pic.shape[0], 6, 3), 255, np.uint8), figures.to_uint8(result.sketch)], 1)
+    return pic
+
+
+def render_view(state: dict, relief: float = 1.0, show: str = "fine") -> View:
+    r = state["result"]
+    lam = r.lambda_line
+    parts = [f"**{state.get('model', '')}**"]
+    if state.get("refine", True):
+        parts.append(f"λ_line {lam:.2f} / λ_dis {1 - lam:.2f}")
+    parts += [f"line recall {line_recall(r):.2f}",
+              f"mean |displacement| {figures.mean_abs_displacement_mm(r.displacement, r.mask):.2f} mm",
+              f"input: {r.kind} ({r.framing_method} framing)"]
+    if state.get("edited"):
+        parts.append("edited lines")
+    return View(surface=surface_for(r, relief, show), lines=figures.to_uint8(r.lines),
+                lines_pred=figures.to_uint8(r.lines_pred), heatmap=figures.heatmap_image(r.displacement, r.mask),
+                model_input=model_input_picture(r), info=" · ".join(parts), state=state)
+
+
+# --------------------------------------------------------------------------------------------- the app
+
+class AppLogic:
+    """Handlers over a loaded ModelBank. Every public method is one interface event."""
+
+    def __init__(self, bank: ModelBank, export_root: str | Path | None = None):
+        self.bank = bank
+        self.export_root = Path(export_root) if export_root else Path(tempfile.gettempdir()) / "sketchface_app"
+
+    def _need_result(self, state: dict | None) -> dict:
+        if not state or state.get("result") is None:
+            raise InputError("there is no face yet: draw or upload one and press Reconstruct first")
+        return state
+
+    # ------------------------------------------------------------------------------ full reconstruction
+    @user_errors
+    def reconstruct(self, source: str, pad: Any, upload: Any, photo: Any, model: str, lambda_line: float,
+                    upload_kind: str = "auto", sigma: float = 0.8, k: float = 1.6, tau: float = 0.98,
+                    epsilon: float = 0.0, phi: float = 200.0, relief: float = 1.0, show: str = "fine",
+                    progress=gr.Progress()) -> tuple:
+        t0 = time.perf_counter()
+        if progress is not None:
+            progress(0.1, desc="Reading the input")
+        sf, choice = self.bank.get(model)
+        image, kind = choose_input(source, pad, upload, photo, upload_kind)
+        xdog = dict(sigma=sigma, k=k, tau=tau, epsilon=epsilon, phi=phi)
+        if progress is not None:
+            progress(0.4, desc="CoarseNet and FineNet")
+        tm = time.perf_counter()
+        result = sf(image, lambda_line=lambda_line, kind=kind, xdog=xdog, refine=choice.refine)
+        model_ms = (time.perf_counter() - tm) * 1e3
+        state = {"result": result, "model": choice.label, "refine": choice.refine, "lines0": result.lines,
+                 "edited": False}
+        if progress is not None:
+            progress(0.9, desc="Drawing the surface")
+        return self._finish(state, t0, model_ms, relief, show)
+
+    def reconstruct_live(self, live: bool, source: str, pad: Any, *args) -> tuple:
+        """After each stroke on the pad: like reconstruct, but silent while the pad is blank or live is off."""
+        if not live or source != "draw" or pad_image(pad) is None:
+            return tuple(gr.skip() for _ in range(7))
+        return self.reconstruct(source, pad, *args)
+
+    def _finish(self, state: dict, t0: float, model_ms: float, relief: float, show: str) -> tuple:
+        state["version"] = next(_VERSIONS)                 # names this result for the export cache
+        view = render_view(state, relief, show)
+        server_ms = (time.perf_counter() - t0) * 1e3
+        state["timing"] = {"model_ms": model_ms, "server_ms": server_ms}
+        view.info += f" · model {model_ms:.0f} ms · server {server_ms:.0f} ms"
+        return view.as_tuple()
+
+    # ------------------------------------------------------------------------------ FineNet only
+    def _refine(self, state: dict, lambda_line: float, lines=None):
+        sf, choice = self.bank.get(state["model"])
+        t = time.perf_counter()
+        r = state["result"]
+        if choice.refine:
+            r = sf.refine(r, lambda_line=lambda_line, lines=lines)
+        else:
+            from dataclasses import replace
+            from sketchface.pipeline import _check_lambda
+            r = replace(r, lambda_line=_check_lambda(lambda_line))
+        return r, (time.perf_counter() - t) * 1e3
+
+    @user_errors
+    def set_lambda(self, state: dict | None, lambda_line: float, relief: float = 1.0, show: str = "fine") -> tuple:
+        """λ_line changed: FineNet on the cached coarse depth (and current lines)."""
+        t0 = time.perf_counter()
+        state = dict(self._need_result(state))
+        state["result"], model_ms = self._refine(state, lambda_line)
+        return self._finish(state, t0, model_ms, relief, show)
+
+    @user_errors
+    def refine_lines(self, state: dict | None, edited: Any, lambda_line: float, relief: float = 1.0,
+                     show: str = "fine") -> tuple:
+        """Edited lines l (added wrinkles, removed lines) -> FineNet again: 3-D face editing. Returns the main
+        view and a figure comparing the face from the original lines with the face from the edited ones."""
+        t0 = time.perf_counter()
+        state = dict(self._need_result(state))
+        if not state.get("refine", True):
+            raise InputError("editing lines needs FineNet: choose a model with '+ FineNet' and reconstruct")
+        lines = editor_lines(edited)
+        state["result"], model_ms = self._refine(state, lambda_line, lines=lines)
+        state["edited"] = True
+        view = self._finish(state, t0, model_ms, relief, show)
+        original, _ = self._refine(state, lambda_line, lines=state["lines0"])
+        new = state["result"]
+        compare = figures.surface_figure([("from the original lines", original.fine, original.mask),
+                                          ("from the edited lines", new.fine, new.mask)], relief=relief)
+        return view + (compare,)
+
+    @user_errors
+    def reset_lines(self, state: dict | None, lambda_line: float, relief: float = 1.0, show: str = "fine") -> tuple:
+        """Back to the extracted lines l."""
+        t0 = time.perf_counter()
+        state = dict(self._need_result(state))
+        state["result"], model_ms = self._refine(state, lambda_line, lines=state["lines0"])
+        state["edited"] = False
+        return self._finish(state, t0, model_ms, relief, show) + (self.lines_for_editor(state),)
+
+    @user_errors
+    def redraw(self, state: dict | None, relief: float = 1.0, show: str = "fine"):
+        """View options changed (relief, coarse/fine): no network runs."""
+        if not state or state.get("result") is None:
+            return figures.empty_figure()
+        return surface_for(state["result"], relief, show)
+
+    # ------------------------------------------------------------------------------ λ sweep
+    @user_errors
+    def sweep(self, state: dict | None, relief: float = 1.0, lambdas=SWEEP_LAMBDAS, progress=gr.Progress()):
+        """The face at several λ_line (the paper's Figure 12) side by side: one picture (shaded depth over the
+        displacement heat map, one column per λ_line, a shared colour scale) and a table of line recall and mean
+        displacement."""
+        state = self._need_result(state)
+        sf, choice = self.bank.get(state["model"])
+        if not choice.refine:
+            raise InputError("the λ sweep needs FineNet: choose a model with '+ FineNet' and reconstruct")
+        if progress is not None:
+            progress(0.2, desc=f"FineNet at {len(lambdas)} values of λ_line")
+        results = sf.lambda_sweep(state["result"], lambdas)
+        scale = max(figures.displacement_scale_mm(r.displacement, r.mask) for r in results)
+        columns, rows = [], []
+        gap = np.full((1, 8, 3), 255, np.uint8)
+        for r in results:
+            rec = line_recall(r)
+            mad = figures.mean_abs_displacement_mm(r.displacement, r.mask)
+            col = np.concatenate([figures.shaded_image(r.fine, r.mask, relief),
+                                  figures.heatmap_image(r.displacement, r.mask, scale_mm=scale)], 0)
+            col = figures.label(figures.label(col, f"recall {rec:.2f}   |d| {mad:.2f} mm"),
+                                f"lambda_line {r.lambda_line:.2f}")
+            columns += [col, np.repeat(gap, col.shape[0], 0)]
+            rows.append([round(r.lambda_line, 2), round(1 - r.lambda_line, 2), round(rec, 3), round(mad, 3)])
+        return np.concatenate(columns[:-1], 1), rows
+
+    # ------------------------------------------------------------------------------ edit view
+    @user_errors
+    def lines_for_editor(self, state: dict | None):
+        """The current lines l, enlarged to the editor's canvas, as the editor's background."""
+        if not state or state.get("result") is None:
+            return None
+        side = editor_side(self.bank.size)
+        pic = figures.to_uint8(state["result"].lines, side, nearest=True)
+        return {"background": pic, "layers": [], "composite": pic}
+
+    # ------------------------------------------------------------------------------ downloads
+    @user_errors
+    def export(self, state: dict | None, relief: float = 1.0, resolution: str = "full (a vertex per pixel)"):
+        """GLB for the 3-D viewer, and every download: GLB, OBJ, PLY, 16-bit depth PNG, .npy."""
+        if not state or state.get("result") is None:
+            return None, None
+        r = state["result"]
+        step = RESOLUTIONS.get(resolution, 1)
+        key = (state.get("version"), float(relief), step)
+        if key[0] is not None and state.get("export_key") == key and state.get("export_paths"):
+            return state["export_paths"]            # nothing changed since the last export
+
+        self._clean_old_exports()
+        out = Path(tempfile.mkdtemp(prefix="face_", dir=self._export_dir()))
+        stem = f"sketchface_{r.kind}_lambda{r.lambda_line:.2f}".replace(".", "p")
+        paths = r.save(out, stem=stem, relief=relief, step=step)
+        files = [paths[k] for k in ("glb", "obj", "ply", "depth_png", "depth_npy") if k in paths]
+        out_paths = (str(paths["glb"]), [str(p) for p in files])
+        state["export_key"], state["export_paths"] = key, out_paths   # the session's state, kept in place
+        return out_paths
+
+    def _export_dir(self) -> Path:
+        self.export_root.mkdir(parents=True, exist_ok=True)
+        return self.export_root
+
+    def _clean_old_exports(self) -> None:
+        if not self.export_root.is_dir():
+            return
+        now = time.time()
+        for d in self.export_root.glob("face_*"):
+            try:
+                if now - d.stat().st_mtime > EXPORT_MAX_AGE_S:
+                    shutil.rmtree(d, ignore_errors=True)
+            except OSError:
+                pass
+
+
+def editor_side(size: int) -> int:
+    """Canvas side for drawing at model resolution ``size``: a whole multiple of it, about 512 px."""
+    return int(size * max(1, round(512 / size)))
+
+
+def editor_lines(edited: Any) -> np.ndarray:
+    """An image editor value (or an image) -> gray lines in [0, 1], black on white."""
+    if edited is None:
+        raise InputError("the line editor is empty: open the Edit lines tab after a reconstruction")
+    if isinstance(edited, dict):
+        comp = edited.get("composite")
+        if comp is None:
+            comp = edited.get("background")
+        edited = comp
+    if edited is None:
+        raise InputError("the line editor is empty: open the Edit lines tab after a reconstruction")
+    from sketchface.framing import load_image, to_gray
+
+    return to_gray(load_image(edited))

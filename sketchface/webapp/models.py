@@ -1,0 +1,115 @@
+"""The networks behind the app: loaded once, shared between the model choices.
+
+Every choice uses the same line extractor, FineNet and CycleGAN; only the CoarseNet differs, so a bundle with
+several CoarseNet folders costs one extra CoarseNet per choice, not a second pipeline.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sketchface.pipeline import PipelineError, SketchFace, default_checkpoints, resolve_bundle
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    label: str        # what the dropdown shows
+    coarse: str       # CoarseNet folder of the bundle
+    refine: bool      # run FineNet after the CoarseNet
+
+
+CHOICES = (
+    ModelChoice("DP-CoarseNet + FineNet", "dp_coarse", True),
+    ModelChoice("DP-CoarseNet only (coarse)", "dp_coarse", False),
+    ModelChoice("SP-CoarseNet + FineNet", "sp_coarse", True),
+    ModelChoice("SP-CoarseNet− + FineNet", "sp_coarse_minus", True),
+    ModelChoice("D-Net baseline + FineNet", "dnet", True),
+)
+
+
+class ModelBank:
+    """The loaded pipelines, one per CoarseNet found in the bundle, or the reason none could be loaded."""
+
+    def __init__(self, pipelines: dict[str, SketchFace], root: Path | None = None, error: str | None = None):
+        self.pipelines = pipelines
+        self.root = root
+        self.error = error
+        self.choices = [c for c in CHOICES if c.coarse in pipelines]
+
+    @classmethod
+    def load(cls, path_or_repo_id: str | Path | None = None, device: str = "auto") -> "ModelBank":
+        """Load the bundle (default: $SKETCHFACE_CHECKPOINTS, else checkpoints/). Never raises for a missing
+        or broken bundle: the bank then holds ``error`` and the app shows it."""
+        from sketchface.nets import CheckpointError, load_network
+
+        where = path_or_repo_id if path_or_repo_id is not None else default_checkpoints()
+        try:
+            root = resolve_bundle(path_or_repo_id)
+            main = SketchFace.from_pretrained(root, device=device)
+        except PipelineError as exc:
+            return cls({}, None, f"No checkpoints could be loaded from {where}: {exc}. Set SKETCHFACE_CHECKPOINTS "
+                                 "to a checkpoint bundle (see checkpoints/README.md) and restart the app.")
+        pipelines: dict[str, SketchFace] = {}
+        main_kind = main.coarse.config.kind
+        for choice in CHOICES:
+            name = choice.coarse
+            if name in pipelines:
+                continue
+            folder = root / name
+            if name == main_kind and not (folder / "config.json").is_file():
+                pipelines[name] = main
+                continue
+            if not (folder / "config.json").is_file():
+                continue
+            try:
+                net = load_network(folder, device=str(main.device))
+            except CheckpointError as exc:
+                log.warning("skipping %s: %s", folder, exc)
+                continue
+            if int(net.config.image_size) != main.size:
+                log.warning("skipping %s: it works at %s px, the other networks at %s px", folder,
+                            net.config.image_size, main.size)
+                continue
+            pipelines[name] = SketchFace(net, main.line_extractor, main.finenet, main.cyclegan,
+                                         device=str(main.device))
+        if main_kind not in pipelines:
+            pipelines[main_kind] = main
+        return cls(pipelines, root)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.pipelines)
+
+    @property
+    def labels(self) -> list[str]:
+        return [c.label for c in self.choices]
+
+    @property
+    def default_label(self) -> str | None:
+        return self.labels[0] if self.labels else None
+
+    @property
+    def size(self) -> int:
+        return next(iter(self.pipelines.values())).size if self.pipelines else 128
+
+    @property
+    def device(self) -> str:
+        return str(next(iter(self.pipelines.values())).device) if self.pipelines else "cpu"
+
+    @property
+    def lambda_conditioned(self) -> bool:
+        """Whether FineNet takes λ as an input (else the slider cannot change the result)."""
+        if not self.pipelines:
+            return False
+        return bool(getattr(next(iter(self.pipelines.values())).finenet.config, "lambda_conditioned", False))
+
+    def get(self, label: str | None) -> tuple[SketchFace, ModelChoice]:
+        if not self.ok:
+            raise PipelineError(self.error or "no checkpoints are loaded")
+        for c in self.choices:
+            if c.label == label:
+                return self.pipelines[c.coarse], c
+        raise PipelineError(f"unknown model {label!r}; choose one of: {', '.join(self.labels)}")

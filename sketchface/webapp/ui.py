@@ -1,0 +1,205 @@
+"""The Gradio interface: layout and event wiring. The work is done by sketchface.webapp.handlers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from sketchface.framing import MAX_BYTES
+from sketchface.webapp import figures
+from sketchface.webapp.handlers import (RESOLUTIONS, SHOW, XDOG_DEFAULTS, AppLogic, editor_side)
+from sketchface.webapp.models import ModelBank
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "demo" / "examples"
+# what demo.launch() gets besides host and port (those come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT)
+LAUNCH_KWARGS = dict(max_file_size=MAX_BYTES, show_error=True)
+QUEUE_KWARGS = dict(default_concurrency_limit=1, max_size=64)
+
+INTRO = """# SketchFace: from a face sketch to a 3-D face
+Draw a face (outline, eyes, nose, mouth, a few wrinkles) or upload a sketch, a line drawing or a photo, then press
+**Reconstruct**. CoarseNet gives the overall face; FineNet adds the details your lines ask for. **λ_line** weighs
+keeping your lines against keeping the displacement small (λ_dis = 1 − λ_line): move it and only FineNet re-runs.
+"""
+
+CSS = """
+#sf-info {min-height: 2.5em}
+#sf-lambda-dis input {font-weight: 600}
+"""
+
+
+class InputImage(gr.Image):
+    """gr.Image whose unreadable uploads give one clear sentence instead of a preprocessing traceback."""
+
+    is_template = True   # rendered by the frontend as a plain Image
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception as exc:
+            name = getattr(payload, "orig_name", None) or "the file"
+            raise gr.Error(f"{name} is not an image that can be read (PNG, JPEG, BMP, WebP, GIF): "
+                           f"{type(exc).__name__}", title="Cannot use this input") from None
+
+
+def example_files(kind: str) -> list[str]:
+    """Example images of ``demo/examples/`` whose names start with ``kind`` (lines_, pencil_, photo_, strokes_)."""
+    if not EXAMPLES_DIR.is_dir():
+        return []
+    return [str(p) for p in sorted(EXAMPLES_DIR.glob(f"{kind}_*.png"))]
+
+
+def blank_page(side: int) -> dict:
+    """A white sheet as the sketch pad's background."""
+    import numpy as np
+
+    white = np.full((side, side, 3), 255, np.uint8)
+    return {"background": white, "layers": [], "composite": white}
+
+
+def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = None,
+               device: str = "auto") -> gr.Blocks:
+    """The app. ``bank``: networks already loaded; else they are loaded from ``checkpoints`` (default:
+    $SKETCHFACE_CHECKPOINTS, then checkpoints/)."""
+    if bank is None:
+        bank = ModelBank.load(checkpoints, device=device)
+    logic = AppLogic(bank)
+    side = editor_side(bank.size)
+    brush_px = max(1, side // bank.size // 2)    # about one model pixel wide
+
+    with gr.Blocks(title="SketchFace: sketch to 3-D face", delete_cache=(1800, 3600)) as demo:
+        gr.Markdown(INTRO)
+        if not bank.ok:
+            gr.Markdown(f"⚠️ **The models are not loaded.** {bank.error}", elem_id="sf-no-models")
+        state = gr.State(None)
+        source = gr.Textbox("draw", visible="hidden", label="source")
+
+        with gr.Row(equal_height=False):
+            # ------------------------------------------------------------------------------------ inputs
+            with gr.Column(scale=5, min_width=360):
+                with gr.Tabs(selected="draw") as input_tabs:
+                    with gr.Tab("Draw", id="draw") as tab_draw:
+                        pad = gr.Sketchpad(
+                            value=blank_page(side), label="Sketch pad: black pen on white paper", type="numpy",
+                            image_mode="RGBA", canvas_size=(side, side), fixed_canvas=True, layers=False,
+                            transforms=(), height=side + 110,
+                            brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed",
+                                           default_size=brush_px),
+                            eraser=gr.Eraser(default_size=brush_px * 3), elem_id="sf-pad")
+                        live = gr.Checkbox(True, label="Update the face after each stroke", elem_id="sf-live")
+                    with gr.Tab("Upload a drawing", id="upload") as tab_upload:
+                        upload = InputImage(label="Sketch or line drawing", type="filepath", image_mode=None,
+                                            sources=["upload", "clipboard"], height=320, elem_id="sf-upload")
+                        upload_kind = gr.Radio(["auto", "sketch", "lines"], value="auto", label="It is a",
+                                               info="auto: decided from the image (colour photos go the photo path)")
+                        drawings = example_files("strokes") + example_files("lines") + example_files("pencil")
+                        if drawings:
+                            gr.Examples(drawings, inputs=[upload], label="Examples (made by the project)",
+                                        examples_per_page=12)
+                    with gr.Tab("Photo", id="photo") as tab_photo:
+                        photo = InputImage(label="Photo of a face (front view)", type="filepath", image_mode=None,
+                                           sources=["upload", "webcam", "clipboard"], height=320,
+                                           elem_id="sf-photo")
+                        gr.Markdown("DP-CoarseNet reads the photo on its photo path; the CycleGAN turns it into "
+                                    "a sketch for the lines l (shown under *Model input*).")
+                        photos = example_files("photo")
+                        if photos:
+                            gr.Examples(photos, inputs=[photo], label="Examples (rendered by the project)")
+                model = gr.Dropdown(bank.labels, value=bank.default_label, label="Model", elem_id="sf-model")
+                with gr.Row():
+                    lam = gr.Slider(0, 1, value=0.85, step=0.01, label="λ_line (keep my lines)", scale=3,
+                                    elem_id="sf-lambda",
+                                    info="0: smooth face · 1: every line becomes a relief detail")
+                    lam_dis = gr.Number(0.15, label="λ_dis = 1 − λ_line", interactive=False, scale=1,
+                                        elem_id="sf-lambda-dis")
+                run = gr.Button("Reconstruct", variant="primary", elem_id="sf-run")
+                with gr.Accordion("Advanced", open=False):
+                    gr.Markdown("XDoG line extraction for l (Winnemöller et al. 2012)")
+                    with gr.Row():
+                        sigma = gr.Slider(0.3, 3.0, XDOG_DEFAULTS["sigma"], step=0.05, label="σ (line width)")
+                        k = gr.Slider(1.1, 3.0, XDOG_DEFAULTS["k"], step=0.05, label="k (outer / inner)")
+                    with gr.Row():
+                        tau = gr.Slider(0.8, 1.0, XDOG_DEFAULTS["tau"], step=0.005, label="τ (edge weight)")
+                        eps = gr.Slider(-0.1, 0.1, XDOG_DEFAULTS["epsilon"], step=0.005, label="ε (threshold)")
+                        phi = gr.Slider(1, 500, XDOG_DEFAULTS["phi"], step=1, label="φ (sharpness)")
+                    relief = gr.Slider(0.25, 4.0, 1.0, step=0.05, label="Depth exaggeration (surface and meshes)")
+                    resolution = gr.Radio(list(RESOLUTIONS), value=next(iter(RESOLUTIONS)),
+                                          label="Mesh resolution of the downloads")
+            # ------------------------------------------------------------------------------------ outputs
+            with gr.Column(scale=7, min_width=420):
+                info = gr.Markdown("", elem_id="sf-info")
+                show = gr.Radio(list(SHOW), value="fine", label="Surface", elem_id="sf-show")
+                plot = gr.Plot(figures.empty_figure(), label="3-D surface (drag to turn)", elem_id="sf-plot")
+                with gr.Row():
+                    img_lines = gr.Image(label="Lines l (XDoG)", interactive=False, height=200, elem_id="sf-l")
+                    img_pred = gr.Image(label="Lines l′ of the fine face", interactive=False, height=200,
+                                        elem_id="sf-lp")
+                    img_heat = gr.Image(label="Displacement (red: out, blue: in)", interactive=False, height=200,
+                                        elem_id="sf-heat")
+                    img_input = gr.Image(label="Model input (photo: + CycleGAN sketch)", interactive=False,
+                                         height=200, elem_id="sf-input")
+
+        with gr.Tabs(selected="model3d") as lower_tabs:
+            with gr.Tab("3-D model and downloads", id="model3d"):
+                with gr.Row():
+                    model3d = gr.Model3D(label="Mesh (GLB)", height=420, clear_color=(0.95, 0.95, 0.95, 1.0),
+                                         camera_position=(90, 90, None), elem_id="sf-model3d")
+                    files = gr.File(label="Downloads: GLB, OBJ, PLY (vertex colours), 16-bit depth PNG, .npy",
+                                    file_count="multiple", interactive=False, elem_id="sf-files")
+            with gr.Tab("λ sweep", id="sweep") as tab_sweep:
+                gr.Markdown("The current face at five values of λ_line (the paper's Figure 12): shaded depth above, "
+                            "displacement below, with the line recall of l′ against l and the mean displacement.")
+                sweep_run = gr.Button("Run the sweep", elem_id="sf-sweep-run")
+                sweep_gallery = gr.Image(label="λ_line = 0, 0.25, 0.5, 0.75, 1", interactive=False,
+                                         elem_id="sf-sweep")
+                sweep_table = gr.Dataframe(headers=["λ_line", "λ_dis", "line recall", "mean |d| (mm)"],
+                                           interactive=False, elem_id="sf-sweep-table")
+            with gr.Tab("Edit lines", id="edit") as tab_edit:
+                gr.Markdown("Add lines (a wrinkle, a scar) with the black pen, remove lines with the white pen, "
+                            "then press **Refine**: FineNet re-runs on your lines (3-D face editing, §4.4.4).")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=1, min_width=360):
+                        editor = gr.ImageEditor(
+                            label="Lines l", type="numpy", image_mode="RGB", canvas_size=(side, side),
+                            fixed_canvas=True, layers=False, transforms=(), sources=(), height=side + 110,
+                            brush=gr.Brush(colors=["#000000", "#ffffff"], default_color="#000000",
+                                           color_mode="fixed", default_size=brush_px),
+                            eraser=gr.Eraser(default_size=brush_px * 3), elem_id="sf-editor")
+                        with gr.Row():
+                            refine = gr.Button("Refine", variant="primary", elem_id="sf-refine")
+                            reset = gr.Button("Back to the extracted lines", elem_id="sf-reset")
+                    with gr.Column(scale=1, min_width=360):
+                        compare = gr.Plot(figures.empty_figure("Edit the lines and press Refine"),
+                                          label="Original vs edited", elem_id="sf-compare")
+
+        # ---------------------------------------------------------------------------------------- events
+        view_outputs = [plot, img_lines, img_pred, img_heat, img_input, info, state]
+        run_inputs = [source, pad, upload, photo, model, lam, upload_kind, sigma, k, tau, eps, phi, relief, show]
+        export_io = dict(fn=logic.export, inputs=[state, relief, resolution], outputs=[model3d, files])
+
+        for tab, name in ((tab_draw, "draw"), (tab_upload, "upload"), (tab_photo, "photo")):
+            tab.select(lambda n=name: n, None, source, queue=False, api_visibility="private")
+        lam.change(None, lam, lam_dis, js="(x) => Math.round((1 - x) * 100) / 100", queue=False)
+
+        run.click(logic.reconstruct, run_inputs, view_outputs, api_name="reconstruct", concurrency_id="model"
+                  ).success(**export_io, api_name="export", concurrency_id="export")
+        pad.change(logic.reconstruct_live, [live] + run_inputs, view_outputs, trigger_mode="always_last",
+                   show_progress="minimal", concurrency_id="model", api_visibility="private"
+                   ).success(**export_io, concurrency_id="export", api_visibility="private")
+        lam.release(logic.set_lambda, [state, lam, relief, show], view_outputs, api_name="set_lambda",
+                    trigger_mode="always_last", show_progress="minimal", concurrency_id="model"
+                    ).success(**export_io, concurrency_id="export", api_visibility="private")
+        for control in (show, relief):
+            control.change(logic.redraw, [state, relief, show], plot, queue=False, api_visibility="private")
+        relief.release(**export_io, concurrency_id="export", api_visibility="private")
+        resolution.change(**export_io, concurrency_id="export", api_visibility="private")
+        sweep_run.click(logic.sweep, [state, relief], [sweep_gallery, sweep_table], api_name="sweep",
+                        concurrency_id="model")
+        tab_edit.select(logic.lines_for_editor, state, editor, api_visibility="private")
+        refine.click(logic.refine_lines, [state, editor, lam, relief, show], view_outputs + [compare],
+                     api_name="refine_lines", concurrency_id="model"
+                     ).success(**export_io, concurrency_id="export", api_visibility="private")
+        reset.click(logic.reset_lines, [state, lam, relief, show], view_outputs + [editor], api_name="reset_lines",
+                    concurrency_id="model").success(**export_io, concurrency_id="export", api_visibility="private")
+    return demo

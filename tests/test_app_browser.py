@@ -1,0 +1,147 @@
+"""The app in a real browser: Debian chromium driven by Playwright (see DESIGN notes: never `playwright install`).
+
+Draws a face on the sketch pad with the mouse, reconstructs, waits for the Plotly surface, moves the λ slider,
+checks that the surface changed, downloads the GLB, and saves screenshots. Skipped with the reason when chromium
+or playwright is missing (`.ci/run` installs both).
+
+SKETCHFACE_APP_URL=http://host:port runs it against a server already running (e.g. with real checkpoints);
+SKETCHFACE_SCREENSHOTS=folder keeps the screenshots.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = next((p for p in (os.environ.get("SKETCHFACE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                             shutil.which("chromium-browser")) if p and Path(p).is_file()), None)
+try:
+    import playwright.sync_api  # noqa: F401
+    HAVE_PLAYWRIGHT = True
+except ImportError:
+    HAVE_PLAYWRIGHT = False
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium browser (apt-get install chromium; .ci/run does it)"),
+    pytest.mark.skipif(not HAVE_PLAYWRIGHT, reason="playwright is not installed (pip install playwright)"),
+]
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 120_000
+
+# a hash of the surface the page shows (null until a surface trace is there)
+SURFACE_JS = """() => {
+  const g = document.querySelector('#sf-plot .js-plotly-plot');
+  if (!g || !g.data || !g.data.length || g.data[0].type !== 'surface') return null;
+  const s = JSON.stringify(g.data[0].z); let h = 0;
+  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
+  return h + ':' + s.length;
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tiny_bundle):
+    url = os.environ.get("SKETCHFACE_APP_URL")
+    if url:
+        yield url.rstrip("/") + "/"
+        return
+    from sketchface.webapp import LAUNCH_KWARGS, QUEUE_KWARGS, build_demo
+
+    demo = build_demo(checkpoints=tiny_bundle, device="cpu")
+    port = _free_port()
+    demo.queue(**QUEUE_KWARGS).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                                      quiet=True, **LAUNCH_KWARGS)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    folder = os.environ.get("SKETCHFACE_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def draw_on(page, selector: str, strokes, side: int = 512, every: int = 12) -> None:
+    """Draw polylines (canvas fractions) on the image editor ``selector`` with real mouse events."""
+    box = page.locator(f"{selector} canvas").first.bounding_box()
+    zoom = int(re.search(r"(\d+)%", page.locator(selector).inner_text()).group(1)) / 100
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    half = side * zoom / 2
+    for stroke in strokes:
+        pts = [(cx + (x - 0.5) * 2 * half, cy + (y - 0.5) * 2 * half) for x, y in stroke]
+        pts = pts[::every] + [pts[-1]]
+        page.mouse.move(*pts[0])
+        page.mouse.down()
+        for q in pts[1:]:
+            page.mouse.move(*q)
+        page.mouse.up()
+
+
+def browser_strokes():
+    """The stroke face, lighter: outline, brows, eyes, nose, mouth, two forehead wrinkles."""
+    from sketchface.webapp.strokes import face_strokes
+
+    s = face_strokes(wrinkles=True)
+    return [s[i] for i in (0, 1, 4, 5, 6, 7, 10, 12, 13, 15, 16)]
+
+
+def test_draw_reconstruct_slide_download(app_url, shots, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    t0 = time.time()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(app_url, wait_until="load", timeout=TIMEOUT_MS)
+            page.wait_for_selector("#sf-pad canvas")
+            page.locator("#sf-live input[type=checkbox]").uncheck()      # one run, from the button
+            draw_on(page, "#sf-pad", browser_strokes())
+            page.screenshot(path=str(shots / "01_drawn.png"))
+
+            page.click("#sf-run")
+            page.wait_for_function(SURFACE_JS)
+            page.wait_for_selector("#sf-lp img")
+            first = page.evaluate(SURFACE_JS)
+            info = page.locator("#sf-info").inner_text()
+            assert "λ_line 0.85" in info and "recall" in info
+            page.wait_for_selector("#sf-files a")
+            page.screenshot(path=str(shots / "02_reconstructed.png"), full_page=True)
+
+            # move λ_line to about 0.1: FineNet re-runs, the surface is redrawn
+            track = page.locator("#sf-lambda input[type=range]").bounding_box()
+            page.mouse.click(track["x"] + track["width"] * 0.1, track["y"] + track["height"] / 2)
+            page.wait_for_function("() => /λ_line 0\\.[01]\\d/.test(document.querySelector('#sf-info').innerText)")
+            page.wait_for_function(f"() => {{ const h = ({SURFACE_JS})(); return h !== null && h !== '{first}'; }}")
+            assert float(page.locator("#sf-lambda-dis input").input_value()) > 0.8   # λ_dis = 1 - λ_line
+            page.wait_for_function("() => /lambda0p[01]\\d\\.glb/.test(document.querySelector('#sf-files').innerText)")
+
+            with page.expect_download() as download:        # the file list's row of the GLB: its download link
+                page.locator("#sf-files tr", has_text=".glb").locator("a").first.click()
+            glb = tmp_path / download.value.suggested_filename
+            download.value.save_as(glb)
+            page.screenshot(path=str(shots / "03_lambda_low.png"), full_page=True)
+        finally:
+            browser.close()
+
+    import trimesh
+
+    assert glb.suffix == ".glb"
+    mesh = trimesh.load(glb, force="mesh")
+    assert len(mesh.faces) > 0 and mesh.visual.vertex_colors is not None
+    assert time.time() - t0 < 600
