@@ -152,3 +152,19 @@ def test_depth_predictor_hook(tiny_sparse):
     flat = evaluate_depth_predictor(lambda im: np.full((64, 64), (8 - DEPTH_FAR_CM) / (DEPTH_NEAR_CM - DEPTH_FAR_CM)),
                                     db, ids, size=64)
     assert oracle["faces"] == 3 and oracle["depth7_rel_mm"] < flat["depth7_rel_mm"]
+
+
+def test_evaluation_says_so_when_no_test_face_is_detected(tiny_sparse, monkeypatch):
+    from sketchface.sparse.detect import NoFaceError
+    from sketchface.sparse.evaluate import eval_reconstruction
+    from sketchface.sparse.pipeline import SparseFace
+
+    fm, db, out = tiny_sparse
+    sf = SparseFace.from_checkpoints(out, face_model=fm)
+
+    def no_face(*a, **k):
+        raise NoFaceError("No face was found in the image.")
+
+    monkeypatch.setattr(sf, "locate", no_face)
+    with pytest.raises(NoFaceError, match="no face was detected in any of the 2 test renders"):
+        eval_reconstruction(db, sf, 2, progress=False)

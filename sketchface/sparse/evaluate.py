@@ -187,6 +187,9 @@ def eval_reconstruction(db, sf, n: int, progress: bool) -> dict:
             a, b = seven_point_errors(seven_points_3d(m, lm_idx)[:, 2], gt7)
             d7a[k].append(a * 10)
             d7r[k].append(b * 10)
+    if missed == len(ids):
+        raise NoFaceError(f"no face was detected in any of the {len(ids)} test renders: the detector or its "
+                          "settings do not suit this face database (see sketchface/sparse/detect.py)")
     rows = [{"method": k, "euclidean_mm": float(np.mean(err[k])), "euclidean_mm_median": float(np.median(err[k])),
              "euclidean_aligned_mm": float(np.mean(err_al[k])),
              "depth7_abs_mm": float(np.mean(d7a[k])), "depth7_rel_mm": float(np.mean(d7r[k])),
