@@ -35,11 +35,11 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 120_000
 
-# a hash of the surface the page shows (null until a surface trace is there)
+# a hash of the surface the page shows, its name (which holds λ_line) and heights; null until a surface is there
 SURFACE_JS = """() => {
   const g = document.querySelector('#sf-plot .js-plotly-plot');
   if (!g || !g.data || !g.data.length || g.data[0].type !== 'surface') return null;
-  const s = JSON.stringify(g.data[0].z); let h = 0;
+  const s = g.data[0].name + JSON.stringify(g.data[0].z); let h = 0;
   for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
   return h + ':' + s.length;
 }"""
@@ -129,7 +129,9 @@ def test_draw_reconstruct_slide_download(app_url, shots, tmp_path):
             page.wait_for_function("() => /λ_line 0\\.[01]\\d/.test(document.querySelector('#sf-info').innerText)")
             page.wait_for_function(f"() => {{ const h = ({SURFACE_JS})(); return h !== null && h !== '{first}'; }}")
             assert float(page.locator("#sf-lambda-dis input").input_value()) > 0.8   # λ_dis = 1 - λ_line
-            page.wait_for_function("() => /lambda0p[01]\\d\\.glb/.test(document.querySelector('#sf-files').innerText)")
+            # the file list shows stem and extension in separate cells: match the links' download names
+            page.wait_for_function("() => [...document.querySelectorAll('#sf-files a[download]')]"
+                                   ".some(a => /lambda0p[01]\\d\\.glb$/.test(a.getAttribute('download')))")
 
             with page.expect_download() as download:        # the file list's row of the GLB: its download link
                 page.locator("#sf-files tr", has_text=".glb").locator("a").first.click()

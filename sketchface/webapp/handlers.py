@@ -160,7 +160,7 @@ def surface_for(result, relief: float = 1.0, show: str = "fine"):
         panels = [("coarse", result.coarse, result.mask), (f"fine (λ_line {result.lambda_line:.2f})",
                                                            result.fine, result.mask)]
     else:
-        panels = [("fine", result.fine, result.mask)]
+        panels = [(f"fine (λ_line {result.lambda_line:.2f})", result.fine, result.mask)]
     return figures.surface_figure(panels, relief=relief)
 
 
