@@ -3,8 +3,10 @@
 For each preset and batch size: milliseconds per call (median over repeats after a warm-up), images/s, peak
 resident memory during the calls, and the achieved GFLOP/s (FLOPs counted by torch's FlopCounterMode) as a
 fraction of the measured fp32 matmul GFLOP/s. Also: the end-to-end pipeline (framing, XDoG, CoarseNet,
-FineNet, l', mesh) with the shipped checkpoints, with 1 and 2 intra-op threads. Results are written as a
-markdown table (docs/BENCHMARKS.md) and JSON.
+FineNet, l', mesh) with the shipped checkpoints, with 1 and 2 intra-op threads. With ``--backends torch onnx``
+(the default when onnxruntime is installed): each inference network and the end-to-end call in PyTorch and in
+ONNX Runtime side by side (lite preset, batch 1, 1 thread, calls of the two backends alternated so that other
+load on the machine hits both alike). Results are written as a markdown table (docs/BENCHMARKS.md) and JSON.
 """
 from __future__ import annotations
 
@@ -163,27 +165,118 @@ def bench_stages(presets, batches, repeat: int, device: str, bundle: Path | None
     return rows
 
 
-def bench_pipeline(bundle: Path, repeat: int, device: str, threads=(1, 2)) -> list[dict[str, Any]]:
-    """End-to-end SketchFace call (a 512x512 drawing -> mesh) and the λ update, per thread setting."""
+def bench_pipeline(bundle: Path, repeat: int, device: str, threads=(1, 2),
+                   backends=("torch",)) -> list[dict[str, Any]]:
+    """End-to-end SketchFace call (a 512x512 drawing -> mesh) and the λ update, per backend and thread setting."""
     import torch
 
     from sketchface.pipeline import SketchFace
 
-    sf = SketchFace.from_pretrained(bundle, device=device)
     img = _stroke_face(512)
     rows = []
     before = torch.get_num_threads()
     try:
-        for t in threads:
-            torch.set_num_threads(t)
-            r = time_call(lambda: sf(img), repeat, device)
-            res = sf(img)
-            lam = time_call(lambda: sf.refine(res, lambda_line=0.3), repeat, device)
-            mesh = time_call(lambda: res.mesh(), repeat, device)
-            rows.append({"threads": t, "end_to_end_ms": r["ms"], "lambda_update_ms": lam["ms"],
-                         "mesh_ms": mesh["ms"], "peak_mb": max(r["peak_mb"], lam["peak_mb"])})
+        for backend in backends:
+            sf = SketchFace.from_pretrained(bundle, device=device, backend=backend)
+            for t in threads:
+                torch.set_num_threads(t)
+                r = time_call(lambda: sf(img), repeat, device)
+                res = sf(img)
+                lam = time_call(lambda: sf.refine(res, lambda_line=0.3), repeat, device)
+                mesh = time_call(lambda: res.mesh(), repeat, device)
+                rows.append({"backend": sf.backend, "threads": t, "end_to_end_ms": r["ms"],
+                             "lambda_update_ms": lam["ms"], "mesh_ms": mesh["ms"],
+                             "peak_mb": max(r["peak_mb"], lam["peak_mb"])})
     finally:
         torch.set_num_threads(before)
+    return rows
+
+
+def time_alternating(fns: dict[str, Callable[[], Any]], repeat: int, warmup: int = 2) -> dict[str, float]:
+    """Median ms of each call, the calls taking turns (A B A B ...) so that outside load affects all alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) * 1000 for k, v in times.items()}
+
+
+def bench_backends(preset_name: str = "lite", batch: int = 1, repeat: int = 20, threads: int = 1,
+                   seed: int = 0) -> list[dict[str, Any]]:
+    """PyTorch vs ONNX Runtime on the CPU: each inference network and the end-to-end SketchFace call.
+
+    Random-weight networks of the preset (speed does not depend on the weights); the ONNX graphs go to a
+    temporary cache. Rows: {"what", "torch_ms", "onnx_ms", "speedup", "max_abs_diff"}."""
+    import tempfile
+
+    import torch
+
+    from sketchface import onnx_backend as ob
+    from sketchface.nets import build, preset
+    from sketchface.pipeline import SketchFace
+
+    torch.manual_seed(seed)
+    cfg = preset(preset_name)
+    nets = {k: build(k, cfg[k]).eval() for k in ("dp_coarse", "line_extractor", "finenet", "cyclegan")}
+    s = nets["dp_coarse"].config.image_size
+    g = torch.Generator().manual_seed(seed)
+    sketch, photo = torch.rand(batch, 1, s, s, generator=g), torch.rand(batch, 3, s, s, generator=g)
+    coarse = torch.rand(batch, 1, s, s, generator=g)
+    lines = (torch.rand(batch, 1, s, s, generator=g) > 0.1).float()
+    lam, mask = torch.full((batch,), 0.85), (coarse > 0.05).float()
+    img = _stroke_face(512)
+    before, env = torch.get_num_threads(), os.environ.get("SKETCHFACE_ONNX_CACHE")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="sketchface-onnx-bench-") as tmp:
+        os.environ["SKETCHFACE_ONNX_CACHE"] = tmp
+        try:
+            torch.set_num_threads(threads)
+            run = ob.onnx_runners(nets["dp_coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"])
+            pairs = {
+                "DP-CoarseNet (sketch)": (lambda: nets["dp_coarse"].predict_depth(sketch, "sketch"),
+                                          lambda: run.coarse.predict_depth(sketch, "sketch")),
+                "DP-CoarseNet (photo)": (lambda: nets["dp_coarse"].predict_depth(photo, "photo"),
+                                         lambda: run.coarse.predict_depth(photo, "photo")),
+                "line extractor l′": (lambda: nets["line_extractor"](coarse), lambda: run.line_extractor(coarse)),
+                "FineNet (λ input)": (lambda: nets["finenet"](coarse, lines, lam, mask)["fine"],
+                                      lambda: run.finenet(coarse, lines, lam, mask)["fine"]),
+                "CycleGAN photo→sketch": (lambda: nets["cyclegan"].photo_to_sketch(photo),
+                                          lambda: run.cyclegan.photo_to_sketch(photo)),
+            }
+            for name, (tfn, ofn) in pairs.items():
+                with torch.inference_mode():
+                    diff = float((tfn() - ofn()).abs().max())   # the first ONNX call exports the graph
+                    ms = time_alternating({"torch": tfn, "onnx": ofn}, repeat)
+                rows.append({"what": name, "torch_ms": ms["torch"], "onnx_ms": ms["onnx"],
+                             "speedup": ms["torch"] / ms["onnx"], "max_abs_diff": diff})
+            sfs = {b: SketchFace(nets["dp_coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"],
+                                 backend=b) for b in ("torch", "onnx")}
+            res = {b: sf(img) for b, sf in sfs.items()}
+            diff = float(np.abs(res["torch"].fine - res["onnx"].fine).max())
+            e2e = time_alternating({b: (lambda sf=sf: sf(img)) for b, sf in sfs.items()}, repeat)
+            rows.append({"what": "end to end (512×512 drawing → fine depth, l′)", "torch_ms": e2e["torch"],
+                         "onnx_ms": e2e["onnx"], "speedup": e2e["torch"] / e2e["onnx"], "max_abs_diff": diff})
+            upd = time_alternating({b: (lambda sf=sf, r=res[b]: sf.refine(r, lambda_line=0.3))
+                                    for b, sf in sfs.items()}, repeat)
+            rows.append({"what": "λ update (FineNet + l′)", "torch_ms": upd["torch"], "onnx_ms": upd["onnx"],
+                         "speedup": upd["torch"] / upd["onnx"], "max_abs_diff": diff})
+            if any(m.failed for m in (*run.coarse.paths.values(), run.line_extractor.graph, run.finenet.graph,
+                                      run.cyclegan.graph)):
+                rows.append({"what": "note: an ONNX export failed and fell back to torch (see the log)",
+                             "torch_ms": 0.0, "onnx_ms": 0.0, "speedup": 0.0, "max_abs_diff": 0.0})
+        finally:
+            torch.set_num_threads(before)
+            if env is None:
+                os.environ.pop("SKETCHFACE_ONNX_CACHE", None)
+            else:
+                os.environ["SKETCHFACE_ONNX_CACHE"] = env
+    for r in rows:
+        r.update(preset=preset_name, batch=batch, threads=threads)
     return rows
 
 
@@ -213,18 +306,30 @@ def markdown(res: dict[str, Any]) -> str:
                  f"{r['peak_mb']:.0f} | {r['gflops']:.2f} | {r['gflops_per_s']:.1f} | {r['of_matmul']:.0%} |")
     if res.get("pipeline"):
         L += ["", "### End to end (512×512 drawing → depth, l, l′, mesh), lite checkpoints", "",
-              "| threads | end to end ms | λ update ms (FineNet + l′) | mesh ms | peak RSS MB |", "|---|---|---|---|---|"]
+              "| backend | threads | end to end ms | λ update ms (FineNet + l′) | mesh ms | peak RSS MB |",
+              "|---|---|---|---|---|---|"]
         for r in res["pipeline"]:
-            L.append(f"| {r['threads']} | {r['end_to_end_ms']:.1f} | {r['lambda_update_ms']:.1f} | "
-                     f"{r['mesh_ms']:.1f} | {r['peak_mb']:.0f} |")
+            L.append(f"| {r.get('backend', 'torch')} | {r['threads']} | {r['end_to_end_ms']:.1f} | "
+                     f"{r['lambda_update_ms']:.1f} | {r['mesh_ms']:.1f} | {r['peak_mb']:.0f} |")
+    if res.get("backends"):
+        b = res["backends"][0]
+        L += ["", f"### ONNX Runtime vs PyTorch ({b['preset']}, batch {b['batch']}, {b['threads']} thread(s), "
+                  "random weights)", "",
+              "Median ms; the two backends' calls alternate, so the ratio holds even when other work shares the "
+              "CPU. `max |Δ|`: largest difference between the two outputs.", "",
+              "| network / call | torch ms | onnxruntime ms | speed-up | max abs Δ |", "|---|---|---|---|---|"]
+        for r in res["backends"]:
+            L.append(f"| {r['what']} | {r['torch_ms']:.1f} | {r['onnx_ms']:.1f} | {r['speedup']:.2f}× | "
+                     f"{r['max_abs_diff']:.1e} |")
     return "\n".join(L) + "\n"
 
 
 def run_bench(presets=("lite", "paper"), batches=(1, 8), repeat: int = 10, device: str = "cpu",
               bundle: str | None = None, out: str = "docs/BENCHMARKS.md", note: str = "",
-              progress: bool = True) -> dict[str, Any]:
+              progress: bool = True, backends=("torch", "onnx")) -> dict[str, Any]:
     import torch
 
+    from sketchface.onnx_backend import available
     from sketchface.pipeline import default_checkpoints
 
     b = Path(bundle) if bundle else default_checkpoints()
@@ -235,7 +340,10 @@ def run_bench(presets=("lite", "paper"), batches=(1, 8), repeat: int = 10, devic
                            "threads": torch.get_num_threads(), "matmul_gflops": limit, "note": note,
                            "bundle": str(b) if b else None}
     res["stages"] = bench_stages(presets, batches, repeat, device, b, limit, progress)
-    res["pipeline"] = bench_pipeline(b, repeat, device) if b is not None else []
+    onnx = "onnx" in backends and device == "cpu" and available()
+    kinds = tuple(x for x in backends if x != "onnx" or onnx) or ("torch",)
+    res["pipeline"] = bench_pipeline(b, repeat, device, backends=kinds) if b is not None else []
+    res["backends"] = bench_backends("lite", 1, max(repeat, 20), threads=1) if onnx else []
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(markdown(res))
@@ -253,5 +361,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoints", default=None, help="bundle for the lite weights and the end-to-end run")
     p.add_argument("--out", default="docs/BENCHMARKS.md")
     p.add_argument("--note", default="", help="a line written above the tables (e.g. what else ran)")
+    p.add_argument("--backends", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx"],
+                   help="onnx adds the PyTorch vs ONNX Runtime table (CPU, needs onnxruntime) and an onnx "
+                        "end-to-end row")
     p.set_defaults(func=lambda a: print(markdown(run_bench(tuple(a.presets), tuple(a.batches), a.repeat, a.device,
-                                                           a.checkpoints, a.out, a.note))) or 0)
+                                                           a.checkpoints, a.out, a.note,
+                                                           backends=tuple(a.backends)))) or 0)

@@ -148,8 +148,12 @@ class Reconstruction:
 class SketchFace:
     """Sketch (or photo) -> 3-D face with the shipped or your own checkpoints."""
 
-    def __init__(self, coarse, line_extractor, finenet, cyclegan=None, device: str = "cpu"):
+    def __init__(self, coarse, line_extractor, finenet, cyclegan=None, device: str = "cpu", backend: str = "auto"):
+        """``backend``: "torch", "onnx" (ONNX Runtime on the CPU, see sketchface.onnx_backend) or "auto" (onnx
+        on the CPU when onnxruntime and onnx are installed, else torch)."""
         import torch
+
+        from sketchface.onnx_backend import resolve_backend
 
         self.torch = torch
         self.device = torch.device(device)
@@ -162,14 +166,26 @@ class SketchFace:
             if int(net.config.image_size) != self.size:
                 raise PipelineError(f"the {name} works at {net.config.image_size} px but CoarseNet at "
                                     f"{self.size} px; use checkpoints trained together")
+        self.backend = resolve_backend(backend, self.device)
+        self._onnx = None
+        if self.backend == "onnx":
+            from sketchface.onnx_backend import onnx_runners
+            self._onnx = onnx_runners(self.coarse, self.line_extractor, self.finenet, self.cyclegan)
+
+    @property
+    def _run(self):
+        """The networks as called for inference: the torch modules or their ONNX Runtime stand-ins."""
+        from sketchface.onnx_backend import Runners
+        return self._onnx or Runners(self.coarse, self.line_extractor, self.finenet, self.cyclegan)
 
     # ------------------------------------------------------------------------------------------- loading
     @classmethod
     def from_pretrained(cls, path_or_repo_id: str | Path | None = None, *, coarse: str | None = None,
-                        device: str = "cpu", revision: str | None = None) -> "SketchFace":
+                        device: str = "cpu", revision: str | None = None, backend: str = "auto") -> "SketchFace":
         """Load a checkpoint bundle: a local folder (default: ``checkpoints/``) or a Hub repository id.
 
-        ``coarse`` picks the CoarseNet sub-folder (dp_coarse, sp_coarse, sp_coarse_minus, dnet)."""
+        ``coarse`` picks the CoarseNet sub-folder (dp_coarse, sp_coarse, sp_coarse_minus, dnet);
+        ``backend``: "torch" | "onnx" | "auto" (see ``SketchFace``)."""
         from sketchface.nets import CheckpointError, load_network
 
         root = resolve_bundle(path_or_repo_id, revision)
@@ -199,7 +215,8 @@ class SketchFace:
                 nets[role] = load_network(folder, device=device)
             except CheckpointError as exc:
                 raise PipelineError(str(exc)) from None
-        return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], device=device)
+        return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], device=device,
+                   backend=backend)
 
     # ------------------------------------------------------------------------------------------- running
     def _tensor(self, a: np.ndarray):
@@ -235,27 +252,28 @@ class SketchFace:
         xdog_kw = _check_xdog(xdog)
         rgb, kind, framing, framed = self.prepare(image, kind)
         torch = self.torch
+        nets = self._run
         with torch.inference_mode():
             colors = None
             if kind == "photo":
                 photo = self._tensor(framed)                                  # (1, 3, S, S)
                 if self.coarse.config.kind == "dp_coarse":
-                    coarse = self.coarse.predict_depth(photo, "photo")
-                    sketch = (self.cyclegan.photo_to_sketch(photo) if self.cyclegan is not None
+                    coarse = nets.coarse.predict_depth(photo, "photo")
+                    sketch = (nets.cyclegan.photo_to_sketch(photo) if nets.cyclegan is not None
                               else photo.mean(1, keepdim=True))
                 else:  # single-path networks read sketches: go through the CycleGAN (or gray) first
-                    sketch = (self.cyclegan.photo_to_sketch(photo) if self.cyclegan is not None
+                    sketch = (nets.cyclegan.photo_to_sketch(photo) if nets.cyclegan is not None
                               else photo.mean(1, keepdim=True))
-                    coarse = self.coarse.predict_depth(sketch, "sketch")
+                    coarse = nets.coarse.predict_depth(sketch, "sketch")
                 image_used = framed
                 colors = framed
             else:
                 gray = to_gray(framed)
                 sketch = self._tensor(gray)
-                coarse = self.coarse.predict_depth(sketch, "sketch")
+                coarse = nets.coarse.predict_depth(sketch, "sketch")
                 image_used = gray
             lines = xdog_torch(sketch, **xdog_kw)
-            lines_pred = self.line_extractor(coarse) if not refine else lines
+            lines_pred = nets.line_extractor(coarse) if not refine else lines
         r = Reconstruction(kind=kind, input_image=rgb, image=image_used, crop_box=framing.crop_box,
                            lines=self._np(lines), coarse=self._np(coarse),
                            mask=self._np(coarse) > MASK_THRESHOLD, displacement=np.zeros_like(self._np(coarse)),
@@ -273,9 +291,9 @@ class SketchFace:
             coarse = self._tensor(result.coarse)
             mask = self._tensor(result.mask.astype(np.float32))
             l = self._tensor(l_np)
-            out = self.finenet(coarse, l, torch.full((1,), lam, device=self.device), mask)
+            out = self._run.finenet(coarse, l, torch.full((1,), lam, device=self.device), mask)
             fine = out["fine"].clamp(0, 1)
-            lp = self.line_extractor(fine)
+            lp = self._run.line_extractor(fine)
         return replace(result, lines=l_np.astype(np.float32), displacement=self._np(out["displacement"]),
                        fine=self._np(fine), lines_pred=self._np(lp), lambda_line=lam)
 
@@ -288,9 +306,9 @@ class SketchFace:
             coarse = self._tensor(result.coarse).expand(n, -1, -1, -1)
             mask = self._tensor(result.mask.astype(np.float32)).expand(n, -1, -1, -1)
             l = self._tensor(result.lines).expand(n, -1, -1, -1)
-            out = self.finenet(coarse, l, torch.tensor(lams, device=self.device), mask)
+            out = self._run.finenet(coarse, l, torch.tensor(lams, device=self.device), mask)
             fine = out["fine"].clamp(0, 1)
-            lp = self.line_extractor(fine)
+            lp = self._run.line_extractor(fine)
         return [replace(result, displacement=out["displacement"][i, 0].float().cpu().numpy(),
                         fine=fine[i, 0].float().cpu().numpy(), lines_pred=lp[i, 0].float().cpu().numpy(),
                         lambda_line=lams[i]) for i in range(n)]

@@ -35,3 +35,12 @@ def test_pipeline_bench_on_tiny_bundle(tiny_bundle):
                                  "peak_mb": 100.0, "gflops": 0.5, "gflops_per_s": 50.0, "of_matmul": 0.5}],
                      "pipeline": rows})
     assert "| lite | 1 | FineNet | 10.0 | 100.0 |" in text and "End to end" in text
+
+
+def test_markdown_shows_backends_side_by_side():
+    row = {"what": "FineNet (λ input)", "torch_ms": 250.0, "onnx_ms": 180.0, "speedup": 250 / 180,
+           "max_abs_diff": 3e-7, "preset": "lite", "batch": 1, "threads": 1}
+    text = markdown({"when": "now", "machine": "m", "device": "cpu", "threads": 1, "matmul_gflops": 10.0,
+                     "stages": [], "backends": [row]})
+    assert "ONNX Runtime vs PyTorch (lite, batch 1, 1 thread(s)" in text
+    assert "| FineNet (λ input) | 250.0 | 180.0 | 1.39× | 3.0e-07 |" in text
