@@ -1,6 +1,7 @@
 """Latency of the app as an API user (or the browser) sees it, through gradio_client against a local server.
 
     python scripts/bench_app.py [--checkpoints checkpoints/] [--n 30] [--url http://127.0.0.1:7860/]
+    python scripts/bench_app.py --load [--users 20] [--per-user 10] [--requests 500]   # scripts/load_app.py
 
 Starts `python app.py` on a free local port (unless --url is given), then times
   * full reconstruction  (/reconstruct: framing, XDoG, CoarseNet, FineNet, l', surface figure, pictures),
@@ -66,7 +67,16 @@ def stats(values) -> str:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--load" in argv:                   # the load test: concurrent users, checked answers, server memory
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from load_app import main as load_main
+
+        return load_main([a for a in argv if a != "--load"])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--load", action="store_true",
+                    help="run the load test instead (scripts/load_app.py; its options: --users, --per-user, "
+                         "--requests, --pid)")
     ap.add_argument("--checkpoints", help="checkpoint bundle (default: $SKETCHFACE_CHECKPOINTS, then checkpoints/)")
     ap.add_argument("--url", help="time a server that is already running instead of starting app.py")
     ap.add_argument("--n", type=int, default=30, help="timed calls of each kind")

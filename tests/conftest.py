@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 import numpy as np
 import pytest
@@ -60,6 +61,18 @@ def make_tiny_face_model(path, n_identity=100, n_expression=53, grid=41, seed=0)
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _onnx_cache(tmp_path_factory):
+    """ONNX exports of test networks (SketchFace's backend="auto" on the CPU) go to a temporary folder."""
+    before = os.environ.get("SKETCHFACE_ONNX_CACHE")
+    os.environ["SKETCHFACE_ONNX_CACHE"] = str(tmp_path_factory.mktemp("onnx_cache"))
+    yield
+    if before is None:
+        os.environ.pop("SKETCHFACE_ONNX_CACHE", None)
+    else:
+        os.environ["SKETCHFACE_ONNX_CACHE"] = before
+
+
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory):
     return make_tiny_face_model(tmp_path_factory.mktemp("facemodel") / "ict_face_light.npz")
@@ -100,3 +113,47 @@ def make_tiny_bundle(path, seed=0):
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory):
     return make_tiny_bundle(tmp_path_factory.mktemp("bundle"))
+
+
+# ------------------------------------------------------------------------------------------ the app, served
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def serve_app():
+    """A function that serves a gr.Blocks (queued and launched as app.py does) on a free local port and returns
+    its URL; everything it served is closed after the test module."""
+    pytest.importorskip("gradio")
+    from sketchface.webapp import LAUNCH_KWARGS, QUEUE_KWARGS
+
+    demos = []
+
+    def serve(demo) -> str:
+        port = free_port()
+        demo.queue(**QUEUE_KWARGS).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                                          quiet=True, **LAUNCH_KWARGS)
+        demos.append(demo)
+        return f"http://127.0.0.1:{port}/"
+
+    yield serve
+    for demo in demos:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def app_server(tiny_bundle, serve_app):
+    """The app on the tiny bundle, served on a free local port for one test module; its URL."""
+    from sketchface.webapp import build_demo
+
+    return serve_app(build_demo(checkpoints=tiny_bundle, device="cpu"))
+
+
+@pytest.fixture
+def app_client(app_server, tmp_path):
+    """A gradio_client session on ``app_server``; downloads go to the test's temporary folder."""
+    gradio_client = pytest.importorskip("gradio_client")
+    return gradio_client.Client(app_server, verbose=False, download_files=str(tmp_path / "downloads"))

@@ -1,15 +1,13 @@
 """The app served on 127.0.0.1 and driven through gradio_client, as a Space's API users would."""
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pytest
 from PIL import Image
 
 gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
-from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client import handle_file  # noqa: E402
 
 from sketchface.webapp.strokes import draw_strokes, face_strokes  # noqa: E402
 
@@ -17,27 +15,9 @@ DP = "DP-CoarseNet + FineNet"
 XDOG = (0.8, 1.6, 0.98, 0.0, 200.0)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tiny_bundle):
-    from sketchface.webapp import LAUNCH_KWARGS, QUEUE_KWARGS, build_demo
-
-    demo = build_demo(checkpoints=tiny_bundle, device="cpu")
-    port = _free_port()
-    demo.queue(**QUEUE_KWARGS).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                                      quiet=True, **LAUNCH_KWARGS)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
-
-
 @pytest.fixture
-def client(server, tmp_path):
-    return Client(server, verbose=False, download_files=str(tmp_path / "downloads"))
+def client(app_client):
+    return app_client
 
 
 @pytest.fixture(scope="module")

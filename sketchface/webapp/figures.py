@@ -153,3 +153,26 @@ def label(picture: np.ndarray, text: str) -> np.ndarray:
     strip = np.full((22, picture.shape[1], 3), 255, np.uint8)
     cv2.putText(strip, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (30, 30, 30), 1, cv2.LINE_AA)
     return np.concatenate([strip, picture], 0)
+
+
+def mesh_figure(vertices: np.ndarray, triangles: np.ndarray, colors: np.ndarray | None = None,
+                height: int = 480, name: str = "face"):
+    """A Plotly figure of a triangle mesh (cm, x right, y up, +z toward the viewer), with per-vertex colours in
+    [0, 1] when given (else skin), lit and seen from the front like ``surface_figure``."""
+    import plotly.graph_objects as go
+
+    v = np.asarray(vertices, np.float32)
+    f = np.asarray(triangles, np.int32)
+    if v.ndim != 2 or v.shape[1] != 3 or f.ndim != 2 or f.shape[1] != 3 or not len(f):
+        raise ValueError("mesh_figure needs (V, 3) vertices and (T, 3) triangles")
+    kw = dict(color=SKIN)
+    if colors is not None:
+        rgb = (np.clip(np.asarray(colors, np.float32)[:, :3], 0, 1) * 255 + 0.5).astype(np.uint8)
+        kw = dict(vertexcolor=[f"rgb({r},{g},{b})" for r, g, b in rgb])
+    trace = go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], name=name,
+                      flatshading=False, showscale=False, hoverinfo="skip",
+                      lighting=dict(ambient=0.45, diffuse=0.75, specular=0.1, roughness=0.7, fresnel=0.05),
+                      lightposition=dict(x=600, y=900, z=2500), **kw)
+    layout = dict(height=height, margin=dict(l=0, r=0, t=4, b=0), showlegend=False, paper_bgcolor="rgba(0,0,0,0)",
+                  uirevision="sketchface-sparse", scene=_scene())
+    return go.Figure(data=[trace], layout=layout)

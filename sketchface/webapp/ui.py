@@ -9,6 +9,8 @@ from sketchface.framing import MAX_BYTES
 from sketchface.webapp import figures
 from sketchface.webapp.handlers import (RESOLUTIONS, SHOW, XDOG_DEFAULTS, AppLogic, editor_side)
 from sketchface.webapp.models import ModelBank
+from sketchface.webapp.sparse_tab import KINDS as SPARSE_KINDS
+from sketchface.webapp.sparse_tab import SparseLogic, finds_face
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "demo" / "examples"
 # what demo.launch() gets besides host and port (those come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT)
@@ -27,12 +29,29 @@ CSS = """
 """
 
 
+NOT_UPLOADED = "Only files uploaded to the app can be used; upload the image instead of naming a file on the server."
+
+
+def check_uploaded(payload) -> None:
+    """Refuse an image payload whose file is outside the upload folder. Gradio checks this only for payloads
+    marked as gradio.FileData (the image editor's payloads must carry the mark; gr.Image's need not), so an API
+    call leaving the mark out would otherwise make the server read any path it names."""
+    from gradio.utils import get_upload_folder, is_in_or_equal
+
+    path = getattr(payload, "path", None)
+    url = getattr(payload, "url", None) or ""
+    if path and not url.startswith("data:") and not is_in_or_equal(path, get_upload_folder()):
+        raise gr.Error(NOT_UPLOADED, title="Cannot use this input")
+
+
 class InputImage(gr.Image):
-    """gr.Image whose unreadable uploads give one clear sentence instead of a preprocessing traceback."""
+    """gr.Image whose unreadable uploads give one clear sentence instead of a preprocessing traceback, and which
+    reads only files uploaded to the app."""
 
     is_template = True   # rendered by the frontend as a plain Image
 
     def preprocess(self, payload):
+        check_uploaded(payload)
         try:
             return super().preprocess(payload)
         except gr.Error:
@@ -58,13 +77,21 @@ def blank_page(side: int) -> dict:
     return {"background": white, "layers": [], "composite": white}
 
 
+SPARSE_INTRO = """The second paper's pipeline, without networks for the depth: the face is found (Haar detector),
+68 feature points are placed by an Active Shape Model, a CNN picks the most similar faces of a 3-D face
+database, their mean (the statistical face) is bent onto the sparse face model of your photo (thin-plate
+spline) and the photo is mapped onto it. The model is loaded on first use (a few seconds)."""
+
+
 def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = None,
-               device: str = "auto") -> gr.Blocks:
+               device: str = "auto", sparse: SparseLogic | None = None) -> gr.Blocks:
     """The app. ``bank``: networks already loaded; else they are loaded from ``checkpoints`` (default:
-    $SKETCHFACE_CHECKPOINTS, then checkpoints/)."""
+    $SKETCHFACE_CHECKPOINTS, then checkpoints/). ``sparse``: the sparse-face-model tab's handler (default: one
+    that loads checkpoints/sparse on first use)."""
     if bank is None:
         bank = ModelBank.load(checkpoints, device=device)
     logic = AppLogic(bank)
+    sparse = sparse if sparse is not None else SparseLogic()
     side = editor_side(bank.size)
     brush_px = max(1, side // bank.size // 2)    # about one model pixel wide
 
@@ -173,6 +200,37 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                         compare = gr.Plot(figures.empty_figure("Edit the lines and press Refine"),
                                           label="Original vs edited", elem_id="sf-compare")
 
+        # ------------------------------------------------------------------------ the sparse face model
+        with gr.Accordion("Photo → 3-D (sparse face model)", open=False, elem_id="sf-sparse"):
+            gr.Markdown(SPARSE_INTRO)
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=5, min_width=360):
+                    sparse_photo = InputImage(label="Photo of a face (front view)", type="filepath", image_mode=None,
+                                              sources=["upload", "webcam", "clipboard"], height=320,
+                                              elem_id="sf-sparse-photo")
+                    sparse_kind = gr.Radio(list(SPARSE_KINDS), value="photo", label="It is a",
+                                           info="auto: decided from the image; drawings use the sketch model of "
+                                                "the feature points and grey shading")
+                    sparse_examples = [p for p in example_files("photo") if finds_face(p)]
+                    if sparse_examples:
+                        gr.Examples(sparse_examples, inputs=[sparse_photo], label="Examples (rendered by the project)")
+                    sparse_run = gr.Button("Reconstruct with the sparse face model", variant="primary",
+                                           elem_id="sf-sparse-run")
+                    sparse_points = gr.Image(label="Detected face and its 68 feature points", interactive=False,
+                                             height=320, elem_id="sf-sparse-points")
+                with gr.Column(scale=7, min_width=420):
+                    sparse_info = gr.Markdown("", elem_id="sf-sparse-info")
+                    sparse_plot = gr.Plot(figures.empty_figure("Upload a photo and press Reconstruct"),
+                                          label="3-D face (drag to turn)", elem_id="sf-sparse-plot")
+                    sparse_similar = gr.Gallery(label="Most similar faces of the 3-D database (their mean is "
+                                                      "the statistical face)", columns=5, height=220,
+                                                allow_preview=False, elem_id="sf-sparse-similar")
+            with gr.Row():
+                sparse_model3d = gr.Model3D(label="Mesh (GLB, the photo as vertex colours)", height=420,
+                                            clear_color=(0.95, 0.95, 0.95, 1.0), elem_id="sf-sparse-model3d")
+                sparse_files = gr.File(label="Downloads: GLB, OBJ (vertex colours), feature points (JSON)",
+                                       file_count="multiple", interactive=False, elem_id="sf-sparse-files")
+
         # ---------------------------------------------------------------------------------------- events
         view_outputs = [plot, img_lines, img_pred, img_heat, img_input, info, state]
         run_inputs = [source, pad, upload, photo, model, lam, upload_kind, sigma, k, tau, eps, phi, relief, show]
@@ -202,4 +260,7 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                      ).success(**export_io, concurrency_id="export", api_visibility="private")
         reset.click(logic.reset_lines, [state, lam, relief, show], view_outputs + [editor], api_name="reset_lines",
                     concurrency_id="model").success(**export_io, concurrency_id="export", api_visibility="private")
+        sparse_run.click(sparse.reconstruct, [sparse_photo, sparse_kind],
+                         [sparse_plot, sparse_points, sparse_similar, sparse_model3d, sparse_files, sparse_info],
+                         api_name="reconstruct_sparse", concurrency_id="sparse")
     return demo
