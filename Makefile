@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= data/synthetic
 
-.PHONY: setup demo test data preview clean
+.PHONY: setup demo test data clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,8 +17,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 
-# The main job. Until the app lands: fetch the face model if needed, render a small synthetic set, preview it.
+# The main job: the app on http://127.0.0.1:7860 with the shipped checkpoints (no face model or data needed).
 demo: setup
+	$(BIN)/python app.py
+
+# The synthetic training world: fetch the face model if needed, render a small set, write a contact sheet.
+data: setup
 	$(BIN)/python -m sketchface fetch-face-model --if-missing
 	$(BIN)/python -m sketchface make-data --out $(DATA) --n 200 --size 256
 	$(BIN)/python -m sketchface preview-data $(DATA) --out $(DATA)/sheet.png

@@ -1,28 +1,39 @@
 #!/usr/bin/env bash
-# Train every lite model on the CPU; safe to re-run: each stage resumes from its last checkpoint (a finished
-# stage only re-exports). Two chains run side by side with one torch thread each (on 2 cores this is steadier
-# than one chain with two threads when anything else runs):
-#   A: lines -> DP-CoarseNet -> FineNet (what the app needs)
-#   B: D-Net -> SP-CoarseNet -> SP-CoarseNet- -> CycleGAN -> DP loss ablations -> FineNet L_dis+L_3d ablation
-# Usage: scripts/train_lite.sh [A|B|all]   (logs: runs/lite/chain-A.log, chain-B.log)
+# Train every lite model on the CPU in the paper's data flow; safe to re-run: each stage resumes from its last
+# checkpoint (a finished stage only re-exports). Two chains run side by side with one torch thread each (on 2
+# cores this is steadier than one chain with two threads when anything else runs):
+#   A: line extractor -> (waits for the CycleGAN sketches) -> DP-CoarseNet -> FineNet     (what the app needs)
+#   B: CycleGAN -> CycleGAN sketch of every photo -> D-Net -> SP-CoarseNet -> SP-CoarseNet-
+#      -> DP loss ablations (Table 4) -> (waits for DP) -> FineNet L_dis+L_3d ablation (Table 6)
+# Usage: scripts/train_lite.sh [A|B|all] [DP_STEPS]   (logs: runs/lite/chain-A.log, chain-B.log)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
+DATA=data/syn128
+DP_STEPS=${2:-1500}
 train() { "$PY" -m sketchface train "$@" threads=1 --resume; }
-[ -f data/syn128/meta.json ] || "$PY" -m sketchface make-data --out data/syn128 --n 4000 --size 128
+wait_for() { while [ ! -e "$1" ]; do sleep 20; done; }
+[ -f $DATA/meta.json ] || "$PY" -m sketchface make-data --out $DATA --n 4000 --size 128
+SKETCHES_DONE=$DATA/.cyclegan_sketches_done
 chain_a() {
   train lines --config configs/lite/lines.yaml
-  train coarse --config configs/lite/coarse_dp.yaml
+  wait_for $SKETCHES_DONE
+  train coarse --config configs/lite/coarse_dp.yaml steps=$DP_STEPS
   train fine --config configs/lite/fine.yaml
 }
 chain_b() {
+  train cyclegan --config configs/lite/cyclegan.yaml
+  if [ ! -e $SKETCHES_DONE ]; then
+    "$PY" -m sketchface synthesize-sketches --data $DATA --cyclegan runs/lite/cyclegan/final
+    touch $SKETCHES_DONE
+  fi
   train coarse --config configs/lite/coarse_sp.yaml variant=dnet steps=1500
   train coarse --config configs/lite/coarse_sp.yaml variant=sp
   train coarse --config configs/lite/coarse_sp.yaml variant=sp-
-  train cyclegan --config configs/lite/cyclegan.yaml
   for loss in La Lb Lc; do
     train coarse --config configs/lite/coarse_dp.yaml loss=$loss steps=800 export_at=[]
   done
+  wait_for runs/lite/coarse-dp-full/final/config.json
   train fine --config configs/lite/fine.yaml loss=dis+3d steps=600
 }
 mkdir -p runs/lite
