@@ -94,6 +94,24 @@ TINY_NETS = {
 }
 
 
+@pytest.fixture(scope="session")
+def tiny_sparse_ckpt(tiny_model_path, tmp_path_factory):
+    """(face model, 3-D face database, sparse checkpoints folder) trained for a few steps on the tiny face model."""
+    import torch
+
+    from sketchface.facemodel import load_face_model
+    from sketchface.sparse.database import DatabaseConfig, build_database
+    from sketchface.sparse.train import train_all
+
+    fm = load_face_model(tiny_model_path)
+    db = build_database(fm, DatabaseConfig(n_identities=16, n_train=8, n_test=8, image_size=64))
+    out = tmp_path_factory.mktemp("sparse_ckpt")
+    torch.manual_seed(0)
+    train_all(fm, db, out, size=32, steps=3, batch=4, views=3, asm_views=3, cache=None, render_size=96,
+              progress=False)
+    return fm, db, out
+
+
 def make_tiny_bundle(path, seed=0):
     """A checkpoint bundle of tiny random networks (32 px), written like export-checkpoints does."""
     import json

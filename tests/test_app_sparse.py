@@ -18,21 +18,12 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "demo" / "examples"
 
 
 @pytest.fixture(scope="module")
-def tiny_sparse(tiny_model_path, tmp_path_factory):
+def tiny_sparse(tiny_sparse_ckpt, tmp_path_factory):
     """(face model, sparse checkpoints folder, a rendered face photo the detector finds) on the tiny face model."""
-    import torch
-
-    from sketchface.facemodel import load_face_model
-    from sketchface.sparse.database import DatabaseConfig, build_database, frontal_projection
+    from sketchface.sparse.database import frontal_projection
     from sketchface.sparse.detect import detect
-    from sketchface.sparse.train import train_all
 
-    fm = load_face_model(tiny_model_path)
-    db = build_database(fm, DatabaseConfig(n_identities=16, n_train=8, n_test=8, image_size=64))
-    folder = tmp_path_factory.mktemp("sparse_ckpt")
-    torch.manual_seed(0)
-    train_all(fm, db, folder, size=32, steps=3, batch=4, views=3, asm_views=3, cache=None, render_size=96,
-              progress=False)
+    fm, db, folder = tiny_sparse_ckpt
     for i in db.test_ids:                        # a test face (not in the gallery) the Haar cascade finds
         img, render = frontal_projection(db.vertices[i], db.triangles, db.landmarks68, 128, np.random.default_rng(i),
                                     light="front")

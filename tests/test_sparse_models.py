@@ -67,18 +67,8 @@ def test_lbp_and_baselines_recognise_easy_identities():
 
 
 @pytest.fixture(scope="module")
-def tiny_sparse(tiny_model_path, tmp_path_factory):
-    from sketchface.facemodel import load_face_model
-    from sketchface.sparse.database import DatabaseConfig, build_database
-    from sketchface.sparse.train import train_all
-
-    fm = load_face_model(tiny_model_path)
-    db = build_database(fm, DatabaseConfig(n_identities=16, n_train=8, n_test=8, image_size=64))
-    out = tmp_path_factory.mktemp("sparse_ckpt")
-    torch.manual_seed(0)
-    train_all(fm, db, out, size=32, steps=3, batch=4, views=3, asm_views=3, cache=None, render_size=96,
-              progress=False)
-    return fm, db, out
+def tiny_sparse(tiny_sparse_ckpt):
+    return tiny_sparse_ckpt
 
 
 def test_train_writes_checkpoints(tiny_sparse):

@@ -37,24 +37,31 @@ EXPORT_MAX_AGE_S = 3600               # export folders older than this are remov
 _VERSIONS = itertools.count(1)
 
 
-def user_errors(fn):
-    """Turn the package's one-sentence errors into gr.Error; report anything else as one line."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except InputError as exc:             # PipelineError is an InputError too
-            raise gr.Error(_sentence(str(exc)), title="Cannot use this input") from None
-        except Exception as exc:              # a bug: keep serving, say what happened in one line
-            log.exception("%s failed", fn.__name__)
-            raise gr.Error(f"Something went wrong ({type(exc).__name__}: {exc}). Try another input.") from None
-    return wrapper
+def error_boundary(errors: tuple[type[Exception], ...] = (InputError,), title: str = "Cannot use this input",
+                   retry: str = "Try another input.", bug_title: str = "Error"):
+    """Decorator: the package's one-sentence errors (``errors``) become gr.Error with ``title``; anything else (a
+    bug) is logged and reported as one line, and the server keeps serving."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except errors as exc:                 # PipelineError is an InputError too
+                raise gr.Error(_sentence(str(exc)), title=title) from None
+            except Exception as exc:
+                log.exception("%s failed", fn.__name__)
+                raise gr.Error(f"Something went wrong ({type(exc).__name__}: {exc}). {retry}", title=bug_title) from None
+        return wrapper
+    return decorate
+
+
+user_errors = error_boundary()
 
 
 def _sentence(text: str) -> str:
-    text = text.strip()
+    text = " ".join(str(text).split())
     return (text[:1].upper() + text[1:]) if text else "The input cannot be used."
 
 
@@ -344,7 +351,7 @@ class AppLogic:
         if key[0] is not None and state.get("export_key") == key and state.get("export_paths"):
             return state["export_paths"]            # nothing changed since the last export
 
-        self._clean_old_exports()
+        clean_old_exports(self._export_dir(), "face_*")
         out = Path(tempfile.mkdtemp(prefix="face_", dir=self._export_dir()))
         stem = f"sketchface_{r.kind}_lambda{r.lambda_line:.2f}".replace(".", "p")
         paths = r.save(out, stem=stem, relief=relief, step=step)
@@ -357,16 +364,17 @@ class AppLogic:
         self.export_root.mkdir(parents=True, exist_ok=True)
         return self.export_root
 
-    def _clean_old_exports(self) -> None:
-        if not self.export_root.is_dir():
-            return
-        now = time.time()
-        for d in self.export_root.glob("face_*"):
-            try:
-                if now - d.stat().st_mtime > EXPORT_MAX_AGE_S:
-                    shutil.rmtree(d, ignore_errors=True)
-            except OSError:
-                pass
+def clean_old_exports(root: Path, pattern: str, max_age_s: float = EXPORT_MAX_AGE_S) -> None:
+    """Remove the export folders ``root/pattern`` older than ``max_age_s`` (downloads of past sessions)."""
+    if not root.is_dir():
+        return
+    now = time.time()
+    for d in root.glob(pattern):
+        try:
+            if now - d.stat().st_mtime > max_age_s:
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def editor_side(size: int) -> int:

@@ -10,11 +10,9 @@ one ``gr.Error`` sentence. Callable without a browser.
 """
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -27,13 +25,13 @@ import numpy as np
 from sketchface.cli import UserError
 from sketchface.framing import InputError
 from sketchface.webapp import figures
+from sketchface.webapp.handlers import clean_old_exports, error_boundary
 
 log = logging.getLogger(__name__)
 
 KINDS = ("photo", "auto", "sketch", "lines")
 ENV_VAR = "SKETCHFACE_SPARSE_CHECKPOINTS"
 CHECKOUT_FOLDER = Path(__file__).resolve().parents[2] / "checkpoints" / "sparse"
-EXPORT_MAX_AGE_S = 3600
 POINTS_MAX_SIDE = 512                 # the picture with the feature points is shown at most this large
 TITLE = "Sparse face model"
 
@@ -51,26 +49,8 @@ def sparse_folder() -> Path:
     return CHECKOUT_FOLDER
 
 
-def _sentence(text: str) -> str:
-    text = " ".join(str(text).split())
-    return (text[:1].upper() + text[1:]) if text else "The input cannot be used."
-
-
-def sparse_errors(fn):
-    """The package's one-sentence errors become gr.Error; anything else is logged and reported as one line."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except UserError as exc:              # NoFaceError, InputError, missing checkpoints or face model
-            raise gr.Error(_sentence(str(exc)), title=TITLE) from None
-        except Exception as exc:
-            log.exception("%s failed", fn.__name__)
-            raise gr.Error(f"Something went wrong ({type(exc).__name__}: {exc}). Try another photo.",
-                           title=TITLE) from None
-    return wrapper
+# the package's one-sentence errors (NoFaceError, InputError, missing checkpoints or face model) as gr.Error
+sparse_errors = error_boundary((UserError,), title=TITLE, retry="Try another photo.", bug_title=TITLE)
 
 
 def finds_face(path: str | Path, kind: str = "photo") -> bool:
@@ -165,7 +145,7 @@ class SparseLogic:
     # ------------------------------------------------------------------------------ downloads
     def export(self, result) -> tuple[str, list[str]]:
         """GLB (vertex colours) for the viewer, and GLB, OBJ and the detected points (JSON) as downloads."""
-        self._clean_old_exports()
+        clean_old_exports(self.export_root, "sparse_*")
         self.export_root.mkdir(parents=True, exist_ok=True)
         out = Path(tempfile.mkdtemp(prefix="sparse_", dir=self.export_root))
         stem = f"sketchface_sparse_{result.kind}"
@@ -179,14 +159,3 @@ class SparseLogic:
             "retrieved_ids": [int(i) for i in result.retrieved_ids],
             "similarities": [round(float(s), 4) for s in result.similarities]}, indent=1))
         return str(glb), [str(glb), str(obj), str(points)]
-
-    def _clean_old_exports(self) -> None:
-        if not self.export_root.is_dir():
-            return
-        now = time.time()
-        for d in self.export_root.glob("sparse_*"):
-            try:
-                if now - d.stat().st_mtime > EXPORT_MAX_AGE_S:
-                    shutil.rmtree(d, ignore_errors=True)
-            except OSError:
-                pass
