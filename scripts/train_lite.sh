@@ -34,7 +34,7 @@ chain_b() {
     train coarse --config configs/lite/coarse_dp.yaml loss=$loss steps=800 export_at=[]
   done
   wait_for runs/lite/coarse-dp-full/final/config.json
-  train fine --config configs/lite/fine.yaml loss=dis+3d steps=600
+  train fine --config configs/lite/fine.yaml loss=dis+3d steps=600 dis_scale=255
 }
 mkdir -p runs/lite
 case "${1:-all}" in

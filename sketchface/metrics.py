@@ -69,7 +69,7 @@ def snapshot_eigenvalues(maps: Any, scale: float = 255.0, ddof: int = 1) -> np.n
 
 
 def variance_metric(maps: Any, scale: float = 255.0, rtol: float = 1e-9, ddof: int = 1,
-                    return_count: bool = False) -> float | tuple[float, int]:
+                    return_count: bool = False, top_k: int | None = None) -> float | tuple[float, int]:
     """Var (13) = (prod_{i=1..n} lambda_i)^(1/n), computed as exp(mean(log lambda_i)).
 
     lambda_i are the covariance eigenvalues of ``snapshot_eigenvalues``. Centring K maps
@@ -77,10 +77,16 @@ def variance_metric(maps: Any, scale: float = 255.0, rtol: float = 1e-9, ddof: i
     the zero ones would make the product 0, so only eigenvalues above
     ``rtol * largest`` are kept; n is the number kept (returned with ``return_count``).
     A set of identical maps has no positive eigenvalue and gives Var = 0.
+
+    Over many maps the product is dominated by the smallest eigenvalues, i.e. by pixel noise
+    rather than by how much the faces differ; ``top_k`` keeps only the k largest eigenvalues
+    (the main modes of variation), which measures the diversity of the faces themselves.
     """
     lam = snapshot_eigenvalues(maps, scale, ddof)
     top = lam[0] if lam.size else 0.0
     kept = lam[lam > max(top * rtol, 0.0)] if top > 0 else lam[:0]
+    if top_k is not None:
+        kept = kept[:max(int(top_k), 1)]
     value = float(np.exp(np.mean(np.log(kept)))) if kept.size else 0.0
     return (value, int(kept.size)) if return_count else value
 
