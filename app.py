@@ -4,8 +4,9 @@
 
 Checkpoints come from $SKETCHFACE_CHECKPOINTS, else the checkpoints/ folder; CUDA is used when present.
 """
-from sketchface.webapp import LAUNCH_KWARGS, QUEUE_KWARGS, build_demo
+from sketchface.webapp import LAUNCH_KWARGS, QUEUE_KWARGS, build_demo, limit_malloc_arenas
 
+limit_malloc_arenas()          # steady memory under many users (docs/APP.md)
 demo = build_demo()
 demo.queue(**QUEUE_KWARGS)
 

@@ -31,6 +31,7 @@ XDOG = (0.8, 1.6, 0.98, 0.0, 200.0)
 MODEL = "DP-CoarseNet + FineNet"
 RSS_GROWTH_LIMIT = 0.10
 EARLY_RSS_AT = 50
+RSS_TRACE_EVERY = 100      # the RSS every 100 requests: a steady climb is a leak, a plateau is warm-up
 
 
 # ------------------------------------------------------------------------------------------------ measuring
@@ -92,6 +93,7 @@ class LoadReport:
     rss_end: float | None = None
     early_at: int | None = None
     seconds: float = 0.0
+    rss_trace: list[tuple[int, float]] = field(default_factory=list)   # (requests answered, MiB) every 100
 
     @property
     def wrong(self) -> list[Call]:
@@ -168,6 +170,8 @@ def run_load(url: str, users: int = 20, per_user: int = 10, requests: int = 500,
             if len(report.calls) == min(EARLY_RSS_AT, requests):
                 report.early_at = len(report.calls)
                 report.rss_early = rss_mb(pid) if pid else None
+            if pid and len(report.calls) % RSS_TRACE_EVERY == 0:
+                report.rss_trace.append((len(report.calls), rss_mb(pid)))
             if log and len(report.calls) % 50 == 0:
                 log(f"{len(report.calls)} / {requests} requests, {len(report.wrong)} wrong")
 
@@ -228,6 +232,9 @@ def markdown(report: LoadReport) -> str:
         f"| {_mb(report.rss_start)} | {_mb(report.rss_early)} | {_mb(report.rss_end)} | "
         f"{'–' if growth is None else f'{growth * 100:+.1f} %'} | {verdict} |",
     ]
+    if report.rss_trace:
+        lines += ["", "Server RSS (MiB) after n requests: " + ", ".join(f"{n}: {v:.0f}" for n, v in report.rss_trace
+                                                                      if v is not None)]
     if report.wrong:
         lines += ["", "Wrong answers (first 5):"] + [f"* {c.api} user {c.user} request {c.index}: {c.error}"
                                                      for c in report.wrong[:5]]

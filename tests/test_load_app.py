@@ -44,3 +44,12 @@ def test_concurrent_users_all_get_their_own_correct_answers(app_server, tmp_path
     assert report.rss_early and report.rss_end and report.early_at == 14
     table = load_app.markdown(report)
     assert "| 1: 4 users × 3 requests at once | 12 |" in table and "within 10 %" in table
+
+
+def test_malloc_arena_cap_respects_an_explicit_setting(monkeypatch):
+    from sketchface.webapp import limit_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas() is False                   # the user's own setting wins
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert limit_malloc_arenas() is sys.platform.startswith("linux")
