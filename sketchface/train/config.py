@@ -41,9 +41,9 @@ class TrainConfig:
     lambda_cvt: float = _f(1.0, "weight of L_cvt (paper: 1)")
     lambda_3d: float = _f(0.001, "weight of L_3d on 0..255 depth (paper: 0.001)")
     depth_scale: float = _f(255.0, "depth maps are scaled to 0..depth_scale inside L_3d, as 8-bit depth images")
-    dis_scale: float = _f(2.0, "the displacement is scaled by this inside L_dis; with 255 (8-bit depth units) L_dis "
-                               "outweighs the per-pixel L_line at every λ and FineNet learns no displacement "
-                               "(docs/TRAINING.md)")
+    dis_scale: float = _f(10.0, "the displacement is scaled by this inside L_dis; with 255 (8-bit depth units) L_dis "
+                                "outweighs the per-pixel L_line at every λ and FineNet learns no displacement, with "
+                                "2 it creases the whole face (docs/TRAINING.md)")
     lambda_line: float = _f(0.85, "fixed-λ FineNet: weight of L_line (paper: 0.85); λ_dis = 1 - λ_line")
     lambda_conditioned: bool = _f(True, "fine: sample λ_line ~ U(0,1) per example and feed it to FineNet")
     sketch_styles: list = _f(["pencil", "lines", "cyclegan"], "sketch styles mixed in training (cyclegan if present)")
