@@ -310,3 +310,12 @@ def test_modulated_block_without_parameters_says_so():
 
     with pytest.raises(ValueError, match="modulated"):
         ResBlock(4, norm="adain", modulated=True)(torch.zeros(1, 4, 8, 8))
+
+
+def test_a_coarse_net_without_a_depth_path_is_refused():
+    import pytest
+
+    from sketchface.nets.coarse import _DepthPredictor
+
+    with pytest.raises(TypeError, match="_depth"):
+        type("NoDepth", (_DepthPredictor,), {})

@@ -36,15 +36,20 @@ def _depth_decoder(cfg: CoarseConfig, code_dim: int, out_dim: int) -> DepthDecod
 
 
 class _DepthPredictor(HubModel):
-    """``predict_depth``: [0,1] input -> [0,1] depth, in eval mode without gradients."""
+    """``predict_depth``: [0,1] input -> [0,1] depth, in eval mode without gradients.
+
+    Each subclass defines ``_depth(x, kind)`` (signed input -> signed depth); a subclass without it is refused
+    when the class is created."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not callable(getattr(cls, "_depth", None)):
+            raise TypeError(f"{cls.__name__} must define _depth(x, kind)")
 
     def _input_channels(self, kind: str) -> int:
         if kind != "sketch":
             raise ValueError(f"{type(self).__name__} has a sketch path only; got kind={kind!r}")
         return self.config.in_channels
-
-    def _depth(self, x: torch.Tensor, kind: str) -> torch.Tensor:
-        raise NotImplementedError
 
     def predict_depth(self, x: torch.Tensor, kind: str = "sketch") -> torch.Tensor:
         """Depth (N, 1, H, W) in [0, 1] from a (N, C, H, W) or (C, H, W) input in [0, 1]."""
