@@ -5,7 +5,8 @@
 #   A: line extractor -> (waits for the CycleGAN sketches) -> DP-CoarseNet -> FineNet     (what the app needs)
 #   B: CycleGAN -> CycleGAN sketch of every photo -> D-Net -> SP-CoarseNet -> SP-CoarseNet-
 #      -> DP loss ablations (Table 4) -> (waits for DP) -> FineNet L_dis+L_3d ablation (Table 6)
-# Usage: scripts/train_lite.sh [A|B|all] [DP_STEPS]   (logs: runs/lite/chain-A.log, chain-B.log)
+#   seeds (after A): D-Net and FineNet again with seed 1 and 2, for the spread over seeds
+# Usage: scripts/train_lite.sh [A|B|all|seeds] [DP_STEPS]   (logs: runs/lite/chain-A.log, chain-B.log)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -36,10 +37,18 @@ chain_b() {
   wait_for runs/lite/coarse-dp-full/final/config.json
   train fine --config configs/lite/fine.yaml loss=dis+3d steps=600 dis_scale=255
 }
+chain_seeds() {   # the spread over seeds in docs/RESULTS.md: the cheap stages again with seed 1 and 2
+  wait_for runs/lite/fine-line+dis/final/config.json
+  for s in 1 2; do
+    train coarse --config configs/lite/coarse_sp.yaml variant=dnet steps=1500 seed=$s out=runs/lite/seeds/dnet-s$s
+    train fine --config configs/lite/fine.yaml seed=$s out=runs/lite/seeds/finenet-s$s
+  done
+}
 mkdir -p runs/lite
 case "${1:-all}" in
   A) chain_a ;;
   B) chain_b ;;
+  seeds) chain_seeds ;;
   all) chain_a > runs/lite/chain-A.log 2>&1 & chain_b > runs/lite/chain-B.log 2>&1; wait ;;
 esac
 echo "done: ${1:-all}"

@@ -175,6 +175,57 @@ def ablation_table(runs: Path, test: dict, cfg: EvalConfig) -> list[dict[str, An
     return rows
 
 
+SEEDS_DIR = "seeds"   # RUNS/seeds/<bundle folder>-s<N>/final: the same training with seed=N
+
+
+def seed_table(bundle: Path, runs: Path, test: dict, cfg: EvalConfig) -> list[dict[str, Any]]:
+    """Spread over seeds: the bundle's network (seed 0) and every RUNS/seeds/<folder>-s<N>/final beside it.
+
+    CoarseNets: Err per seed; FineNet: line-recall gain over the coarse result at λ_line 0.85."""
+    from sketchface.metrics import depth_error
+    from sketchface.nets import load_network
+
+    gt = test["depth"][:, 0] if test["depth"].ndim == 4 else test["depth"]
+    rows = []
+    styles = [s for s in cfg.styles if STYLE_KEYS[s] in test]
+
+    def folders(name: str) -> list[Path]:
+        found = sorted((runs / SEEDS_DIR).glob(f"{name}-s*/final/config.json"), key=lambda p: _seed_of(p.parent.parent))
+        return [bundle / name, *[p.parent for p in found]] if found and (bundle / name).is_dir() else []
+
+    for folder, label in COARSE_ORDER:
+        nets = folders(folder)
+        for style in styles:
+            vals = []
+            for f in nets:
+                pred = predict(load_network(f, device=cfg.device), test[STYLE_KEYS[style]], "sketch", cfg.batch,
+                               cfg.device)
+                vals.append(depth_error(gt, _resize(pred[:, None], gt.shape[-1])[:, 0]))
+            if vals:
+                rows.append({"model": label, "metric": "Err", "style": style, "values": vals,
+                             "seeds": [0, *[_seed_of(f.parent) for f in nets[1:]]]})
+    nets = folders("finenet")
+    if nets:
+        coarse_net = load_network(bundle / "dp_coarse", device=cfg.device)
+        lines_net = load_network(bundle / "line_extractor", device=cfg.device).eval()
+        sub = EvalConfig(**{**asdict(cfg), "lambdas": (0.85,)})
+        for style in styles:
+            vals = []
+            for f in nets:
+                r = finenet_sweep(coarse_net, lines_net, load_network(f, device=cfg.device).eval(), test, sub, style)
+                vals.append(r[1]["recall"] - r[0]["recall"])
+            rows.append({"model": "FineNet", "metric": "recall gain at λ 0.85", "style": style, "values": vals,
+                         "seeds": [0, *[_seed_of(f.parent) for f in nets[1:]]]})
+    for r in rows:
+        r["mean"], r["std"] = float(np.mean(r["values"])), float(np.std(r["values"], ddof=1))
+    return rows
+
+
+def _seed_of(run: Path) -> int:
+    tail = run.name.rsplit("-s", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
+
+
 def _run_steps(run: Path) -> int:
     try:
         import yaml
@@ -188,7 +239,7 @@ def finenet_sweep(coarse_net, lines_net, fine_net, test: dict, cfg: EvalConfig, 
     """λ sweep of one FineNet on one sketch style; the first row is the coarse reference."""
     import torch
 
-    from sketchface.metrics import depth_error, line_scores
+    from sketchface.metrics import depth_error, displacement_locality, line_scores
     from sketchface.pipeline import MASK_THRESHOLD
     from sketchface.xdog import xdog_torch
 
@@ -207,7 +258,7 @@ def finenet_sweep(coarse_net, lines_net, fine_net, test: dict, cfg: EvalConfig, 
                                    .float().cpu().numpy() for i in range(0, len(depth), cfg.batch)])[:, 0]
         ref = line_scores(lines, run_lines(coarse))
         rows.append({"model": "coarse (no FineNet)", "lambda_line": None, **ref, "mean_abs_disp": 0.0,
-                     "err": depth_error(gt, coarse)})
+                     "disp_on": 0.0, "disp_off": 0.0, "err": depth_error(gt, coarse)})
         mask = (coarse > MASK_THRESHOLD).astype(np.float32)
         for lam in cfg.lambdas:
             fine, disp = [], []
@@ -221,9 +272,10 @@ def finenet_sweep(coarse_net, lines_net, fine_net, test: dict, cfg: EvalConfig, 
             fine_a, disp_a = np.concatenate(fine), np.concatenate(disp)
             sc = line_scores(lines, run_lines(fine_a))
             m = mask > 0
+            loc = displacement_locality(lines, disp_a, mask)
             rows.append({"model": label, "lambda_line": float(lam), **sc,
                          "mean_abs_disp": float(np.abs(disp_a[m]).mean() * 255) if m.any() else 0.0,
-                         "err": depth_error(gt, fine_a)})
+                         "disp_on": loc["on"], "disp_off": loc["off"], "err": depth_error(gt, fine_a)})
     return rows
 
 
@@ -268,14 +320,28 @@ def to_markdown(res: dict[str, Any]) -> str:
             L.append(f"| {r['model']} | {r['style']} | {_fmt(r['err'])} ± {_fmt(r['err_std'])} | "
                      f"{_fmt(r['err_face'])} | {_fmt(r['var'])} |")
         L.append("")
+    if res.get("seeds"):
+        L += ["### Spread over seeds", "",
+              "The shipped network is seed 0; the others were trained with the same config and `seed=N` "
+              "(runs/…/seeds). Mean ± sample standard deviation over seeds.", "",
+              "| model | metric | input | seeds | per seed | mean ± std |", "|---|---|---|---|---|---|"]
+        for r in res["seeds"]:
+            per = ", ".join(_fmt(v, 3 if abs(v) < 10 else 1) for v in r["values"])
+            nd = 3 if abs(r["mean"]) < 10 else 1
+            L.append(f"| {r['model']} | {r['metric']} | {r['style']} | {', '.join(map(str, r['seeds']))} | {per} | "
+                     f"{_fmt(r['mean'], nd)} ± {_fmt(r['std'], nd)} |")
+        L.append("")
     for style, rows in (res.get("finenet") or {}).items():
         L += [f"### FineNet λ sweep on **{style}** sketches", "",
-              "| model | λ_line | line recall ↑ | line precision | F1 | mean \\|disp\\| (0..255) | Err |",
-              "|---|---|---|---|---|---|---|"]
+              "| model | λ_line | line recall ↑ | line precision | F1 | mean \\|disp\\| (0..255) | "
+              "\\|disp\\| on lines | \\|disp\\| off lines | Err |",
+              "|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             L.append(f"| {r['model']} | {_fmt(r['lambda_line'])} | {_fmt(r['recall'], 3)} | "
                      f"{_fmt(r['precision'], 3)} | {_fmt(r['f1'], 3)} | {_fmt(r['mean_abs_disp'], 3)} | "
-                     f"{_fmt(r['err'])} |")
+                     f"{_fmt(r.get('disp_on', 0.0), 3)} | {_fmt(r.get('disp_off', 0.0), 3)} | {_fmt(r['err'])} |")
+        L += ["", "\\|disp\\| on lines: within 1 pixel of a line of l; off lines: farther than 3 pixels from every "
+              "line, inside the face (creases the user did not draw)."]
         L.append("")
     if res.get("plots"):
         L += [f"![{Path(p).stem}]({p})" for p in res["plots"]] + [""]
@@ -337,6 +403,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     steps.update(1)
     if cfg.runs:
         res["ablation"] = ablation_table(Path(cfg.runs), test, cfg)
+        res["seeds"] = seed_table(bundle, Path(cfg.runs), test, cfg)
     steps.update(1)
     fine = {}
     have = all((bundle / f / "config.json").is_file() for f in ("dp_coarse", "line_extractor", "finenet"))

@@ -108,6 +108,22 @@ def displacement_loss(displacement: torch.Tensor, reduction: str = "mean") -> to
     return per if reduction == "none" else per.mean()
 
 
+def extra_line_loss(lines: torch.Tensor, lines_pred: torch.Tensor, lines_coarse: torch.Tensor,
+                    tolerance: int = 1, reduction: str = "mean") -> torch.Tensor:
+    """Lines that FineNet adds where the user drew none (not in the paper; ``lambda_extra``).
+
+    L_line only asks l' to be dark where l has a line, so creases elsewhere cost FineNet
+    nothing but L_dis. This term is mean( off(l) * relu(l'_coarse - l') ): how much darker
+    l' is than the lines of the coarse depth, l'_coarse (the line extractor on the coarse
+    result), away from l's lines. ``off(l)`` is 1 farther than ``tolerance`` pixels from
+    every line of l, so lines a little thicker than the drawn ones are free. Lines that the
+    coarse depth already implies are free as well: FineNet is not asked to remove them.
+    """
+    near = F.max_pool2d(1 - lines, 2 * tolerance + 1, stride=1, padding=tolerance) if tolerance else 1 - lines
+    per = _per_example((1 - near) * (lines_coarse - lines_pred).clamp(min=0))
+    return per if reduction == "none" else per.mean()
+
+
 def _weights(lam: float | torch.Tensor, n: int, ref: torch.Tensor) -> torch.Tensor:
     lam = torch.as_tensor(lam, dtype=ref.dtype, device=ref.device).reshape(-1)
     if lam.numel() not in (1, n):
@@ -117,19 +133,31 @@ def _weights(lam: float | torch.Tensor, n: int, ref: torch.Tensor) -> torch.Tens
 
 def finenet_loss(lines: torch.Tensor, lines_pred: torch.Tensor, displacement: torch.Tensor,
                  lambda_line: float | torch.Tensor = LAMBDA_LINE,
-                 lambda_dis: float | torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                 lambda_dis: float | torch.Tensor | None = None, lambda_extra: float = 0.0,
+                 lines_coarse: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """(11): lambda_line * L_line + lambda_dis * L_dis, weights scalar or per example (N,).
 
     ``lambda_dis=None`` means 1 - lambda_line (0.15 for the default 0.85), the paper's
     lambda_line + lambda_dis = 1 sweep; the conditioned FineNet passes its sampled (N,) lambdas.
+    ``lambda_extra > 0`` (needs ``lines_coarse``, l' of the coarse depth) adds
+    lambda_line * lambda_extra * ``extra_line_loss``: the line term then also asks FineNet not to
+    draw lines the user did not draw. 0 is the paper's loss.
     """
     n = lines.shape[0]
     l_line = line_loss(lines, lines_pred, "none")                   # (N,)
     l_dis = displacement_loss(displacement, "none")                 # (N,)
     w_line = _weights(lambda_line, n, l_line)
     w_dis = 1 - w_line if lambda_dis is None else _weights(lambda_dis, n, l_dis)
-    return {"line": l_line.mean(), "dis": l_dis.mean(),
-            "total": (w_line * l_line + w_dis * l_dis).mean()}
+    t = {"line": l_line.mean(), "dis": l_dis.mean()}
+    line_term = l_line
+    if lambda_extra:
+        if lines_coarse is None:
+            raise ValueError("lambda_extra needs lines_coarse (the line extractor on the coarse depth)")
+        l_extra = extra_line_loss(lines, lines_pred, lines_coarse, reduction="none")
+        t["extra"] = l_extra.mean()
+        line_term = l_line + lambda_extra * l_extra
+    t["total"] = (w_line * line_term + w_dis * l_dis).mean()
+    return t
 
 
 def finenet_ablation_loss(depth_gt: torch.Tensor, fine: torch.Tensor, displacement: torch.Tensor,

@@ -125,6 +125,25 @@ def line_scores(lines_ref: Any, lines_pred: Any, tolerance: int = 1,
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
+def displacement_locality(lines: Any, displacement: Any, mask: Any = None, near: int = 1, far: int = 3,
+                          threshold: float = 0.5, scale: float = 255.0) -> dict[str, float]:
+    """Where FineNet moves the surface: mean |displacement| on and off the drawn lines.
+
+    ``on``: pixels within ``near`` pixels of a line of l (value < ``threshold``); ``off``: pixels
+    farther than ``far`` pixels from every line, i.e. surface the user drew nothing on (creases
+    there are FineNet's own). Both inside ``mask`` (all pixels when None), on the ``scale`` scale.
+    A pixel class with no pixels gives 0.
+    """
+    ref = _stack(lines) < threshold
+    d = np.abs(_stack(displacement)) * scale
+    if ref.shape != d.shape:
+        raise ValueError(f"line and displacement maps differ in shape: {ref.shape} vs {d.shape}")
+    m = np.ones_like(ref) if mask is None else _stack(mask) > 0
+    on = _binary_dilate(ref, near) & m
+    off = ~_binary_dilate(ref, far) & m
+    return {"on": float(d[on].mean()) if on.any() else 0.0, "off": float(d[off].mean()) if off.any() else 0.0}
+
+
 def scale_shift_invariant_error(gt: Any, pred: Any, mask: Any = None, scale: float = 255.0,
                                 per_sample: bool = False) -> float | np.ndarray:
     """Mean squared error after the least-squares fit of a * pred + b to gt, per sample.

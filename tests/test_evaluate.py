@@ -45,6 +45,24 @@ def test_evaluate_writes_tables_json_and_plot(data, tiny_bundle, tmp_path):
     assert [r["lambda_line"] for r in sweep] == [None, 0.0, 0.25, 0.5, 0.75, 0.85, 1.0]
 
 
+def test_seed_spread_table(data, tiny_bundle, tmp_path):
+    import shutil
+    runs = tmp_path / "runs"
+    for name, seed in (("sp_coarse", 2), ("sp_coarse", 1), ("finenet", 1)):
+        shutil.copytree(tiny_bundle / name, runs / "seeds" / f"{name}-s{seed}" / "final")
+    out = tmp_path / "RESULTS.md"
+    res = evaluate(EvalConfig(checkpoints=str(tiny_bundle), data=str(data), runs=str(runs), out=str(out),
+                              plots="", batch=4, styles=("lines",)))
+    by = {r["model"]: r for r in res["seeds"]}
+    assert set(by) == {"SP-CoarseNet", "FineNet"}                   # only what has seed runs
+    dnet = by["SP-CoarseNet"]
+    assert dnet["seeds"] == [0, 1, 2] and len(dnet["values"]) == 3
+    # copies of one network: the same Err for every seed, so no spread
+    assert dnet["values"][0] == pytest.approx(dnet["values"][2]) and dnet["std"] == pytest.approx(0, abs=1e-6)
+    assert by["FineNet"]["seeds"] == [0, 1]
+    assert "Spread over seeds" in out.read_text()
+
+
 def test_targets_pass_and_fail_on_numbers():
     res = {"coarse": {"gt_var": 10.0, "gt_var_top": 20.0, "rows": {"lines": [
         {"model": "mean face (train mean)", "err": 100.0, "var": 0.0, "var_top": 0.0},

@@ -126,6 +126,44 @@ def test_finenet_loss_per_example_lambda():
         L.finenet_loss(lines, pred, disp, lambda_line=torch.tensor([0.1, 0.2, 0.3]))
 
 
+def test_extra_line_loss_counts_only_new_lines_away_from_drawn_ones():
+    lines = torch.ones(1, 1, 9, 9)
+    lines[..., 4] = 0                                               # one drawn vertical line, column 4
+    coarse_lp = torch.ones(1, 1, 9, 9)
+    coarse_lp[..., 0, :] = 0                                        # the coarse depth already implies row 0
+    pred = coarse_lp.clone()
+    assert L.extra_line_loss(lines, pred, coarse_lp).item() == 0.0
+    pred[..., 4] = 0                                                # on the drawn line: free
+    pred[..., 5] = 0                                                # 1 pixel beside it: free (tolerance 1)
+    assert L.extra_line_loss(lines, pred, coarse_lp).item() == 0.0
+    pred[..., 8, :] = 0.25                                          # a new crease along row 8
+    off = [0, 1, 2, 6, 7, 8]                                        # columns farther than 1 px from column 4
+    assert L.extra_line_loss(lines, pred, coarse_lp).item() == pytest.approx(0.75 * len(off) / 81)
+    # without tolerance the pixels beside the line count too: column 5 (rows 1..7 at 1, row 8 in the crease)
+    assert L.extra_line_loss(lines, pred, coarse_lp, tolerance=0).item() == pytest.approx((7 + 0.75 * 8) / 81)
+    lighter = coarse_lp.clone()
+    lighter[..., 0, :] = 1                                          # removing a coarse line is not penalised
+    assert L.extra_line_loss(lines, lighter, coarse_lp).item() == 0.0
+
+
+def test_finenet_loss_extra_term_sits_in_the_line_part():
+    lines = torch.ones(2, 1, 5, 5)
+    lines[..., 2] = 0
+    coarse_lp = torch.ones(2, 1, 5, 5)
+    pred = torch.ones(2, 1, 5, 5)
+    pred[..., 0, :] = 0                                             # a crease on both examples
+    disp = torch.zeros(2, 1, 5, 5)
+    base = L.finenet_loss(lines, pred, disp, torch.tensor([1.0, 0.0]))
+    t = L.finenet_loss(lines, pred, disp, torch.tensor([1.0, 0.0]), lambda_extra=2.0, lines_coarse=coarse_lp)
+    extra = L.extra_line_loss(lines, pred, coarse_lp, reduction="none")
+    assert extra[0].item() == pytest.approx(2 / 25)
+    assert t["extra"].item() == pytest.approx(extra.mean().item())
+    # weighted by λ_line per example: only the first (λ_line = 1) pays for its crease
+    assert t["total"].item() == pytest.approx(base["total"].item() + 2.0 * extra[0].item() / 2)
+    with pytest.raises(ValueError, match="lines_coarse"):
+        L.finenet_loss(lines, pred, disp, lambda_extra=1.0)
+
+
 def test_finenet_ablation_loss():
     gt, fine, disp = full(0.5, 1, 1, 2, 2), full(0.3, 1, 1, 2, 2), full(0.1, 1, 1, 2, 2)
     t = L.finenet_ablation_loss(gt, fine, disp)

@@ -138,3 +138,18 @@ def test_top_k_variance_ignores_pixel_noise():
     top_quiet = M.variance_metric(quiet, scale=1.0, top_k=3)
     assert abs(M.variance_metric(noisy, scale=1.0, top_k=3) / top_quiet - 1) < 0.1
     assert M.variance_metric(quiet, scale=1.0, top_k=1) >= top_quiet
+
+
+def test_displacement_locality_separates_drawn_lines_from_creases():
+    lines = np.ones((1, 20, 20), np.float32)
+    lines[:, :, 5] = 0                                              # drawn line: column 5
+    disp = np.zeros((1, 20, 20), np.float32)
+    disp[:, :, 5] = 2 / 255                                         # the drawn wrinkle deepens by 2 levels
+    r = M.displacement_locality(lines, disp)
+    assert r["on"] == pytest.approx(2 / 3) and r["off"] == 0.0      # on = columns 4..6
+    disp[:, :, 15] = -1 / 255                                       # an undrawn crease at column 15
+    r = M.displacement_locality(lines, disp)
+    assert r["off"] == pytest.approx(1 / 13)                        # off = columns 0, 1 and 9..19
+    mask = np.zeros((1, 20, 20), bool)
+    mask[:, :, :9] = True                                           # a face that ends before the crease
+    assert M.displacement_locality(lines, disp, mask)["off"] == 0.0

@@ -121,7 +121,9 @@ def test_fine_stage_with_fixed_coarse_and_lines(data, tmp_path):
     run("lines", data, tmp_path / "l", "steps=1")
     ck = [f"coarse_ckpt={tmp_path / 'c' / 'final'}", f"lines_ckpt={tmp_path / 'l' / 'final'}"]
     t, last = run("fine", data, tmp_path / "f", "steps=2", *ck)
-    assert {"line", "dis", "total"} <= set(last)
+    assert {"line", "dis", "total"} <= set(last) and "extra" not in last
+    _, last = run("fine", data, tmp_path / "f3", "steps=1", "lambda_extra=1.0", *ck)
+    assert "extra" in last and last["extra"] >= 0
     coarse_before = load_file(tmp_path / "c" / "final" / "model.safetensors")
     assert all(torch.equal(coarse_before[k], v.to(coarse_before[k].dtype))
                for k, v in t.models["coarse"].state_dict().items() if k in coarse_before)

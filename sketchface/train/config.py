@@ -44,6 +44,8 @@ class TrainConfig:
     dis_scale: float = _f(10.0, "the displacement is scaled by this inside L_dis; with 255 (8-bit depth units) L_dis "
                                 "outweighs the per-pixel L_line at every λ and FineNet learns no displacement, with "
                                 "2 it creases the whole face (docs/TRAINING.md)")
+    lambda_extra: float = _f(0.0, "fine: weight of the extra-line term (lines FineNet adds where l has none; not in "
+                                   "the paper, 0 = the paper's loss), inside the λ_line part of the loss")
     lambda_line: float = _f(0.85, "fixed-λ FineNet: weight of L_line (paper: 0.85); λ_dis = 1 - λ_line")
     lambda_conditioned: bool = _f(True, "fine: sample λ_line ~ U(0,1) per example and feed it to FineNet")
     sketch_styles: list = _f(["pencil", "lines", "cyclegan"], "sketch styles mixed in training (cyclegan if present)")

@@ -192,7 +192,12 @@ class FineStage(Stage):
         out = models["net"](coarse, l, lam, mask)
         if cfg.loss == "line+dis":
             lp = models["lines"](out["fine"])
-            t = L.finenet_loss(l, lp, out["displacement"] * cfg.dis_scale, lam, 1 - lam)
+            lc = None
+            if cfg.lambda_extra:
+                with torch.no_grad():
+                    lc = models["lines"](coarse)
+            t = L.finenet_loss(l, lp, out["displacement"] * cfg.dis_scale, lam, 1 - lam,
+                               cfg.lambda_extra, lc)
         else:
             size = coarse.shape[-1]
             d = _resize(batch["depth"], size)
