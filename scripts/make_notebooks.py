@@ -499,6 +499,14 @@ $$ L_{extra} = \tfrac{1}{|l|}\|\mathrm{off}(l)\cdot \max(l'_c - l', 0)\|_1, \qqu
 L = \lambda_{line}(L_{line} + w_{extra} L_{extra}) + \lambda_{dis} L_{dis}. $$
 The sweep below reports the mean |displacement| on the drawn lines and off them (creases nobody drew).
 
+**A gate around the drawn lines** (not in the paper either; what the shipped FineNet uses). With
+`line_gate_radius` $r > 0$ the displacement is multiplied by a smooth gate $g(l)$: the ink $1 - l$ dilated by
+$r$ pixels and box-blurred by $r$, so it is 1 on a drawn line and 0 beyond about $2r$ pixels. FineNet can then
+deepen what was drawn but cannot crease the face anywhere else, and the displacement penalty can be weaker
+(`dis_scale: 3` instead of 10). On 200 test line drawings at $\lambda_{line} = 0.85$ it raises line recall by
++0.111 over the coarse face (the ungated FineNet, same steps: +0.082), with |displacement| 10.9 on the lines
+and 0.26 away from them (ungated: 2.7 and 2.0).
+
 **Ablation (Table 6).** Replacing $L_{line}$ by a depth loss, $L_{dis} + L_{3d}$, needs ground-truth depth and
 ignores the sketch's lines.
 ''') + [
@@ -517,7 +525,8 @@ print("CoarseNet:", coarse_dir, "| line extractor:", lines_dir)
 '''),
     md("## Train FineNet (λ-conditioned, $L_{line} + L_{dis}$)"),
     code('''
-run = nb.train(S, "fine", "finenet", data, steps, coarse_ckpt=str(coarse_dir), lines_ckpt=str(lines_dir))
+run = nb.train(S, "fine", "finenet", data, steps, coarse_ckpt=str(coarse_dir), lines_ckpt=str(lines_dir),
+               dis_scale=3.0, net={**S.net("finenet"), "line_gate_radius": 2})   # as configs/lite/fine.yaml
 nb.plot_losses({"this run": run.path}, keys=["line", "extra", "dis", "total"])
 nb.show_png(nb.last_samples(run.path), title="sketch | l | coarse | (displacement, l') at λ = 0, 0.5, 1")
 '''),

@@ -5,13 +5,13 @@
 #   A: line extractor -> (waits for the CycleGAN sketches) -> DP-CoarseNet -> FineNet     (what the app needs)
 #   B: CycleGAN -> CycleGAN sketch of every photo -> D-Net -> SP-CoarseNet -> SP-CoarseNet-
 #      -> DP loss ablations (Table 4) -> (waits for DP) -> FineNet L_dis+L_3d ablation (Table 6)
-#   seeds (after A): D-Net and FineNet again with seed 1 and 2, for the spread over seeds
+#   seeds (after A): D-Net, FineNet, SP-CoarseNet(-) again with seed 1 and 2, for the spread over seeds
 # Usage: scripts/train_lite.sh [A|B|all|seeds] [DP_STEPS]   (logs: runs/lite/chain-A.log, chain-B.log)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 DATA=data/syn128
-DP_STEPS=${2:-3000}
+DP_STEPS=${2:-6000}
 train() { "$PY" -m sketchface train "$@" threads=1 --resume; }
 wait_for() { while [ ! -e "$1" ]; do sleep 20; done; }
 [ -f $DATA/meta.json ] || "$PY" -m sketchface make-data --out $DATA --n 4000 --size 128
@@ -39,9 +39,14 @@ chain_b() {
 }
 chain_seeds() {   # the spread over seeds in docs/RESULTS.md: the cheap stages again with seed 1 and 2
   wait_for runs/lite/fine-line+dis/final/config.json
+  # folder names are those of the checkpoint bundle (evaluate pairs RUNS/seeds/<folder>-sN with checkpoints/<folder>)
   for s in 1 2; do
     train coarse --config configs/lite/coarse_sp.yaml variant=dnet steps=1500 seed=$s out=runs/lite/seeds/dnet-s$s
     train fine --config configs/lite/fine.yaml seed=$s out=runs/lite/seeds/finenet-s$s
+  done
+  for s in 1 2; do   # is SP- < SP (the paper) or SP < SP- (seed 0) more than seed noise?
+    train coarse --config configs/lite/coarse_sp.yaml variant=sp- seed=$s out=runs/lite/seeds/sp_coarse_minus-s$s
+    train coarse --config configs/lite/coarse_sp.yaml variant=sp seed=$s out=runs/lite/seeds/sp_coarse-s$s
   done
 }
 mkdir -p runs/lite

@@ -8,7 +8,7 @@ from PIL import Image
 gr = pytest.importorskip("gradio")
 
 from sketchface.webapp import figures  # noqa: E402
-from sketchface.webapp.handlers import AppLogic, editor_lines, pad_image  # noqa: E402
+from sketchface.webapp.handlers import AppLogic, edited_lines_at_model_size, editor_lines, pad_image  # noqa: E402
 from sketchface.webapp.models import ModelBank  # noqa: E402
 from sketchface.webapp.strokes import draw_strokes, face_strokes  # noqa: E402
 
@@ -247,6 +247,22 @@ def test_missing_checkpoints_show_a_message(tmp_path):
     demo = build_demo(bank)
     texts = [getattr(b, "value", "") for b in demo.blocks.values()]
     assert any(isinstance(t, str) and "models are not loaded" in t for t in texts)
+
+
+def test_thin_pen_strokes_in_the_editor_count_as_whole_lines():
+    original = np.ones((32, 32), np.float32)
+    original[8, 4:28] = 0                                                  # a line of l, 1 model pixel wide
+    original[20, 4:28] = 0.4                                               # an anti-aliased grey line of l
+    canvas = np.kron(original, np.ones((4, 4), np.float32))               # the editor: 4 canvas px per pixel
+    np.testing.assert_array_equal(edited_lines_at_model_size(canvas, original), original)   # nothing changed
+    edit = canvas.copy()
+    edit[57:59, 16:112] = 0                        # a 2 px pen stroke: half of model row 14 (rows 56..59)
+    edit[32:34, 16:112] = 1                        # the white pen over half of the line on model row 8
+    plain = edit.reshape(32, 4, 32, 4).mean((1, 3))                       # what area resizing alone gives
+    assert plain[14, 10] == 0.5 and plain[8, 10] == 0.5
+    fitted = edited_lines_at_model_size(edit, original)
+    assert fitted[14, 4:28].max() == 0 and fitted[8, 4:28].min() == 1     # added and removed in full
+    assert fitted[20, 10] == np.float32(0.4) and fitted[14, 2] == 1       # untouched pixels keep their value
 
 
 def test_editor_lines_and_figures_helpers():

@@ -188,6 +188,30 @@ def test_finenet_lambda_channel_adds_an_input():
     assert FineNet(cfg.replace(lambda_conditioned=False)).enc.down[0].conv.in_channels == 2
 
 
+def test_finenet_line_gate_moves_the_surface_only_near_drawn_lines(tmp_path):
+    from sketchface.nets import load_network
+    from sketchface.nets.finenet import line_gate
+
+    lines = torch.ones(1, 1, 64, 64)
+    lines[..., 30, 10:50] = 0                                   # one horizontal stroke
+    gate = line_gate(lines, 2)
+    assert gate[0, 0, 30, 20] == 1 and gate[0, 0, 40, 20] == 0 and gate[0, 0, 30, 5] < gate[0, 0, 30, 9]
+    assert 0 < gate[0, 0, 32, 20] < 1                           # a smooth fall-off, not a hard band
+    torch.manual_seed(0)
+    cfg = FineNetConfig(image_size=64, dim=8, n_res=1, line_gate_radius=2)
+    model = FineNet(cfg).eval()
+    disp = model(_rand(1, 1, 64), lines)["displacement"]
+    assert disp[..., 30, 15:45].abs().min() > 0                 # moves on the stroke ...
+    assert disp[..., 40:, :].abs().max() == 0                   # ... and nowhere far from it
+    ungated = FineNet(cfg.replace(line_gate_radius=0)).eval()
+    ungated.load_state_dict(model.state_dict())
+    assert ungated(_rand(1, 1, 64), lines)["displacement"][..., 40:, :].abs().max() > 0
+    model.save_pretrained(tmp_path)
+    assert load_network(tmp_path).config.line_gate_radius == 2
+    with pytest.raises(ConfigError, match="line_gate_radius"):
+        FineNetConfig(line_gate_radius=-1).validate()
+
+
 def test_finenet_with_line_extractor_returns_lines():
     le = build("line_extractor", LITE["line_extractor"].replace(image_size=64, dim=8, n_res=1))
     fn = build("finenet", LITE["finenet"].replace(image_size=64, dim=8, n_res=1))

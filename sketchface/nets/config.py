@@ -205,11 +205,15 @@ class FineNetConfig(NetConfig):
     lambda_hidden: int = _f(64, "hidden width of the lambda -> FiLM MLP (conditioned mode)")
     lambda_channel: bool = _f(True, "also feed lambda as a constant extra input channel (conditioned mode)")
     default_lambda_line: float = _f(0.85, "lambda_line used when a conditioned model gets none")
+    line_gate_radius: int = _f(0, "not in the paper: > 0 lets the surface move only within about this many "
+                                  "pixels of a drawn line (0 = anywhere, the paper's FineNet)")
 
     def validate(self) -> None:
         super().validate()
         if self.max_displacement <= 0:
             raise ConfigError("FineNetConfig.max_displacement must be > 0")
+        if self.line_gate_radius < 0:
+            raise ConfigError("FineNetConfig.line_gate_radius must be >= 0")
 
 
 @dataclass

@@ -9,6 +9,9 @@ lambda_line per example, shape (N,), (lambda_dis = 1 - lambda_line). A small MLP
 lambda gives FiLM scale/shift for every residual block (encoder and decoder); its last
 layer starts at zero so the untrained conditioning is the identity. With
 ``lambda_channel=True`` lambda is also appended as a constant input channel.
+
+Not in the paper, off by default: ``line_gate_radius > 0`` multiplies the displacement by a smooth gate around
+the drawn lines (``line_gate``), so FineNet can deepen what was drawn but cannot crease the face elsewhere.
 """
 from __future__ import annotations
 
@@ -43,6 +46,16 @@ class LineExtractor(HubModel):
 
     def forward(self, depth: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(depth))
+
+
+def line_gate(lines: torch.Tensor, radius: int) -> torch.Tensor:
+    """1 on the drawn lines (ink = 1 - lines), falling to 0 at about 2 * radius pixels from them (N, 1, H, W).
+
+    The ink is dilated by ``radius`` (max pool) and then box-blurred by the same radius, so the gate is smooth and
+    a displacement along a line has room for its flanks."""
+    k = 2 * radius + 1
+    ink = torch.nn.functional.max_pool2d(1 - lines, k, stride=1, padding=radius)
+    return torch.nn.functional.avg_pool2d(ink, k, stride=1, padding=radius, count_include_pad=False).clamp(0, 1)
 
 
 @register
@@ -94,7 +107,10 @@ class FineNet(HubModel):
             k = self.enc.res.num_mod_params
             enc_mod, dec_mod = mod[:, :k], mod[:, k:]
         code = self.enc(x, enc_mod)                                 # (N, 8*dim, H/8, W/8)
-        return self.dec(code, dec_mod) * self.config.max_displacement   # (N, 1, H, W)
+        disp = self.dec(code, dec_mod) * self.config.max_displacement   # (N, 1, H, W)
+        if self.config.line_gate_radius > 0:
+            disp = disp * line_gate(lines, self.config.line_gate_radius)
+        return disp
 
     def forward(self, coarse: torch.Tensor, lines: torch.Tensor,
                 lambda_line: torch.Tensor | float | None = None,

@@ -276,7 +276,7 @@ class AppLogic:
         state = dict(self._need_result(state))
         if not state.get("refine", True):
             raise InputError("editing lines needs FineNet: choose a model with '+ FineNet' and reconstruct")
-        lines = editor_lines(edited)
+        lines = edited_lines_at_model_size(editor_lines(edited), state["lines0"])
         state["result"], model_ms = self._refine(state, lambda_line, lines=lines)
         state["edited"] = True
         view = self._finish(state, t0, model_ms, relief, show)
@@ -380,6 +380,28 @@ def clean_old_exports(root: Path, pattern: str, max_age_s: float = EXPORT_MAX_AG
 def editor_side(size: int) -> int:
     """Canvas side for drawing at model resolution ``size``: a whole multiple of it, about 512 px."""
     return int(size * max(1, round(512 / size)))
+
+
+def edited_lines_at_model_size(edited: np.ndarray, original: np.ndarray, tol: float = 0.03) -> np.ndarray:
+    """The edited lines (editor canvas, gray, black on white) at the model's size, the original l kept exactly
+    where the user changed nothing.
+
+    The canvas is a whole multiple of the model's side and the pen about half a model pixel wide, so an added
+    stroke averages to mid-grey and would read as half a line: where a model pixel got darker, covering half of it
+    makes it a full line (2m - 1); where it got lighter (the white pen), clearing half of it removes the line (2m).
+    """
+    import cv2
+
+    size = original.shape[0]
+    m = np.asarray(edited, np.float32)
+    if m.shape != original.shape:
+        m = cv2.resize(m, (size, size), interpolation=cv2.INTER_AREA)
+    orig = np.asarray(original, np.float32)
+    out = orig.copy()
+    darker, lighter = m < orig - tol, m > orig + tol
+    out[darker] = np.minimum(orig, np.clip(2 * m - 1, 0, 1))[darker]
+    out[lighter] = np.maximum(orig, np.clip(2 * m, 0, 1))[lighter]
+    return out
 
 
 def editor_lines(edited: Any) -> np.ndarray:
