@@ -326,8 +326,8 @@ def to_markdown(res: dict[str, Any]) -> str:
               "(runs/…/seeds). Mean ± sample standard deviation over seeds.", "",
               "| model | metric | input | seeds | per seed | mean ± std |", "|---|---|---|---|---|---|"]
         for r in res["seeds"]:
-            per = ", ".join(_fmt(v, 3 if abs(v) < 10 else 1) for v in r["values"])
-            nd = 3 if abs(r["mean"]) < 10 else 1
+            nd = 4 if abs(r["mean"]) < 10 else 1          # recall gains differ in the 4th decimal
+            per = ", ".join(_fmt(v, nd) for v in r["values"])
             L.append(f"| {r['model']} | {r['metric']} | {r['style']} | {', '.join(map(str, r['seeds']))} | {per} | "
                      f"{_fmt(r['mean'], nd)} ± {_fmt(r['std'], nd)} |")
         L.append("")
