@@ -18,10 +18,9 @@ import numpy as np
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    import cv2
+    from sketchface.metrics import _binary_dilate      # the dilation the line metrics use
 
-    k = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
-    return cv2.dilate(mask.astype(np.uint8), k) > 0
+    return _binary_dilate(mask[None], radius)[0]
 
 
 def measure(sf, lambdas=(0.0, 0.25, 0.5, 0.75, 0.85, 1.0), side: int = 512, width: float = 3.0):
