@@ -42,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     test = load_split(a.data, "test", ("depth", "mask", *[STYLE_KEYS[s] for s in a.styles]), a.n)
     cfg = EvalConfig(n=a.n, lambdas=tuple(a.lambdas))
     print(f"{len(test['depth'])} test samples")
-    print("| model | style | λ_line | recall gain | precision | F1 | |disp| on lines | |disp| off lines | on/off |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| model | style | λ_line | recall gain | gain in face | precision | F1 | |disp| on lines | "
+          "|disp| off lines | on/off |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for path, net in zip(a.finenets, fines):
         for style in a.styles:
             rows = finenet_sweep(coarse, lines, net, test, cfg, style)
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             for r in rows[1:]:
                 ratio = r["disp_on"] / r["disp_off"] if r["disp_off"] else float("inf")
                 print(f"| {path} | {style} | {r['lambda_line']:.2f} | {r['recall'] - ref['recall']:+.3f} | "
+                      f"{r['recall_face'] - ref['recall_face']:+.3f} | "
                       f"{r['precision']:.3f} | {r['f1']:.3f} | {r['disp_on']:.2f} | {r['disp_off']:.2f} | "
                       f"{ratio:.2f} |", flush=True)
     if a.out:

@@ -102,7 +102,7 @@ def _binary_dilate(x: np.ndarray, radius: int) -> np.ndarray:
 
 
 def line_scores(lines_ref: Any, lines_pred: Any, tolerance: int = 1,
-                threshold: float = 0.5) -> dict[str, float]:
+                threshold: float = 0.5, region: Any = None) -> dict[str, float]:
     """Precision, recall and F1 of predicted lines l' against reference lines l.
 
     Lines are black: a pixel is a line pixel when its value is < ``threshold``.
@@ -110,15 +110,19 @@ def line_scores(lines_ref: Any, lines_pred: Any, tolerance: int = 1,
     ``tolerance`` pixels (Chebyshev distance, i.e. a (2t+1)^2 dilation); a reference line
     pixel is recalled when a predicted one lies within ``tolerance``. Counts are summed
     over a batch. 0/0 counts as 1 (nothing to find / nothing predicted); F1 is 0 when
-    precision + recall = 0.
+    precision + recall = 0. With ``region`` (0/1 maps of the same shape, e.g. the face mask) only the line
+    pixels inside it are scored, on both sides; matches may still come from outside.
     """
     ref = _stack(lines_ref) < threshold
     pred = _stack(lines_pred) < threshold
     if ref.shape != pred.shape:
         raise ValueError(f"line maps differ in shape: {ref.shape} vs {pred.shape}")
-    n_pred, n_ref = int(pred.sum()), int(ref.sum())
-    hit_pred = int((pred & _binary_dilate(ref, tolerance)).sum())
-    hit_ref = int((ref & _binary_dilate(pred, tolerance)).sum())
+    inside = np.ones_like(ref) if region is None else _stack(region) > 0
+    if inside.shape != ref.shape:
+        raise ValueError(f"region {inside.shape} and line maps {ref.shape} differ in shape")
+    n_pred, n_ref = int((pred & inside).sum()), int((ref & inside).sum())
+    hit_pred = int((pred & inside & _binary_dilate(ref, tolerance)).sum())
+    hit_ref = int((ref & inside & _binary_dilate(pred, tolerance)).sum())
     precision = hit_pred / n_pred if n_pred else 1.0
     recall = hit_ref / n_ref if n_ref else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
@@ -198,3 +202,32 @@ def landmark_depth_error(gt: Any, pred: Any, landmarks: Any, scale: float = 255.
     errs = np.stack([np.abs(scale * (_bilinear(gi, li) - _bilinear(pi, li)))
                      for gi, pi, li in zip(g, p, lm)])
     return errs[0] if single else errs
+
+
+def grid_artifact(maps: Any, period: int = 8) -> float:
+    """How strongly a set of depth maps repeats with ``period`` pixels: the block grid that nearest-neighbour
+    upsampling or strided transposed convolutions can leave (period 2^n for n upsamplings).
+
+    The power spectra of the maps (each minus its mean, no window: a grid aligned with the pixels is exactly
+    periodic in an image whose side is a multiple of the period, so its power falls on single frequency bins)
+    are averaged over the set. At every harmonic of the period, (i * H/period, j * W/period) with (i, j) != (0, 0)
+    up to the Nyquist frequency, the power is divided by the mean power of its 8 neighbouring bins, and the
+    result is the geometric mean of these ratios. Maps without a period give about 1; a grid gives peaks, i.e.
+    ratios above 1. H and W must be multiples of ``period``.
+    """
+    a = _stack(maps)
+    k, h, w = a.shape
+    if period < 2 or h % period or w % period:
+        raise ValueError(f"maps of {h}x{w} pixels have no whole number of {period}-pixel periods")
+    a = a - a.mean(axis=(1, 2), keepdims=True)
+    power = (np.abs(np.fft.fft2(a)) ** 2).mean(0)                  # (H, W)
+    fy, fx = h // period, w // period
+    ratios = []
+    for i in range(0, period // 2 + 1):
+        for j in range(-(period // 2) + 1, period // 2 + 1):
+            if (i, j) == (0, 0) or (i == 0 and j < 0):
+                continue                                            # the spectrum is symmetric
+            y, x = (i * fy) % h, (j * fx) % w
+            nb = [power[(y + dy) % h, (x + dx) % w] for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+            ratios.append(power[y, x] / max(float(np.mean(nb)), 1e-30))
+    return float(np.exp(np.mean(np.log(np.maximum(ratios, 1e-30)))))

@@ -43,6 +43,8 @@ def test_evaluate_writes_tables_json_and_plot(data, tiny_bundle, tmp_path):
     assert rows[0]["model"].startswith("mean face") and rows[0]["err"] > 0
     sweep = j["finenet"]["lines"]
     assert [r["lambda_line"] for r in sweep] == [None, 0.0, 0.25, 0.5, 0.75, 0.85, 1.0]
+    assert all(0 <= r["recall_face"] <= 1 for r in sweep) and 0 <= sweep[0]["ink_in_face"] <= 1
+    assert "recall in face" in text
 
 
 def test_seed_spread_table(data, tiny_bundle, tmp_path):

@@ -87,6 +87,18 @@ def test_line_precision_recall_by_hand():
     assert same == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
 
 
+def test_line_scores_in_a_region():
+    ref = _line_image([(y, 2) for y in range(8)])                       # a line down the whole image
+    pred = _line_image([(y, 2) for y in range(4)] + [(0, 6)])           # its top half + one stray pixel
+    region = np.zeros((8, 8))
+    region[:4] = 1                                                      # the face: the top half
+    assert M.line_scores(ref, pred)["recall"] == pytest.approx(5 / 8)                # row 4 is within 1 px
+    s = M.line_scores(ref, pred, region=region)
+    assert s["recall"] == 1.0 and s["precision"] == pytest.approx(4 / 5)
+    with pytest.raises(ValueError, match="region"):
+        M.line_scores(ref, pred, region=np.ones((4, 4)))
+
+
 def test_line_scores_threshold_and_empty_cases():
     ref = _line_image([(2, 2)])
     grey = ref.copy()
@@ -153,3 +165,18 @@ def test_displacement_locality_separates_drawn_lines_from_creases():
     mask = np.zeros((1, 20, 20), bool)
     mask[:, :, :9] = True                                           # a face that ends before the crease
     assert M.displacement_locality(lines, disp, mask)["off"] == 0.0
+
+
+def test_grid_artifact_finds_a_pixel_aligned_period():
+    from sketchface.metrics import grid_artifact
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:64, :64] / 64
+    faces = np.stack([0.5 + 0.3 * np.exp(-((xx - 0.5) ** 2 + (yy - 0.5) ** 2) / (0.05 + 0.02 * rng.random()))
+                      + 0.01 * rng.standard_normal((64, 64)) for _ in range(12)])
+    clean = grid_artifact(faces, 8)
+    assert 0.8 < clean < 1.2                                    # no period: neighbouring bins alike
+    grid = np.tile(rng.random((8, 8)), (8, 8))                  # what nearest upsampling leaves, 8 px
+    assert grid_artifact(faces + 0.004 * grid, 8) > 1.3 * clean
+    with pytest.raises(ValueError, match="period"):
+        grid_artifact(faces[:, :60, :60], 8)

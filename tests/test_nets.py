@@ -343,3 +343,30 @@ def test_a_coarse_net_without_a_depth_path_is_refused():
 
     with pytest.raises(TypeError, match="_depth"):
         type("NoDepth", (_DepthPredictor,), {})
+
+
+@pytest.mark.parametrize("kind", ["dp_coarse", "sp_coarse", "sp_coarse_minus", "finenet"])
+def test_bilinear_upsampling_option(kind, tmp_path):
+    """``upsample: bilinear`` swaps only the decoders' upsampling: same parameters, other output, round trip."""
+    from sketchface.nets import load_network
+
+    small = dict(image_size=32, dim=8, n_res=1)
+    torch.manual_seed(0)
+    near = build(kind, LITE[kind].replace(**small)).eval()
+    bil = build(kind, LITE[kind].replace(**small, upsample="bilinear")).eval()
+    assert near.config.upsample == "nearest"                    # the paper's, and the default
+    bil.load_state_dict(near.state_dict())                      # same parameter set
+    modes = {m.mode for m in bil.modules() if isinstance(m, torch.nn.Upsample)}
+    assert modes == {"bilinear"}
+    torch.manual_seed(1)
+    fwd_near = example_calls(kind, near, near.config)[1]
+    torch.manual_seed(1)
+    fwd_bil = example_calls(kind, bil, bil.config)[1]
+    a, b = fwd_near(), fwd_bil()
+    if isinstance(a, dict):
+        a, b = a["fine"], b["fine"]
+    assert a.shape == b.shape and not torch.allclose(a, b)
+    bil.save_pretrained(tmp_path)
+    assert load_network(tmp_path).config.upsample == "bilinear"
+    with pytest.raises(ConfigError, match="upsample"):
+        build(kind, LITE[kind].replace(**small, upsample="bicubic"))

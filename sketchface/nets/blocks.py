@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import UPSAMPLE_MODES
+
 
 def _activation(name: str) -> nn.Module:
     if name == "relu":
@@ -218,12 +220,18 @@ class StyleEncoder(nn.Module):
 
 
 class _Upsampler(nn.Sequential):
-    """``n`` x (nearest 2x upsampling, 5x5 conv halving channels, layer norm)."""
+    """``n`` x (2x upsampling, 5x5 conv halving channels, layer norm).
 
-    def __init__(self, dim: int, n: int, activation: str, pad_type: str):
+    ``mode="nearest"`` is MUNIT's (and the paper's); ``"bilinear"`` avoids the faint block grid that nearest
+    upsampling can leave at the coarsest scale (2^n pixels), at the same parameter count.
+    """
+
+    def __init__(self, dim: int, n: int, activation: str, pad_type: str, mode: str = "nearest"):
+        if mode not in UPSAMPLE_MODES:
+            raise ValueError(f"upsampling mode {mode!r} is not one of {UPSAMPLE_MODES}")
         layers: list[nn.Module] = []
         for _ in range(n):
-            layers += [nn.Upsample(scale_factor=2, mode="nearest"),
+            layers += [nn.Upsample(scale_factor=2, mode=mode, **({"align_corners": False} if mode != "nearest" else {})),
                        Conv2dBlock(dim, dim // 2, 5, 1, 2, "ln", activation, pad_type)]
             dim //= 2
         super().__init__(*layers)
@@ -239,10 +247,10 @@ class DepthDecoder(nn.Module):
 
     def __init__(self, dim: int, out_dim: int, n_upsample: int, n_res: int,
                  res_norm: str = "in", activation: str = "relu", pad_type: str = "reflect",
-                 modulated: bool = False, out_activation: str = "tanh"):
+                 modulated: bool = False, out_activation: str = "tanh", upsample: str = "nearest"):
         super().__init__()
         self.res = ResBlocks(n_res, dim, res_norm, activation, pad_type, modulated)
-        self.up = _Upsampler(dim, n_upsample, activation, pad_type)
+        self.up = _Upsampler(dim, n_upsample, activation, pad_type, upsample)
         self.out = Conv2dBlock(self.up.out_dim, out_dim, 7, 1, 3, "none", "none", pad_type)
         self.out_activation = out_activation
 
@@ -258,11 +266,11 @@ class ImageDecoder(nn.Module):
 
     def __init__(self, dim: int, out_dim: int, n_upsample: int, n_res: int, style_dim: int,
                  mlp_dim: int, mlp_blocks: int = 3, activation: str = "relu",
-                 pad_type: str = "reflect"):
+                 pad_type: str = "reflect", upsample: str = "nearest"):
         super().__init__()
         self.res = ResBlocks(n_res, dim, "adain", activation, pad_type, modulated=True)
         self.mlp = MLP(style_dim, self.res.num_mod_params, mlp_dim, mlp_blocks, activation)
-        self.up = _Upsampler(dim, n_upsample, activation, pad_type)
+        self.up = _Upsampler(dim, n_upsample, activation, pad_type, upsample)
         self.out = Conv2dBlock(self.up.out_dim, out_dim, 7, 1, 3, "none", "none", pad_type)
 
     def forward(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:

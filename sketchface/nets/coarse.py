@@ -27,12 +27,12 @@ def _style_encoder(cfg: CoarseConfig, in_dim: int) -> StyleEncoder:
 
 def _image_decoder(cfg: CoarseConfig, code_dim: int, out_dim: int) -> ImageDecoder:
     return ImageDecoder(code_dim, out_dim, cfg.n_downsample, cfg.n_res, cfg.style_dim,
-                        cfg.mlp_dim, cfg.mlp_blocks, cfg.activation, cfg.pad_type)
+                        cfg.mlp_dim, cfg.mlp_blocks, cfg.activation, cfg.pad_type, upsample=cfg.upsample)
 
 
 def _depth_decoder(cfg: CoarseConfig, code_dim: int, out_dim: int) -> DepthDecoder:
     return DepthDecoder(code_dim, out_dim, cfg.n_downsample, cfg.n_res, cfg.decoder_res_norm,
-                        cfg.activation, cfg.pad_type)
+                        cfg.activation, cfg.pad_type, upsample=cfg.upsample)
 
 
 class _DepthPredictor(HubModel):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 NORMS = ("in", "ln", "bn", "adain", "none")
+UPSAMPLE_MODES = ("nearest", "bilinear")
 ACTIVATIONS = ("relu", "lrelu", "tanh", "none")
 PAD_TYPES = ("reflect", "replicate", "zero")
 OUT_ACTIVATIONS = ("tanh", "sigmoid", "linear")
@@ -112,11 +113,15 @@ class CoarseConfig(NetConfig):
     decoder_res_norm: str = _f("in", "normalisation in the residual blocks of non-AdaIN decoders")
     activation: str = _f("relu", "activation: relu, lrelu, tanh, none")
     pad_type: str = _f("reflect", "padding: reflect, replicate, zero")
+    upsample: str = _f("nearest", "2x upsampling in the decoders: nearest (MUNIT, the paper) or bilinear "
+                       "(no faint block grid at the coarsest scale; not in the paper)")
 
     def validate(self) -> None:
         super().validate()
         if self.decoder_res_norm not in NORMS:
             raise ConfigError(f"decoder_res_norm {self.decoder_res_norm!r} is not one of {NORMS}")
+        if self.upsample not in UPSAMPLE_MODES:
+            raise ConfigError(f"upsample {self.upsample!r} is not one of {UPSAMPLE_MODES}")
 
 
 @dataclass
@@ -207,11 +212,15 @@ class FineNetConfig(NetConfig):
     default_lambda_line: float = _f(0.85, "lambda_line used when a conditioned model gets none")
     line_gate_radius: int = _f(0, "not in the paper: > 0 lets the surface move only within about this many "
                                   "pixels of a drawn line (0 = anywhere, the paper's FineNet)")
+    upsample: str = _f("nearest", "2x upsampling in the decoder: nearest (MUNIT, the paper) or bilinear "
+                       "(smoother displacement, no blocks at the coarsest scale; not in the paper)")
 
     def validate(self) -> None:
         super().validate()
         if self.max_displacement <= 0:
             raise ConfigError("FineNetConfig.max_displacement must be > 0")
+        if self.upsample not in UPSAMPLE_MODES:
+            raise ConfigError(f"upsample {self.upsample!r} is not one of {UPSAMPLE_MODES}")
         if self.line_gate_radius < 0:
             raise ConfigError("FineNetConfig.line_gate_radius must be >= 0")
 

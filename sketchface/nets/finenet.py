@@ -76,7 +76,8 @@ class FineNet(HubModel):
         self.enc = ContentEncoder(c.in_channels + extra, c.dim, c.n_downsample, c.n_res, c.norm,
                                   c.activation, c.pad_type, modulated=modulated)
         self.dec = DepthDecoder(self.enc.out_dim, c.out_channels, c.n_downsample, c.n_res,
-                                c.decoder_res_norm, c.activation, c.pad_type, modulated=modulated)
+                                c.decoder_res_norm, c.activation, c.pad_type, modulated=modulated,
+                                upsample=c.upsample)
         self.film = None
         if modulated:
             n_mod = self.enc.res.num_mod_params + self.dec.res.num_mod_params
