@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = EvalConfig(n=a.n, lambdas=tuple(a.lambdas))
     print(f"{len(test['depth'])} test samples")
     print("| model | style | λ_line | recall gain | gain in face | precision | F1 | |disp| on lines | "
-          "|disp| off lines | on/off |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "|disp| off lines | on/off | roughness |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for path, net in zip(a.finenets, fines):
         for style in a.styles:
             rows = finenet_sweep(coarse, lines, net, test, cfg, style)
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"| {path} | {style} | {r['lambda_line']:.2f} | {r['recall'] - ref['recall']:+.3f} | "
                       f"{r['recall_face'] - ref['recall_face']:+.3f} | "
                       f"{r['precision']:.3f} | {r['f1']:.3f} | {r['disp_on']:.2f} | {r['disp_off']:.2f} | "
-                      f"{ratio:.2f} |", flush=True)
+                      f"{ratio:.2f} | {r['disp_rough']:.3f} |", flush=True)
     if a.out:
         picture(a, coarse, lines, fines)
     return 0

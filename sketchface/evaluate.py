@@ -239,7 +239,7 @@ def finenet_sweep(coarse_net, lines_net, fine_net, test: dict, cfg: EvalConfig, 
     """λ sweep of one FineNet on one sketch style; the first row is the coarse reference."""
     import torch
 
-    from sketchface.metrics import depth_error, displacement_locality, line_scores
+    from sketchface.metrics import depth_error, displacement_locality, line_scores, roughness
     from sketchface.pipeline import MASK_THRESHOLD
     from sketchface.xdog import xdog_torch
 
@@ -278,9 +278,11 @@ def finenet_sweep(coarse_net, lines_net, fine_net, test: dict, cfg: EvalConfig, 
             sc = scores(run_lines(fine_a))
             m = mask > 0
             loc = displacement_locality(lines, disp_a, mask)
+            rough = roughness(disp_a, mask)
             rows.append({"model": label, "lambda_line": float(lam), **sc,
                          "mean_abs_disp": float(np.abs(disp_a[m]).mean() * 255) if m.any() else 0.0,
-                         "disp_on": loc["on"], "disp_off": loc["off"], "err": depth_error(gt, fine_a)})
+                         "disp_on": loc["on"], "disp_off": loc["off"], "disp_rough": rough,
+                         "err": depth_error(gt, fine_a)})
     return rows
 
 
@@ -339,16 +341,18 @@ def to_markdown(res: dict[str, Any]) -> str:
     for style, rows in (res.get("finenet") or {}).items():
         L += [f"### FineNet λ sweep on **{style}** sketches", "",
               "| model | λ_line | line recall ↑ | recall in face | line precision | F1 | mean \\|disp\\| (0..255) | "
-              "\\|disp\\| on lines | \\|disp\\| off lines | Err |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "\\|disp\\| on lines | \\|disp\\| off lines | roughness | Err |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             L.append(f"| {r['model']} | {_fmt(r['lambda_line'])} | {_fmt(r['recall'], 3)} | "
                      f"{_fmt(r.get('recall_face'), 3)} | "
                      f"{_fmt(r['precision'], 3)} | {_fmt(r['f1'], 3)} | {_fmt(r['mean_abs_disp'], 3)} | "
-                     f"{_fmt(r.get('disp_on', 0.0), 3)} | {_fmt(r.get('disp_off', 0.0), 3)} | {_fmt(r['err'])} |")
+                     f"{_fmt(r.get('disp_on', 0.0), 3)} | {_fmt(r.get('disp_off', 0.0), 3)} | "
+                     f"{_fmt(r.get('disp_rough'), 3)} | {_fmt(r['err'])} |")
         share = rows[0].get("ink_in_face")
         L += ["", "\\|disp\\| on lines: within 1 pixel of a line of l; off lines: farther than 3 pixels from every "
-              "line, inside the face (creases the user did not draw)."]
+              "line, inside the face (creases the user did not draw). Roughness: mean \\|Laplacian\\| of the "
+              "displacement over its mean \\|value\\|, inside the face: high when the grooves are blocky."]
         if share is not None:
             L += ["", f"Recall in face: the line pixels of l on the face surface (the coarse face mask) only, "
                       f"{share:.1%} of them; the others (hair strands, neck, strokes beside the face) have no "

@@ -148,6 +148,25 @@ def displacement_locality(lines: Any, displacement: Any, mask: Any = None, near:
     return {"on": float(d[on].mean()) if on.any() else 0.0, "off": float(d[off].mean()) if off.any() else 0.0}
 
 
+def roughness(maps: Any, mask: Any = None, erode: int = 3) -> float:
+    """Mean |discrete Laplacian| over mean |value|, inside ``mask`` shrunk by ``erode`` pixels (all pixels when
+    None): how jagged a displacement map is for its size. Blocky displacement (steps at the decoder's coarsest
+    scale) scores high; a groove that follows a drawn line smoothly scores low. Scale-free, 0 for a constant
+    map of zeros.
+    """
+    from scipy.ndimage import laplace
+
+    a = _stack(maps)
+    inside = np.ones_like(a, dtype=bool) if mask is None else _stack(mask) > 0
+    if inside.shape != a.shape:
+        raise ValueError(f"mask {inside.shape} and maps {a.shape} differ in shape")
+    if mask is not None and erode > 0:
+        inside = inside & ~_binary_dilate(~inside, erode)
+    lap = np.abs(np.stack([laplace(m, mode="nearest") for m in a]))
+    size = float(np.abs(a[inside]).mean()) if inside.any() else 0.0
+    return float(lap[inside].mean()) / size if size > 0 else 0.0
+
+
 def scale_shift_invariant_error(gt: Any, pred: Any, mask: Any = None, scale: float = 255.0,
                                 per_sample: bool = False) -> float | np.ndarray:
     """Mean squared error after the least-squares fit of a * pred + b to gt, per sample.

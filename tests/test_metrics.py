@@ -180,3 +180,17 @@ def test_grid_artifact_finds_a_pixel_aligned_period():
     assert grid_artifact(faces + 0.004 * grid, 8) > 1.3 * clean
     with pytest.raises(ValueError, match="period"):
         grid_artifact(faces[:, :60, :60], 8)
+
+
+def test_roughness_tells_blocky_from_smooth_grooves():
+    yy, xx = np.mgrid[:64, :64].astype(float)
+    smooth = -np.exp(-((yy - 32 - 8 * np.sin(xx / 10)) ** 2) / 8)          # a groove along a curved line
+    blocky = np.kron(smooth[4::8, 4::8], np.ones((8, 8)))                 # the same groove in 8 px blocks
+    assert M.roughness(blocky) > 2 * M.roughness(smooth)
+    assert M.roughness(3 * smooth) == pytest.approx(M.roughness(smooth))  # scale-free
+    assert M.roughness(np.zeros((64, 64))) == 0.0
+    mask = np.zeros((64, 64))
+    mask[8:56, 8:56] = 1
+    assert M.roughness(smooth, mask) > 0
+    with pytest.raises(ValueError, match="mask"):
+        M.roughness(smooth, np.ones((8, 8)))
