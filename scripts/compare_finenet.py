@@ -79,16 +79,23 @@ def picture(a, coarse, lines, fines) -> None:
             if j == 0:
                 pics += [res.lines, shaded_image(res.coarse, res.mask, side=None)]
             pics.append(shaded_image(res.fine, res.mask, side=None))
-        for ax, p, title in zip(axes[i], pics, ["l", *cols]):
+        for ax, p in zip(axes[i], pics):
             ax.imshow(p, cmap="gray" if p.ndim == 2 else None, vmin=0, vmax=1 if p.ndim == 2 else None)
+    save_grid(fig, axes, ["l", *cols], "shaded depth at λ_line 0.85", a.out)
+
+
+def save_grid(fig, axes, titles: list[str], suptitle: str, out: str) -> None:
+    """Hide the axes, title the first row, and write the picture grid to ``out``."""
+    for i, row in enumerate(axes):
+        for ax, title in zip(row, titles):
             ax.set_axis_off()
             if i == 0:
                 ax.set_title(title, fontsize=8)
-    fig.suptitle("shaded depth at λ_line 0.85", fontsize=9)
+    fig.suptitle(suptitle, fontsize=9)
     fig.tight_layout()
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(a.out, dpi=110)
-    print(f"wrote {a.out}")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
