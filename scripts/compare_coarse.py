@@ -43,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     for path, net in zip(a.coarse, nets):
         for style in a.styles:
             d = predict(net, _resize(_chw(test[STYLE_KEYS[style]]), size), "sketch", 16, "cpu")
-            print(f"| {path} | {style} | {depth_error(gt, d):.1f} | {variance_metric(d, top_k=VAR_TOP_K) / gt_var:.3f} | "
-                  f"{grid_artifact(d, 4):.3f} | {grid_artifact(d, 8):.3f} |", flush=True)
+            var = variance_metric(d, top_k=VAR_TOP_K) / gt_var
+            print(f"| {path} | {style} | {depth_error(gt, d):.1f} | {var:.3f} | {grid_artifact(d, 4):.3f} | "
+                  f"{grid_artifact(d, 8):.3f} |", flush=True)
     if a.out:
         picture(a, nets)
     return 0

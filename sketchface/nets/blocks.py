@@ -229,9 +229,10 @@ class _Upsampler(nn.Sequential):
     def __init__(self, dim: int, n: int, activation: str, pad_type: str, mode: str = "nearest"):
         if mode not in UPSAMPLE_MODES:
             raise ValueError(f"upsampling mode {mode!r} is not one of {UPSAMPLE_MODES}")
+        corners = {} if mode == "nearest" else {"align_corners": False}
         layers: list[nn.Module] = []
         for _ in range(n):
-            layers += [nn.Upsample(scale_factor=2, mode=mode, **({"align_corners": False} if mode != "nearest" else {})),
+            layers += [nn.Upsample(scale_factor=2, mode=mode, **corners),
                        Conv2dBlock(dim, dim // 2, 5, 1, 2, "ln", activation, pad_type)]
             dim //= 2
         super().__init__(*layers)
