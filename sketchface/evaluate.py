@@ -464,11 +464,12 @@ def check_targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             ratio = dp.get("var_top", 0.0) / gt_top if gt_top else 0.0
             out.append({"target": f"DP Var_20 ≥ 0.8 Var_20(GT) ({style})", "value": ratio, "limit": 0.8,
                         "ok": ratio >= 0.8})
-        order = [by[m]["err"] for _, m in reversed(COARSE_ORDER) if m in by]
-        if len(order) == 4:
-            out.append({"target": f"paper ordering DP < SP < SP− < D-Net in Err ({style})",
-                        "value": " < ".join(f"{by[m]['err']:.1f}" for _, m in reversed(COARSE_ORDER)),
-                        "limit": None, "ok": all(a < b for a, b in zip(order, order[1:]))})
+        for key, name in (("err", "Err"), ("err_face", "Err_face")):
+            order = [by[m][key] for _, m in reversed(COARSE_ORDER) if m in by and key in by[m]]
+            if len(order) == 4:
+                out.append({"target": f"paper ordering DP < SP < SP− < D-Net in {name} ({style})",
+                            "value": " < ".join(f"{x:.1f}" for x in order),
+                            "limit": None, "ok": all(a < b for a, b in zip(order, order[1:]))})
     for style, rows in (res.get("finenet") or {}).items():
         sweep = [r for r in rows if r["model"] == "L_line + L_dis"]
         rec = [r["recall"] for r in sweep]

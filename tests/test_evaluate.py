@@ -79,6 +79,19 @@ def test_targets_pass_and_fail_on_numbers():
     assert not t["recall at λ=0.85 ≥ coarse + 0.15 (lines)"]
 
 
+def test_ordering_is_checked_over_the_image_and_inside_the_face():
+    def row(model, err, err_face):
+        return {"model": model, "err": err, "err_face": err_face, "var": 1.0, "var_top": 1.0}
+    res = {"coarse": {"gt_var": 1.0, "gt_var_top": 1.0, "rows": {"lines": [
+        row("mean face (train mean)", 900.0, 900.0), row("D-Net", 600.0, 800.0), row("SP-CoarseNet−", 470.0, 420.0),
+        row("SP-CoarseNet", 490.0, 400.0), row("DP-CoarseNet", 350.0, 380.0)]}}}
+    t = {x["target"]: x for x in check_targets(res)}
+    whole, face = t["paper ordering DP < SP < SP− < D-Net in Err (lines)"], t[
+        "paper ordering DP < SP < SP− < D-Net in Err_face (lines)"]
+    assert not whole["ok"] and whole["value"] == "350.0 < 490.0 < 470.0 < 600.0"
+    assert face["ok"] and face["value"] == "380.0 < 400.0 < 420.0 < 800.0"
+
+
 def test_missing_inputs_are_one_sentence(tmp_path, tiny_bundle):
     with pytest.raises(UserError, match="not a make-data folder"):
         evaluate(EvalConfig(checkpoints=str(tiny_bundle), data=str(tmp_path), out=str(tmp_path / "r.md")))
