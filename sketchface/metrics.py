@@ -101,6 +101,13 @@ def _binary_dilate(x: np.ndarray, radius: int) -> np.ndarray:
     return binary_dilation(x, structure=structure)
 
 
+def erode_mask(mask: Any, radius: int) -> np.ndarray:
+    """Boolean (K, H, W) masks shrunk by ``radius`` pixels (square structuring element), e.g. the face without
+    its silhouette rim. The image border does not count as outside the mask."""
+    m = _stack(mask) > 0
+    return m & ~_binary_dilate(~m, radius) if radius > 0 else m
+
+
 def line_scores(lines_ref: Any, lines_pred: Any, tolerance: int = 1,
                 threshold: float = 0.5, region: Any = None) -> dict[str, float]:
     """Precision, recall and F1 of predicted lines l' against reference lines l.
@@ -160,8 +167,8 @@ def roughness(maps: Any, mask: Any = None, erode: int = 3) -> float:
     inside = np.ones_like(a, dtype=bool) if mask is None else _stack(mask) > 0
     if inside.shape != a.shape:
         raise ValueError(f"mask {inside.shape} and maps {a.shape} differ in shape")
-    if mask is not None and erode > 0:
-        inside = inside & ~_binary_dilate(~inside, erode)
+    if mask is not None:
+        inside = erode_mask(inside, erode)
     lap = np.abs(np.stack([laplace(m, mode="nearest") for m in a]))
     size = float(np.abs(a[inside]).mean()) if inside.any() else 0.0
     return float(lap[inside].mean()) / size if size > 0 else 0.0

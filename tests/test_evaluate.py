@@ -24,6 +24,12 @@ def test_depth_row_of_the_truth_is_zero_error():
     assert r["err"] == 0 and r["err_face"] == 0 and r["var"] > 0
     r2 = depth_row("shifted", gt, gt > 0.5, gt + 0.1)
     assert r2["err"] == pytest.approx(25.5 ** 2, rel=1e-6)
+    rim = np.zeros((2, 16, 16), bool)
+    rim[:, 2:14, 2:14] = True
+    off = np.where(rim & ~np.pad(np.ones((2, 4, 4), bool), ((0, 0), (6, 6), (6, 6))), 0.2, 0.0)  # wrong on the rim
+    off[1] *= 2
+    r3 = depth_row("rim", np.zeros((2, 16, 16)), rim, off)
+    assert r3["err_face"] > 0 and r3["err_inner"] == 0
 
 
 def test_evaluate_writes_tables_json_and_plot(data, tiny_bundle, tmp_path):

@@ -182,6 +182,16 @@ def test_grid_artifact_finds_a_pixel_aligned_period():
         grid_artifact(faces[:, :60, :60], 8)
 
 
+def test_erode_mask_drops_the_rim_only():
+    m = np.zeros((1, 20, 20))
+    m[0, 4:16, 4:16] = 1
+    inner = M.erode_mask(m, 2)
+    assert inner.dtype == bool and inner.sum() == 8 * 8 and inner[0, 6:14, 6:14].all()
+    assert M.erode_mask(m, 0).sum() == 144
+    full = M.erode_mask(np.ones((1, 10, 10)), 3)
+    assert full.all()                                            # the image border is not outside
+
+
 def test_roughness_tells_blocky_from_smooth_grooves():
     yy, xx = np.mgrid[:64, :64].astype(float)
     smooth = -np.exp(-((yy - 32 - 8 * np.sin(xx / 10)) ** 2) / 8)          # a groove along a curved line
