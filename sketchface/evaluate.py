@@ -184,11 +184,13 @@ SEEDS_DIR = "seeds"   # RUNS/seeds/<bundle folder>-s<N>/final: the same training
 def seed_table(bundle: Path, runs: Path, test: dict, cfg: EvalConfig) -> list[dict[str, Any]]:
     """Spread over seeds: the bundle's network (seed 0) and every RUNS/seeds/<folder>-s<N>/final beside it.
 
-    CoarseNets: Err per seed; FineNet: line-recall gain over the coarse result at λ_line 0.85."""
-    from sketchface.metrics import depth_error
+    CoarseNets: Err and Err_inner per seed; FineNet: line-recall gain over the coarse result at λ_line 0.85."""
+    from sketchface.metrics import depth_error, erode_mask
     from sketchface.nets import load_network
 
     gt = test["depth"][:, 0] if test["depth"].ndim == 4 else test["depth"]
+    mask = test["mask"][:, 0] if test["mask"].ndim == 4 else test["mask"]
+    inner = erode_mask(mask, RIM)
     rows = []
     styles = [s for s in cfg.styles if STYLE_KEYS[s] in test]
 
@@ -199,14 +201,17 @@ def seed_table(bundle: Path, runs: Path, test: dict, cfg: EvalConfig) -> list[di
     for folder, label in COARSE_ORDER:
         nets = folders(folder)
         for style in styles:
-            vals = []
+            vals: dict[str, list[float]] = {"Err": [], "Err_inner": []}
             for f in nets:
                 pred = predict(load_network(f, device=cfg.device), test[STYLE_KEYS[style]], "sketch", cfg.batch,
                                cfg.device)
-                vals.append(depth_error(gt, _resize(pred[:, None], gt.shape[-1])[:, 0]))
-            if vals:
-                rows.append({"model": label, "metric": "Err", "style": style, "values": vals,
-                             "seeds": [0, *[_seed_of(f.parent) for f in nets[1:]]]})
+                pred = _resize(pred[:, None], gt.shape[-1])[:, 0]
+                vals["Err"].append(depth_error(gt, pred))
+                vals["Err_inner"].append(depth_error(gt, pred, mask=inner))
+            for metric, v in vals.items():
+                if v:
+                    rows.append({"model": label, "metric": metric, "style": style, "values": v,
+                                 "seeds": [0, *[_seed_of(f.parent) for f in nets[1:]]]})
     nets = folders("finenet")
     if nets:
         coarse_net = load_network(bundle / "dp_coarse", device=cfg.device)

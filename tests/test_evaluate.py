@@ -61,8 +61,10 @@ def test_seed_spread_table(data, tiny_bundle, tmp_path):
     out = tmp_path / "RESULTS.md"
     res = evaluate(EvalConfig(checkpoints=str(tiny_bundle), data=str(data), runs=str(runs), out=str(out),
                               plots="", batch=4, styles=("lines",)))
-    by = {r["model"]: r for r in res["seeds"]}
+    by = {r["model"]: r for r in res["seeds"] if r["metric"] != "Err_inner"}
     assert set(by) == {"SP-CoarseNet", "FineNet"}                   # only what has seed runs
+    inner = [r for r in res["seeds"] if r["metric"] == "Err_inner"]
+    assert [r["model"] for r in inner] == ["SP-CoarseNet"] and inner[0]["std"] == pytest.approx(0, abs=1e-6)
     dnet = by["SP-CoarseNet"]
     assert dnet["seeds"] == [0, 1, 2] and len(dnet["values"]) == 3
     # copies of one network: the same Err for every seed, so no spread
