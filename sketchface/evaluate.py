@@ -118,6 +118,11 @@ VAR_TOP_K = 20    # Var_20: eq. 13 over the 20 largest eigenvalues (the main mod
 RIM = 4           # Err_inner: inside the face mask shrunk by this many pixels (without the silhouette rim)
 
 
+def _planes(a: np.ndarray) -> np.ndarray:
+    """(K, 1, H, W) or (K, H, W) maps as (K, H, W)."""
+    return a[:, 0] if a.ndim == 4 else a
+
+
 def depth_row(name: str, gt: np.ndarray, mask: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
     from sketchface.metrics import depth_error, erode_mask, variance_metric
 
@@ -133,8 +138,7 @@ def coarse_table(bundle: Path, test: dict, mean_face: np.ndarray, cfg: EvalConfi
     from sketchface.metrics import variance_metric
     from sketchface.nets import load_network
 
-    gt, mask = test["depth"][:, 0] if test["depth"].ndim == 4 else test["depth"], test["mask"]
-    mask = mask[:, 0] if mask.ndim == 4 else mask
+    gt, mask = _planes(test["depth"]), _planes(test["mask"])
     size = gt.shape[-1]
     rows: dict[str, list] = {}
     for style in cfg.styles:
@@ -154,8 +158,7 @@ def coarse_table(bundle: Path, test: dict, mean_face: np.ndarray, cfg: EvalConfi
 def ablation_table(runs: Path, test: dict, cfg: EvalConfig) -> list[dict[str, Any]]:
     from sketchface.nets import load_network
 
-    gt = test["depth"][:, 0] if test["depth"].ndim == 4 else test["depth"]
-    mask = test["mask"][:, 0] if test["mask"].ndim == 4 else test["mask"]
+    gt, mask = _planes(test["depth"]), _planes(test["mask"])
     rows = []
     for loss, label in ABLATIONS:
         run = runs / f"coarse-dp-{loss}"
@@ -188,8 +191,7 @@ def seed_table(bundle: Path, runs: Path, test: dict, cfg: EvalConfig) -> list[di
     from sketchface.metrics import depth_error, erode_mask
     from sketchface.nets import load_network
 
-    gt = test["depth"][:, 0] if test["depth"].ndim == 4 else test["depth"]
-    mask = test["mask"][:, 0] if test["mask"].ndim == 4 else test["mask"]
+    gt, mask = _planes(test["depth"]), _planes(test["mask"])
     inner = erode_mask(mask, RIM)
     rows = []
     styles = [s for s in cfg.styles if STYLE_KEYS[s] in test]
@@ -419,7 +421,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     keys = ("depth", "mask", "photo", *[STYLE_KEYS[s] for s in cfg.styles])
     test = load_split(cfg.data, "test", keys, cfg.n)
     train_depth = load_split(cfg.data, "train", ("depth",), 2000)["depth"]
-    mean_face = (train_depth[:, 0] if train_depth.ndim == 4 else train_depth).mean(0)
+    mean_face = _planes(train_depth).mean(0)
     res: dict[str, Any] = {"when": time.strftime("%Y-%m-%d"), "data": cfg.data, "checkpoints": cfg.checkpoints,
                            "n_test": int(len(test["depth"])), "test_identities": n_test_ids,
                            "train_identities": n_train, "ablation_step": cfg.ablation_step, "config": asdict(cfg)}
