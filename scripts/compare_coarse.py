@@ -3,9 +3,9 @@
     python scripts/compare_coarse.py checkpoints/dp_coarse runs/exp/coarse-dp-bilinear/final \
         --data data/syn128 --n 0 --out docs/img/coarse_compare.png
 
-Per model and sketch style: Err (eq. 12, 0..255 scale) over the image and inside the ground-truth face
-mask (Err_face) and inside it without the 4-pixel silhouette rim (Err_inner), Var_20 over that of the ground truth (the
-evaluate target), and ``grid_artifact`` at a 4- and an 8-pixel period (about 1 for the ground truth;
+Per model and sketch style: Err (eq. 12, 0..255 scale) over the image, inside the ground-truth face mask
+(Err_face) and inside it without the 4-pixel silhouette rim (Err_inner), Var_20 over that of the ground
+truth (the evaluate target), and ``grid_artifact`` at a 4- and an 8-pixel period (about 1 for the ground truth;
 higher when the decoder's upsampling leaves a grid). The picture shades the coarse depth of the demo
 drawings, one column per model, so faint streaks show.
 """
