@@ -507,8 +507,8 @@ deepen what was drawn but cannot crease the face anywhere else, and the displace
 it raises line recall by +0.111 over the coarse face (the ungated FineNet, same steps: +0.082), with
 |displacement| 10.9 on the lines and 0.26 away from them (ungated: 2.7 and 2.0). The shipped FineNet also
 upsamples bilinearly in its decoder (`upsample: bilinear`, not in the paper: MUNIT's nearest upsampling leaves
-the deep grooves in 8-pixel blocks); on the 12,000-step DP-CoarseNet it raises recall by +0.082 on 800 test
-line drawings, 9.7 depth levels on the lines and 0.23 away from them (docs/RESULTS.md).
+the deep grooves in 8-pixel blocks); on the shipped 18,000-step DP-CoarseNet it raises recall by +0.075 on 800
+test line drawings, 9.4 depth levels on the lines and 0.22 away from them (docs/RESULTS.md).
 
 **Ablation (Table 6).** Replacing $L_{line}$ by a depth loss, $L_{dis} + L_{3d}$, needs ground-truth depth and
 ignores the sketch's lines.

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 DATA=data/syn128
-DP_STEPS=${2:-12000}
+DP_STEPS=${2:-18000}
 train() { "$PY" -m sketchface train "$@" threads=1 --resume; }
 wait_for() { while [ ! -e "$1" ]; do sleep 20; done; }
 [ -f $DATA/meta.json ] || "$PY" -m sketchface make-data --out $DATA --n 4000 --size 128
