@@ -402,9 +402,12 @@ for loss in ("La", "Lb", "Lc"):
     net, src = nb.find_trained(S, f"dp_{loss}", verbose=False)
     if net is not None:
         lite_abl[loss] = net
-if lite_abl:
-    full, _ = nb.find_trained(S, "dp_coarse", verbose=False)
-    print_rows("lite preset runs:", ablation_rows({**lite_abl, "full": full}))
+if lite_abl:   # the full loss at the same 800 steps (the shipped DP-CoarseNet trained on far longer)
+    full = nb.trained_at_step(S, "dp_coarse", 800)
+    if full is None:
+        full, _ = nb.find_trained(S, "dp_coarse", verbose=False)
+        print("(runs/lite/coarse-dp-full/step_800 is missing: 'full' below is the shipped DP-CoarseNet)")
+    print_rows("lite preset runs, 800 steps each:", ablation_rows({**lite_abl, "full": full}))
 else:
     print("the lite ablation runs are not there yet (scripts/train_lite.sh trains them)")
 '''),

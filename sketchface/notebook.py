@@ -348,6 +348,17 @@ def _said(name, net, src, verbose):
     return net, src
 
 
+def trained_at_step(s: Setup, name: str, step: int):
+    """The lite run of ``name`` as exported at ``step`` (``runs/lite/<run>/step_N``, written by ``export_at``),
+    e.g. DP-CoarseNet at the 800 steps of the loss ablation; None when that export is not there."""
+    from sketchface.nets import load_network
+
+    folder = REPO_ROOT / "runs" / "lite" / LITE_RUNS.get(name, name) / f"step_{step}"
+    if not (s.use_trained and (folder / "config.json").is_file()):
+        return None
+    return load_network(folder, device=s.device).eval()
+
+
 def trained_run_dir(name: str) -> Path | None:
     """The lite training run folder of ``name`` when it exists (for its loss curves and sample grids)."""
     run = REPO_ROOT / "runs" / "lite" / LITE_RUNS.get(name, name)

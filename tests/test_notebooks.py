@@ -97,6 +97,22 @@ def test_find_trained_prefers_the_bundle_then_the_fallback(tmp_path, monkeypatch
     assert nbh.find_trained(s2, "finenet", fallback=lin, verbose=False)[0] is lin
 
 
+def test_trained_at_step_reads_the_export_of_that_step_only(tmp_path, monkeypatch, tiny_bundle):
+    import shutil
+
+    from sketchface import notebook as nbh
+
+    monkeypatch.setattr(nbh, "REPO_ROOT", tmp_path)
+    s = nbh.setup(smoke=True, runs=str(tmp_path / "nb_runs"), use_trained=True)
+    assert nbh.trained_at_step(s, "dp_coarse", 800) is None              # no run folder at all
+    shutil.copytree(tiny_bundle / "dp_coarse", tmp_path / "runs/lite/coarse-dp-full/step_800")
+    net = nbh.trained_at_step(s, "dp_coarse", 800)
+    assert net is not None and not net.training
+    assert nbh.trained_at_step(s, "dp_coarse", 1600) is None             # another step was not exported
+    off = nbh.setup(smoke=True, runs=str(tmp_path / "nb_runs"), use_trained=False)
+    assert nbh.trained_at_step(off, "dp_coarse", 800) is None            # SMOKE runs never use trained networks
+
+
 def test_pick_device_and_preset_on_the_cpu():
     import torch
 
