@@ -51,6 +51,24 @@ def test_evaluate_writes_tables_json_and_plot(data, tiny_bundle, tmp_path):
     assert [r["lambda_line"] for r in sweep] == [None, 0.0, 0.25, 0.5, 0.75, 0.85, 1.0]
     assert all(0 <= r["recall_face"] <= 1 for r in sweep) and 0 <= sweep[0]["ink_in_face"] <= 1
     assert "recall in face" in text
+    assert 0 <= sweep[0]["recall_gt"] <= 1 and "on the ground-truth depth itself recalls" in text
+
+
+def test_finenet_sweep_reference_is_the_line_extractor_on_the_true_depth(data, tiny_bundle, monkeypatch):
+    """A CoarseNet that returned the exact depth would score the ground-truth reference exactly."""
+    from sketchface import evaluate as ev
+    from sketchface.nets import load_network
+
+    test = ev.load_split(str(data), "test", ("depth", "mask", "sketch_lines"), 6)
+    nets = {k: load_network(tiny_bundle / k).eval() for k in ("dp_coarse", "line_extractor", "finenet")}
+    size = nets["finenet"].config.image_size
+    cfg = EvalConfig(batch=4, lambdas=(0.85,))
+    real = ev.finenet_sweep(nets["dp_coarse"], nets["line_extractor"], nets["finenet"], test, cfg, "lines")[0]
+    truth = ev._resize(ev._chw(test["depth"]), size)[:, 0]
+    monkeypatch.setattr(ev, "predict", lambda *a, **k: truth.copy())
+    oracle = ev.finenet_sweep(nets["dp_coarse"], nets["line_extractor"], nets["finenet"], test, cfg, "lines")[0]
+    assert oracle["err"] == 0
+    assert oracle["recall"] == pytest.approx(oracle["recall_gt"]) and oracle["recall_gt"] == pytest.approx(real["recall_gt"])
 
 
 def test_seed_spread_table(data, tiny_bundle, tmp_path):
