@@ -329,7 +329,7 @@ def find_trained(s: Setup, name: str, fallback: Any = None, verbose: bool = True
             net = load_network(ck, device=s.device).eval()
             return _said(name, net, _rel(ck), verbose)
         if name in LITE_RUNS:
-            run = REPO_ROOT / "runs" / "lite" / LITE_RUNS[name]
+            run = lite_run(name)
             net, how = _run_network(run, s.device)
             if net is not None:
                 return _said(name, net, f"{_rel(run)} ({how})", verbose)
@@ -348,12 +348,17 @@ def _said(name, net, src, verbose):
     return net, src
 
 
+def lite_run(name: str) -> Path:
+    """The folder of ``name``'s run in the lite training (``runs/lite/<run>``), whether or not it exists."""
+    return REPO_ROOT / "runs" / "lite" / LITE_RUNS.get(name, name)
+
+
 def trained_at_step(s: Setup, name: str, step: int):
     """The lite run of ``name`` as exported at ``step`` (``runs/lite/<run>/step_N``, written by ``export_at``),
     e.g. DP-CoarseNet at the 800 steps of the loss ablation; None when that export is not there."""
     from sketchface.nets import load_network
 
-    folder = REPO_ROOT / "runs" / "lite" / LITE_RUNS.get(name, name) / f"step_{step}"
+    folder = lite_run(name) / f"step_{step}"
     if not (s.use_trained and (folder / "config.json").is_file()):
         return None
     return load_network(folder, device=s.device).eval()
@@ -361,7 +366,7 @@ def trained_at_step(s: Setup, name: str, step: int):
 
 def trained_run_dir(name: str) -> Path | None:
     """The lite training run folder of ``name`` when it exists (for its loss curves and sample grids)."""
-    run = REPO_ROOT / "runs" / "lite" / LITE_RUNS.get(name, name)
+    run = lite_run(name)
     return run if (run / "metrics.csv").is_file() else None
 
 
@@ -370,10 +375,10 @@ def checkpoint_folder(s: Setup, name: str, fallback: Run | None = None) -> Path 
     the bundle's, a finished lite run's ``final/``, a lite run still training (its latest checkpoint, saved
     into ``<runs>/trained/<name>``), else the fallback run's ``final/``."""
     if s.use_trained:
-        for p in (checkpoints_dir() / name, REPO_ROOT / "runs" / "lite" / LITE_RUNS.get(name, name) / "final"):
+        for p in (checkpoints_dir() / name, lite_run(name) / "final"):
             if (p / "config.json").is_file():
                 return p
-        net, how = (_run_network(REPO_ROOT / "runs" / "lite" / LITE_RUNS[name]) if name in LITE_RUNS
+        net, how = (_run_network(lite_run(name)) if name in LITE_RUNS
                     else (None, ""))
         if net is not None:
             out = s.runs / "trained" / name
