@@ -66,6 +66,26 @@ def test_coarse_variants_train_and_export(data, tmp_path, variant):
     assert (tmp_path / "metrics.csv").read_text().count("\n") == 3
 
 
+def test_cosine_schedule_warms_up_decays_to_zero_and_is_refused_when_unknown():
+    cfg = load_config(None, ["steps=100", "lr=1e-3", "lr_schedule=cosine", "warmup_steps=10"], stage="coarse")
+    lrs = [cfg.lr_at(s) for s in range(100)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)      # linear warm-up
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))                       # then only down
+    assert lrs[54] == pytest.approx(5e-4, rel=0.05) and lrs[99] < 1e-6           # half way: half; end: ~0
+    assert load_config(None, ["lr=2e-4"], stage="coarse").lr_at(5000) == 2e-4   # constant: the paper's
+    with pytest.raises(UserError, match="lr_schedule"):
+        load_config(None, ["lr_schedule=step"], stage="coarse")
+
+
+def test_the_loop_sets_the_scheduled_lr_on_every_optimizer(data, tmp_path):
+    t, _ = run("cyclegan", data, tmp_path, "steps=3", "lr=1e-3", "lr_schedule=cosine",
+             "net={image_size: 32, ngf: 4, ndf: 4, n_blocks: 1}")
+    expected = t.cfg.lr_at(2)
+    assert 0 < expected < 1e-3
+    assert [g["lr"] for o in t.opts.values() for g in o.param_groups] == [expected] * sum(
+        len(o.param_groups) for o in t.opts.values())
+
+
 def test_depth_loss_decreases_on_a_fixed_batch(data, tmp_path):
     cfg = load_config(None, [f"data={data}", f"out={tmp_path}", *TINY, "variant=sp", "lr=1e-3"], stage="coarse")
     t = Trainer(get_stage("coarse"), cfg, progress=False)

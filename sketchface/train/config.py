@@ -6,6 +6,7 @@ run folder as ``config.yaml``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,9 @@ class TrainConfig:
     steps: int = _f(20000, "optimizer steps")
     batch_size: int = _f(0, "global batch; 0 = the paper's (SP 8, DP 2, FineNet 4, others 4)")
     lr: float = _f(1e-4, "Adam learning rate (paper: 1e-4)")
+    lr_schedule: str = _f("constant", "constant (the paper's) | cosine: after warmup_steps, lr decays along a half "
+                                      "cosine to 0 at the last step")
+    warmup_steps: int = _f(0, "steps over which lr rises linearly from 0 (0 = none)")
     beta1: float = _f(0.5, "Adam beta1 (paper: 0.5)")
     beta2: float = _f(0.999, "Adam beta2 (paper: 0.999)")
     lambda_rec: float = _f(1.0, "weight of L_rec (paper: 1)")
@@ -72,6 +76,16 @@ class TrainConfig:
             return 2 if self.variant == "dp" else 8
         return 4
 
+    def lr_at(self, step: int) -> float:
+        """Learning rate of optimizer step ``step`` (0-based); a function of the step alone, so resume is exact."""
+        if self.warmup_steps and step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        if self.lr_schedule == "cosine":
+            span = max(self.steps - self.warmup_steps, 1)
+            t = min(max(step - self.warmup_steps, 0) / span, 1.0)
+            return self.lr * 0.5 * (1.0 + math.cos(math.pi * t))
+        return self.lr
+
     def run_dir(self) -> Path:
         return Path(self.out.format(stage=self.stage, variant=self.variant, loss=self.loss, preset=self.preset))
 
@@ -88,6 +102,8 @@ class TrainConfig:
             raise UserError("fine loss must be line+dis or dis+3d")
         if self.stage == "coarse" and self.variant == "dp" and self.loss not in ("full", "La", "Lb", "Lc"):
             raise UserError("dp loss must be full, La, Lb or Lc")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise UserError(f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
         if self.steps < 1 or self.ckpt_every < 1:
             raise UserError("steps and ckpt_every must be at least 1")
         return self

@@ -7,6 +7,8 @@
 - Checkpoints (``ckpt.pt``: weights, optimizer states, step) are written to a temporary file, flushed, then
   renamed over the previous one: a crash or a full disk while saving leaves the previous checkpoint intact.
   They are read with ``torch.load(weights_only=True)``.
+- The learning rate of each step is ``cfg.lr_at(step)`` (constant unless ``lr_schedule: cosine``), so it also
+  resumes exactly.
 - A non-finite loss stops the run with a message; the last good checkpoint stays.
 - ``metrics.csv`` gets the losses every ``log_every`` steps; ``samples/step_XXXXXX.png`` every ``sample_every``.
 """
@@ -177,6 +179,10 @@ class Trainer:
         t0, s0 = time.time(), self.step
         while self.step < cfg.steps:
             batch = self.local_batch(self.step)
+            lr = cfg.lr_at(self.step)
+            for o in self.opts.values():
+                for g in o.param_groups:
+                    g["lr"] = lr
             gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.step)
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
                 losses = self.stage.train_step(self.train_models, self.opts, batch, cfg, self.scaler, gen)
