@@ -22,6 +22,7 @@ CLI_MODULES = [
     "sketchface.reconstruct",     # reconstruct
     "sketchface.evaluate",        # evaluate
     "sketchface.bench",           # bench
+    "sketchface.train.throughput",  # bench-train
     "sketchface.sparse.database",  # build-sparse-db
     "sketchface.sparse.train",     # train-sparse
     "sketchface.sparse.pipeline",  # reconstruct-sparse

@@ -1,4 +1,5 @@
 """Trainers: every stage runs, resume is exact, bad keys and non-finite losses stop cleanly, DDP on gloo."""
+import json
 import os
 import subprocess
 import sys
@@ -252,3 +253,23 @@ def test_run_summary_adds_up_resumed_segments(tmp_path):
     (tmp_path / "metrics.csv").write_text("step,time,images_per_s,total\n1,10,2,5\n2,20,2,4\n3,5,4,3\n4,15,4,2\n")
     s = run_summary(tmp_path)
     assert s["trained_steps"] == 4 and s["hours"] == round(35 / 3600, 2) and s["last"] == {"total": 2.0}
+
+
+def test_bench_train_times_each_stage_from_its_config(data, tmp_path):
+    from sketchface.train.throughput import run_all, write_report
+    net = "net: {image_size: 32, dim: 4, n_res: 1}\n"
+    cfg = tmp_path / "configs" / "lite"
+    cfg.mkdir(parents=True)
+    (cfg / "lines.yaml").write_text("stage: lines\nbatch_size: 3\n" + net)
+    (cfg / "coarse_dp.yaml").write_text("stage: coarse\nvariant: dp\n" + net)
+    (cfg / "fine.yaml").write_text("stage: fine\n" + net)
+    rows = run_all("lite", str(data), steps=2, warmup=1, configs=tmp_path / "configs", device="cpu", threads=1,
+                   stages=["lines", "fine"], progress=False)
+    assert [r["stage"] for r in rows] == ["line extractor", "FineNet (L_line + L_dis)"]
+    assert [r["batch"] for r in rows] == [3, 4] and all(r["image_size"] == 32 for r in rows)
+    assert all(r["images_per_s"] > 0 and r["ms"] > 0 and r["peak_mb"] > 0 for r in rows)
+    write_report(rows, tmp_path / "T.md")
+    assert (tmp_path / "T.md").read_text().count("| lite |") == 2
+    assert len(json.loads((tmp_path / "T.json").read_text())) == 2
+    with pytest.raises(UserError, match="no config folder"):
+        run_all("paper", str(data), 1, 0, tmp_path / "configs", "cpu", 1)
