@@ -6,13 +6,14 @@
 # The face model must be readable inside the repository on the GPU machine, e.g. copied to an ignored folder:
 #   cp -r "$SKETCHFACE_FACE_MODEL" data/ict_face_light      # then carry data/ict_face_light
 #   scripts/device_paper_check.sh
-# Knobs (environment): N samples (1024), STEPS timed per stage (30), DP_SECONDS of DP training (180), PY (python3).
+# Knobs (environment): N samples (1024), STEPS timed per stage (30) after WARMUP (5), DP_SECONDS of DP training (180), PY (python3).
 set -euo pipefail
 OUT=${OUT:-out/device}
 PY=${PY:-python3}
 N=${N:-1024}
 STEPS=${STEPS:-30}
 DP_SECONDS=${DP_SECONDS:-180}
+WARMUP=${WARMUP:-5}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export SKETCHFACE_FACE_MODEL=${SKETCHFACE_FACE_MODEL:-data/ict_face_light}
 mkdir -p "$OUT"
@@ -24,7 +25,7 @@ t0=$(date +%s)
 [ -f data/syn256/meta.json ] || "$PY" -m sketchface make-data --out data/syn256 --n "$N" --size 256 --workers "$(nproc)"
 echo "make-data: $(( $(date +%s) - t0 )) s for $N samples" | tee "$OUT/make_data.txt"
 
-"$PY" -m sketchface bench-train --preset paper --data data/syn256 --steps "$STEPS" --warmup 5 \
+"$PY" -m sketchface bench-train --preset paper --data data/syn256 --steps "$STEPS" --warmup "$WARMUP" \
   --out "$OUT/BENCHMARKS_TRAIN.md" --note "Paper preset, $N-sample 256-px data made on the machine."
 cat "$OUT/BENCHMARKS_TRAIN.md"
 
