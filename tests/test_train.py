@@ -268,6 +268,7 @@ def test_bench_train_times_each_stage_from_its_config(data, tmp_path):
     assert [r["stage"] for r in rows] == ["line extractor", "FineNet (L_line + L_dis)"]
     assert [r["batch"] for r in rows] == [3, 4] and all(r["image_size"] == 32 for r in rows)
     assert all(r["images_per_s"] > 0 and r["ms"] > 0 and r["peak_mb"] > 0 for r in rows)
+    assert rows[0]["config_steps"] == 20000 and rows[0]["config_hours"] == pytest.approx(20000 * rows[0]["ms"] / 3.6e6)
     write_report(rows, tmp_path / "T.md")
     assert (tmp_path / "T.md").read_text().count("| lite |") == 2
     assert len(json.loads((tmp_path / "T.json").read_text())) == 2

@@ -66,7 +66,8 @@ def measure_stage(config: Path, overrides: list[str], steps: int, warmup: int) -
     r = time_call(one_step, steps, str(trainer.device), warmup=warmup)
     batch = cfg.effective_batch
     return {"batch": batch, "ms": r["ms"], "images_per_s": batch / (r["ms"] / 1000), "peak_mb": r["peak_mb"],
-            "device": str(trainer.device), "amp": trainer.amp, "image_size": trainer.models["net"].config.image_size}
+            "device": str(trainer.device), "amp": trainer.amp, "config_steps": cfg.steps,
+            "config_hours": cfg.steps * r["ms"] / 3.6e6, "image_size": trainer.models["net"].config.image_size}
 
 
 def run_all(preset: str, data: str, steps: int, warmup: int, configs: Path, device: str, threads: int,
@@ -106,14 +107,17 @@ def write_report(rows: list[dict], out: Path, note: str = "") -> None:
         machine = f"{platform.machine()}, torch threads: {torch.get_num_threads()}"
     lines = [f"<!-- written by `python -m sketchface bench-train` on {time.strftime('%Y-%m-%d %H:%M')} -->", "",
              f"Training throughput, {machine}, torch {torch.__version__}; median over the timed steps after "
-             "untimed warm-up steps. Mixed precision on CUDA.", ""]
+             "untimed warm-up steps. Mixed precision on CUDA. The last column is the config's steps at this speed "
+             "(sample grids and checkpoints add a little).", ""]
     if note:
         lines += [note, ""]
-    lines += ["| preset | stage | image size | batch | ms / step | images/s | peak MB | mixed precision |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["| preset | stage | image size | batch | ms / step | images/s | peak MB | mixed precision | "
+              "config's steps | hours for them |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['preset']} | {r['stage']} | {r['image_size']} | {r['batch']} | {r['ms']:.1f} | "
-                     f"{r['images_per_s']:.2f} | {r['peak_mb']:.0f} | {'yes' if r['amp'] else 'no'} |")
+                     f"{r['images_per_s']:.2f} | {r['peak_mb']:.0f} | {'yes' if r['amp'] else 'no'} | "
+                     f"{r['config_steps']:,} | {r['config_hours']:.2f} |")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     out.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
