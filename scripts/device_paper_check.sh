@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# The paper preset on one CUDA GPU, in one short run (about 8 minutes on one H200): make 256-px data, measure
-# the training throughput (images/s) of every stage with `bench-train`, then train DP-CoarseNet for a few
-# minutes with mixed precision and keep its loss curve. Everything it reports lands in $OUT (default out/device).
+# The paper preset on one CUDA GPU, in one short run (sized for under 8 minutes on one H200; not yet run on
+# one): make 256-px data, measure the training throughput (images/s) of every stage with `bench-train`, then
+# train DP-CoarseNet for a few minutes with mixed precision and keep its loss curve. Everything it reports lands in $OUT (default out/device).
 #
 # The face model must be readable inside the repository on the GPU machine, e.g. copied to an ignored folder:
 #   cp -r "$SKETCHFACE_FACE_MODEL" data/ict_face_light      # then carry data/ict_face_light
 #   scripts/device_paper_check.sh
-# Knobs (environment): N samples (1024), STEPS timed per stage (30) after WARMUP (5), DP_SECONDS of DP training (180), PY (python3).
+# Knobs (environment): PRESET (paper; lite, 128 px, is a quick dry run on a CPU), N samples (1024), STEPS
+# timed per stage (30) after WARMUP (5), DP_SECONDS of DP training (180), PY (python3).
 set -euo pipefail
 OUT=${OUT:-out/device}
 PY=${PY:-python3}
 N=${N:-1024}
+PRESET=${PRESET:-paper}
+SIZE=$([ "$PRESET" = lite ] && echo 128 || echo 256)
+DATA=data/syn$SIZE
 STEPS=${STEPS:-30}
 DP_SECONDS=${DP_SECONDS:-180}
 WARMUP=${WARMUP:-5}
@@ -22,15 +26,15 @@ mkdir -p "$OUT"
 cat "$OUT/machine.txt"
 
 t0=$(date +%s)
-[ -f data/syn256/meta.json ] || "$PY" -m sketchface make-data --out data/syn256 --n "$N" --size 256 --workers "$(nproc)"
+[ -f $DATA/meta.json ] || "$PY" -m sketchface make-data --out $DATA --n "$N" --size $SIZE --workers "$(nproc)"
 echo "make-data: $(( $(date +%s) - t0 )) s for $N samples" | tee "$OUT/make_data.txt"
 
-"$PY" -m sketchface bench-train --preset paper --data data/syn256 --steps "$STEPS" --warmup "$WARMUP" \
-  --out "$OUT/BENCHMARKS_TRAIN.md" --note "Paper preset, $N-sample 256-px data made on the machine."
+"$PY" -m sketchface bench-train --preset $PRESET --data $DATA --steps "$STEPS" --warmup "$WARMUP" \
+  --out "$OUT/BENCHMARKS_TRAIN.md" --note "$PRESET preset, $N-sample $SIZE-px data made on the machine."
 cat "$OUT/BENCHMARKS_TRAIN.md"
 
 # A short DP-CoarseNet run: the loss curve shows mixed-precision training is sound at the paper's size.
-timeout "$DP_SECONDS" "$PY" -m sketchface train coarse --config configs/paper/coarse_dp.yaml data=data/syn256 \
+timeout "$DP_SECONDS" "$PY" -m sketchface train coarse --config configs/$PRESET/coarse_dp.yaml data=$DATA \
   out=runs/device/coarse-dp steps=100000 log_every=20 ckpt_every=500 sample_every=100000 --no-progress || true
 cp runs/device/coarse-dp/metrics.csv "$OUT/dp_metrics.csv" 2>/dev/null || echo "no DP metrics written"
 tail -n 3 "$OUT/dp_metrics.csv" 2>/dev/null || true
