@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The paper preset on one CUDA GPU, in one short run (sized for under 8 minutes on one H200; not yet run on
 # one): make 256-px data, measure the training throughput (images/s) of every stage with `bench-train`, then
-# train DP-CoarseNet for a few minutes with mixed precision and keep its loss curve. Everything it reports lands in $OUT (default out/device).
+# train DP-CoarseNet for a few minutes with mixed precision and keep its loss curve. Everything it reports
+# lands in $OUT (default out/device).
 #
 # The face model must be readable inside the repository on the GPU machine, e.g. copied to an ignored folder:
 #   cp -r "$SKETCHFACE_FACE_MODEL" data/ict_face_light      # then carry data/ict_face_light
