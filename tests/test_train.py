@@ -76,6 +76,8 @@ def test_cosine_schedule_warms_up_decays_to_zero_and_is_refused_when_unknown():
     assert load_config(None, ["lr=2e-4"], stage="coarse").lr_at(5000) == 2e-4   # constant: the paper's
     with pytest.raises(UserError, match="lr_schedule"):
         load_config(None, ["lr_schedule=step"], stage="coarse")
+    with pytest.raises(UserError, match="warmup_steps"):
+        load_config(None, ["steps=100", "warmup_steps=100"], stage="coarse")
 
 
 def test_the_loop_sets_the_scheduled_lr_on_every_optimizer(data, tmp_path):

@@ -104,6 +104,8 @@ class TrainConfig:
             raise UserError("dp loss must be full, La, Lb or Lc")
         if self.lr_schedule not in ("constant", "cosine"):
             raise UserError(f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
+        if self.warmup_steps < 0 or self.warmup_steps >= self.steps:
+            raise UserError(f"warmup_steps must be at least 0 and below steps ({self.steps}), got {self.warmup_steps}")
         if self.steps < 1 or self.ckpt_every < 1:
             raise UserError("steps and ckpt_every must be at least 1")
         return self
