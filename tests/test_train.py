@@ -276,3 +276,5 @@ def test_bench_train_times_each_stage_from_its_config(data, tmp_path):
     assert len(json.loads((tmp_path / "T.json").read_text())) == 2
     with pytest.raises(UserError, match="no config folder"):
         run_all("paper", str(data), 1, 0, tmp_path / "configs", "cpu", 1)
+    with pytest.raises(UserError, match="unknown stage"):
+        run_all("lite", str(data), 1, 0, tmp_path / "configs", "cpu", 1, stages=["finenet"])

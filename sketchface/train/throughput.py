@@ -78,8 +78,11 @@ def run_all(preset: str, data: str, steps: int, warmup: int, configs: Path, devi
     if not (configs / preset).is_dir():
         raise UserError(f"no config folder {configs / preset}")
     common = [f"data={data}", f"device={device}", f"threads={threads}", f"preset={preset}"]
-    chosen = [s for s in STAGES if not stages or s[1] in stages or s[0] in stages
-              or any(o.split("=", 1)[1] in stages for o in s[2])]
+    names = {s[1] for s in STAGES} | {o.split("=", 1)[1] for s in STAGES for o in s[2]}
+    unknown = sorted(set(stages or []) - names)
+    if unknown:
+        raise UserError(f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(sorted(names))}")
+    chosen = [s for s in STAGES if not stages or s[1] in stages or any(o.split("=", 1)[1] in stages for o in s[2])]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -131,7 +134,7 @@ def add_cli(sub) -> None:
     p.add_argument("--steps", type=int, default=20, help="timed optimizer steps per stage")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (CUDA kernels, allocator)")
     p.add_argument("--stages", nargs="*", default=None,
-                   help="subset, by config name or variant (cyclegan coarse_dp sp- sp dnet lines fine)")
+                   help="subset, by config name or variant: cyclegan coarse_sp coarse_dp sp- sp dnet lines fine")
     p.add_argument("--configs", default="configs", help="folder holding lite/ and paper/")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="CPU torch threads (0 = torch's default)")
