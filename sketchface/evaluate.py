@@ -317,8 +317,9 @@ def to_markdown(res: dict[str, Any]) -> str:
           f"the ground-truth face mask; Err_inner: inside that mask shrunk by {RIM} pixels, i.e. without the "
           "silhouette rim, where a small shift of the outline costs most; Var: eq. 13 (geometric mean of the "
           "covariance eigenvalues of the set of predicted depth maps; higher = more varied faces). Over hundreds "
-          "of maps eq. 13 is dominated by the smallest eigenvalues, i.e. by pixel noise, so Var_20 (the same over the 20 largest eigenvalues, the "
-          f"main modes of variation) is given beside it and used for the target.", ""]
+          "of maps eq. 13 is dominated by the smallest eigenvalues, i.e. by pixel noise, so Var_20 (the same "
+          "over the 20 largest eigenvalues, the main modes of variation) is given beside it and used for the "
+          "target.", ""]
     ct = res.get("coarse")
     if ct:
         L += ["### CoarseNet from sketches (Table 2/3 analog)", ""]

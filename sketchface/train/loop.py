@@ -163,6 +163,18 @@ class Trainer:
         batch = collate([self.dataset[int(i)] for i in idx])
         return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
+    def optimizer_step(self, step: int) -> tuple[dict, dict]:
+        """One optimizer step of the stage on the batch of ``step``, at ``cfg.lr_at(step)``; (batch, losses)."""
+        cfg = self.cfg
+        batch = self.local_batch(step)
+        for o in self.opts.values():
+            for g in o.param_groups:
+                g["lr"] = cfg.lr_at(step)
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+            losses = self.stage.train_step(self.train_models, self.opts, batch, cfg, self.scaler, gen)
+        return batch, losses
+
     def fit(self, resume: bool = False) -> dict:
         cfg = self.cfg
         if self.rank == 0:
@@ -178,14 +190,7 @@ class Trainer:
         last = {}
         t0, s0 = time.time(), self.step
         while self.step < cfg.steps:
-            batch = self.local_batch(self.step)
-            lr = cfg.lr_at(self.step)
-            for o in self.opts.values():
-                for g in o.param_groups:
-                    g["lr"] = lr
-            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.step)
-            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
-                losses = self.stage.train_step(self.train_models, self.opts, batch, cfg, self.scaler, gen)
+            batch, losses = self.optimizer_step(self.step)
             bad = [k for k, v in losses.items() if not math.isfinite(v)]
             if bad:
                 bar.close()

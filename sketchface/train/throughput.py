@@ -13,6 +13,7 @@ paper preset; on a CPU it tells students how long a stage would take before they
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import tempfile
@@ -44,8 +45,6 @@ def _untrained(kind_stage: str, config: Path, overrides: list[str], out: Path) -
 
 def measure_stage(config: Path, overrides: list[str], steps: int, warmup: int) -> dict:
     """Median ms per optimizer step, images/s and peak memory of one stage's training step."""
-    import torch
-
     from sketchface.bench import time_call
     from sketchface.train.config import load_config
     from sketchface.train.loop import Trainer
@@ -53,17 +52,8 @@ def measure_stage(config: Path, overrides: list[str], steps: int, warmup: int) -
 
     cfg = load_config(config, overrides)
     trainer = Trainer(get_stage(cfg.stage), cfg, progress=False)
-    step = [0]
-
-    def one_step():
-        batch = trainer.local_batch(step[0])
-        gen = torch.Generator().manual_seed(step[0])
-        with torch.autocast(trainer.device.type, dtype=torch.float16, enabled=trainer.amp):
-            losses = trainer.stage.train_step(trainer.train_models, trainer.opts, batch, cfg, trainer.scaler, gen)
-        step[0] += 1
-        return losses
-
-    r = time_call(one_step, steps, str(trainer.device), warmup=warmup)
+    step = itertools.count()
+    r = time_call(lambda: trainer.optimizer_step(next(step)), steps, str(trainer.device), warmup=warmup)
     batch = cfg.effective_batch
     return {"batch": batch, "ms": r["ms"], "images_per_s": batch / (r["ms"] / 1000), "peak_mb": r["peak_mb"],
             "device": str(trainer.device), "amp": trainer.amp, "config_steps": cfg.steps,
