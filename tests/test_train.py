@@ -278,3 +278,18 @@ def test_bench_train_times_each_stage_from_its_config(data, tmp_path):
         run_all("paper", str(data), 1, 0, tmp_path / "configs", "cpu", 1)
     with pytest.raises(UserError, match="unknown stage"):
         run_all("lite", str(data), 1, 0, tmp_path / "configs", "cpu", 1, stages=["finenet"])
+
+
+def test_shipped_training_configs_load_and_never_share_a_run_folder():
+    """A typo in configs/*/*.yaml is caught here, not an hour into training; two configs writing one folder would
+    resume each other's checkpoints."""
+    root = Path(__file__).resolve().parents[1] / "configs"
+    for preset in ("lite", "paper"):
+        files = sorted((root / preset).glob("*.yaml"))
+        assert len(files) >= 5, files
+        cfgs = {p.name: load_config(p) for p in files}
+        assert all(c.preset == preset for c in cfgs.values())
+        folders = [str(c.run_dir()) for c in cfgs.values()]
+        assert len(set(folders)) == len(folders), folders
+    hour = load_config(root / "lite" / "coarse_dp_1h.yaml")
+    assert hour.lr_schedule == "cosine" and hour.lr_at(hour.steps - 1) < 0.01 * hour.lr
