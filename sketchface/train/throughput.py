@@ -68,11 +68,13 @@ def run_all(preset: str, data: str, steps: int, warmup: int, configs: Path, devi
     if not (configs / preset).is_dir():
         raise UserError(f"no config folder {configs / preset}")
     common = [f"data={data}", f"device={device}", f"threads={threads}", f"preset={preset}"]
-    names = {s[1] for s in STAGES} | {o.split("=", 1)[1] for s in STAGES for o in s[2]}
+    # a stage answers to its config name and to the value of each override (the coarse variants)
+    aliases = [{stem, *(o.split("=", 1)[1] for o in extra)} for _, stem, extra in STAGES]
+    names = set().union(*aliases)
     unknown = sorted(set(stages or []) - names)
     if unknown:
         raise UserError(f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(sorted(names))}")
-    chosen = [s for s in STAGES if not stages or s[1] in stages or any(o.split("=", 1)[1] in stages for o in s[2])]
+    chosen = [s for s, a in zip(STAGES, aliases) if not stages or a & set(stages)]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
