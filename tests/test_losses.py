@@ -1,6 +1,8 @@
 """Losses (1)-(11), ablations and CycleGAN losses on hand-computed tensors."""
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -162,6 +164,29 @@ def test_finenet_loss_extra_term_sits_in_the_line_part():
     assert t["total"].item() == pytest.approx(base["total"].item() + 2.0 * extra[0].item() / 2)
     with pytest.raises(ValueError, match="lines_coarse"):
         L.finenet_loss(lines, pred, disp, lambda_extra=1.0)
+
+
+def test_line_loss_logit_is_minus_log_of_white_on_lines_and_does_not_saturate():
+    lines = torch.ones(1, 1, 2, 2)
+    lines[..., 0, 0] = 0                                            # one line pixel
+    z = torch.tensor([[[[12.0, -3.0], [0.0, 5.0]]]], requires_grad=True)   # l' = sigmoid(z)
+    loss = L.line_loss_logit(lines, z)
+    lp = torch.sigmoid(z.detach())
+    assert loss.item() == pytest.approx(math.log1p(math.exp(12.0)) / 4, rel=1e-6)   # -log(1 - sigmoid(12)) / 4
+    loss.backward()
+    assert z.grad[0, 0, 0, 0].item() == pytest.approx(lp[0, 0, 0, 0].item() / 4)   # ~1/4: full signal
+    assert torch.count_nonzero(z.grad).item() == 1                  # pixels without a line cost nothing
+    # (9) on the same saturated pixel: its gradient through l' = sigmoid(z) is l'(1 - l')/4, ~6e-6
+    z2 = z.detach().clone().requires_grad_(True)
+    L.line_loss(lines, torch.sigmoid(z2)).backward()
+    assert z2.grad[0, 0, 0, 0].item() < 1e-4 * z.grad[0, 0, 0, 0].item()
+    # per example, and inside finenet_loss when the logits are given
+    zz = torch.cat([z.detach(), torch.full_like(z.detach(), -20.0)])
+    ll = torch.cat([lines, lines])
+    per = L.line_loss_logit(ll, zz, "none")
+    assert per[1].item() < 1e-8 and per[0].item() == pytest.approx(loss.item(), rel=1e-5)
+    t = L.finenet_loss(ll, torch.sigmoid(zz), torch.zeros_like(zz), 1.0, 0.0, line_logits=zz)
+    assert t["line"].item() == pytest.approx(per.mean().item(), rel=1e-5)
 
 
 def test_finenet_ablation_loss():

@@ -220,6 +220,14 @@ def test_finenet_with_line_extractor_returns_lines():
     assert 0 <= out["lines_pred"].min() and out["lines_pred"].max() <= 1
 
 
+def test_line_extractor_logits_are_its_output_before_the_squashing():
+    for act in ("tanh", "sigmoid"):
+        le = build("line_extractor", LITE["line_extractor"].replace(image_size=32, dim=4, n_res=1,
+                                                                    out_activation=act)).eval()
+        d = _rand(2, 1, 32)
+        torch.testing.assert_close(torch.sigmoid(le.logits(d)), le(d), atol=1e-6, rtol=0)
+
+
 # ---- D-Net ------------------------------------------------------------------------------
 def _df2net_dnet_param_count(in_c, nf):
     """Parameters of the DF2Net demo's coarse U-Net, counted from its published layer list."""

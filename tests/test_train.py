@@ -1,5 +1,6 @@
 """Trainers: every stage runs, resume is exact, bad keys and non-finite losses stop cleanly, DDP on gloo."""
 import json
+import math
 import os
 import subprocess
 import sys
@@ -147,6 +148,10 @@ def test_fine_stage_with_fixed_coarse_and_lines(data, tmp_path):
     assert {"line", "dis", "total"} <= set(last) and "extra" not in last
     _, last = run("fine", data, tmp_path / "f3", "steps=1", "lambda_extra=1.0", *ck)
     assert "extra" in last and last["extra"] >= 0
+    _, last = run("fine", data, tmp_path / "f4", "steps=1", "line_loss=logit", *ck)
+    assert last["line"] > 0 and math.isfinite(last["total"])
+    with pytest.raises(UserError, match="line_loss must be l1 or logit"):
+        load_config(None, [f"data={data}", "line_loss=bce", *ck], stage="fine")
     coarse_before = load_file(tmp_path / "c" / "final" / "model.safetensors")
     assert all(torch.equal(coarse_before[k], v.to(coarse_before[k].dtype))
                for k, v in t.models["coarse"].state_dict().items() if k in coarse_before)

@@ -255,10 +255,14 @@ class DepthDecoder(nn.Module):
         self.out = Conv2dBlock(self.up.out_dim, out_dim, 7, 1, 3, "none", "none", pad_type)
         self.out_activation = out_activation
 
-    def forward(self, x: torch.Tensor, mod: torch.Tensor | None = None) -> torch.Tensor:
+    def pre_activation(self, x: torch.Tensor, mod: torch.Tensor | None = None) -> torch.Tensor:
+        """The output before the final tanh/sigmoid (N, out_dim, H, W)."""
         x = self.res(x, mod)                      # (N, C, h, w)
         x = self.up(x)                            # (N, C/2^n, h*2^n, w*2^n)
-        x = self.out(x)                           # (N, out_dim, H, W)
+        return self.out(x)                        # (N, out_dim, H, W)
+
+    def forward(self, x: torch.Tensor, mod: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.pre_activation(x, mod)
         return torch.sigmoid(x) * 2 - 1 if self.out_activation == "sigmoid" else torch.tanh(x)
 
 

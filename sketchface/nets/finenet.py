@@ -47,6 +47,12 @@ class LineExtractor(HubModel):
     def forward(self, depth: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(depth))
 
+    def logits(self, depth: torch.Tensor) -> torch.Tensor:
+        """z with l' = sigmoid(z): l' in logit form (N, 1, H, W), for losses that must not saturate where l' is
+        almost exactly 0 or 1 (``sketchface.losses.line_loss_logit``). (tanh(y) + 1) / 2 = sigmoid(2y)."""
+        y = self.dec.pre_activation(self.encode(depth))
+        return 2 * y if self.config.out_activation == "tanh" else y
+
 
 def line_gate(lines: torch.Tensor, radius: int) -> torch.Tensor:
     """1 on the drawn lines (ink = 1 - lines), falling to 0 at about 2 * radius pixels from them (N, 1, H, W).

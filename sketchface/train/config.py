@@ -50,6 +50,9 @@ class TrainConfig:
                                 "2 it creases the whole face (docs/TRAINING.md)")
     lambda_extra: float = _f(0.0, "fine: weight of the extra-line term (lines FineNet adds where l has none; not in "
                                    "the paper, 0 = the paper's loss), inside the λ_line part of the loss")
+    line_loss: str = _f("l1", "fine: l1 = the paper's L_line (9) on l'; logit = the same in logit form, "
+                              "-log(1 - l') on l's lines, which does not saturate where l' misses a line (not in "
+                              "the paper; docs/TRAINING.md)")
     lambda_line: float = _f(0.85, "fixed-λ FineNet: weight of L_line (paper: 0.85); λ_dis = 1 - λ_line")
     lambda_conditioned: bool = _f(True, "fine: sample λ_line ~ U(0,1) per example and feed it to FineNet")
     sketch_styles: list = _f(["pencil", "lines", "cyclegan"], "sketch styles mixed in training (cyclegan if present)")
@@ -100,6 +103,8 @@ class TrainConfig:
             raise UserError(f"preset must be lite or paper, got {self.preset!r}")
         if self.stage == "fine" and self.loss not in ("line+dis", "dis+3d"):
             raise UserError("fine loss must be line+dis or dis+3d")
+        if self.line_loss not in ("l1", "logit"):
+            raise UserError(f"line_loss must be l1 or logit, got {self.line_loss!r}")
         if self.stage == "coarse" and self.variant == "dp" and self.loss not in ("full", "La", "Lb", "Lc"):
             raise UserError("dp loss must be full, La, Lb or Lc")
         if self.lr_schedule not in ("constant", "cosine"):

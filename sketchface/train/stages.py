@@ -191,13 +191,18 @@ class FineStage(Stage):
             lam = torch.full((n,), cfg.lambda_line, device=s.device)
         out = models["net"](coarse, l, lam, mask)
         if cfg.loss == "line+dis":
-            lp = models["lines"](out["fine"])
+            z = None
+            if cfg.line_loss == "logit":
+                z = models["lines"].logits(out["fine"])
+                lp = torch.sigmoid(z)
+            else:
+                lp = models["lines"](out["fine"])
             lc = None
             if cfg.lambda_extra:
                 with torch.no_grad():
                     lc = models["lines"](coarse)
             t = L.finenet_loss(l, lp, out["displacement"] * cfg.dis_scale, lam, 1 - lam,
-                               cfg.lambda_extra, lc)
+                               cfg.lambda_extra, lc, line_logits=z)
         else:
             size = coarse.shape[-1]
             d = _resize(batch["depth"], size)
