@@ -102,14 +102,20 @@ def line_loss(lines: torch.Tensor, lines_pred: torch.Tensor, reduction: str = "m
     return per if reduction == "none" else per.mean()
 
 
-def line_loss_logit(lines: torch.Tensor, logits: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+def line_loss_logit(lines: torch.Tensor, logits: torch.Tensor, reduction: str = "mean",
+                    tolerance: int = 0) -> torch.Tensor:
     """L_line in logit form (not in the paper; ``line_loss: logit``): mean of (1 - l) * -log(1 - l'), with
     l' = sigmoid(z) given as its logits z (``LineExtractor.logits``).
 
     Like (9) it is 0 where l has no line and falls as l' darkens on l's lines, but where the extractor is sure
     there is no line (l' near 1, its output saturated) (9)'s gradient through l' vanishes, while this one's,
     d/dz softplus(z) = l', is largest there: the missed lines FineNet most needs to carve get the signal.
+    ``tolerance`` t > 0 scores, for each pixel of l, the darkest l' within t pixels (as line recall counts
+    a line as found), so FineNet may carve a stroke beside the drawn one instead of exactly under it.
     """
+    if tolerance > 0:
+        k = 2 * tolerance + 1
+        logits = -F.max_pool2d(-logits, k, stride=1, padding=tolerance)
     per = _per_example((1 - lines) * F.softplus(logits))
     return per if reduction == "none" else per.mean()
 
@@ -147,7 +153,7 @@ def finenet_loss(lines: torch.Tensor, lines_pred: torch.Tensor, displacement: to
                  lambda_line: float | torch.Tensor = LAMBDA_LINE,
                  lambda_dis: float | torch.Tensor | None = None, lambda_extra: float = 0.0,
                  lines_coarse: torch.Tensor | None = None,
-                 line_logits: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                 line_logits: torch.Tensor | None = None, line_tolerance: int = 0) -> dict[str, torch.Tensor]:
     """(11): lambda_line * L_line + lambda_dis * L_dis, weights scalar or per example (N,).
 
     ``lambda_dis=None`` means 1 - lambda_line (0.15 for the default 0.85), the paper's
@@ -155,11 +161,11 @@ def finenet_loss(lines: torch.Tensor, lines_pred: torch.Tensor, displacement: to
     ``lambda_extra > 0`` (needs ``lines_coarse``, l' of the coarse depth) adds
     lambda_line * lambda_extra * ``extra_line_loss``: the line term then also asks FineNet not to
     draw lines the user did not draw. 0 is the paper's loss. With ``line_logits`` (the logits of
-    ``lines_pred``) L_line is ``line_loss_logit`` instead of (9).
+    ``lines_pred``) L_line is ``line_loss_logit`` (with ``line_tolerance``) instead of (9).
     """
     n = lines.shape[0]
     l_line = (line_loss(lines, lines_pred, "none") if line_logits is None
-              else line_loss_logit(lines, line_logits, "none"))      # (N,)
+              else line_loss_logit(lines, line_logits, "none", line_tolerance))      # (N,)
     l_dis = displacement_loss(displacement, "none")                 # (N,)
     w_line = _weights(lambda_line, n, l_line)
     w_dis = 1 - w_line if lambda_dis is None else _weights(lambda_dis, n, l_dis)

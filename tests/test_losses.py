@@ -187,6 +187,12 @@ def test_line_loss_logit_is_minus_log_of_white_on_lines_and_does_not_saturate():
     assert per[1].item() < 1e-8 and per[0].item() == pytest.approx(loss.item(), rel=1e-5)
     t = L.finenet_loss(ll, torch.sigmoid(zz), torch.zeros_like(zz), 1.0, 0.0, line_logits=zz)
     assert t["line"].item() == pytest.approx(per.mean().item(), rel=1e-5)
+    # with tolerance 1 the line pixel is scored by its darkest neighbour (z = -3): lower loss, gradient there
+    z3 = z.detach().clone().requires_grad_(True)
+    tol = L.line_loss_logit(lines, z3, tolerance=1)
+    assert tol.item() == pytest.approx(math.log1p(math.exp(-3.0)) / 4, rel=1e-5)
+    tol.backward()
+    assert z3.grad[0, 0, 0, 1].item() > 0 and torch.count_nonzero(z3.grad).item() == 1
 
 
 def test_finenet_ablation_loss():

@@ -152,6 +152,8 @@ def test_fine_stage_with_fixed_coarse_and_lines(data, tmp_path):
     assert last["line"] > 0 and math.isfinite(last["total"])
     with pytest.raises(UserError, match="line_loss must be l1 or logit"):
         load_config(None, [f"data={data}", "line_loss=bce", *ck], stage="fine")
+    with pytest.raises(UserError, match="line_tolerance"):
+        load_config(None, [f"data={data}", "line_tolerance=1", *ck], stage="fine")
     coarse_before = load_file(tmp_path / "c" / "final" / "model.safetensors")
     assert all(torch.equal(coarse_before[k], v.to(coarse_before[k].dtype))
                for k, v in t.models["coarse"].state_dict().items() if k in coarse_before)

@@ -53,6 +53,8 @@ class TrainConfig:
     line_loss: str = _f("l1", "fine: l1 = the paper's L_line (9) on l'; logit = the same in logit form, "
                               "-log(1 - l') on l's lines, which does not saturate where l' misses a line (not in "
                               "the paper; docs/TRAINING.md)")
+    line_tolerance: int = _f(0, "fine, line_loss logit: each drawn line pixel is scored by the darkest l' within this "
+                                "many pixels (line recall's tolerance is 1); 0 = the pixel itself")
     lambda_line: float = _f(0.85, "fixed-λ FineNet: weight of L_line (paper: 0.85); λ_dis = 1 - λ_line")
     lambda_conditioned: bool = _f(True, "fine: sample λ_line ~ U(0,1) per example and feed it to FineNet")
     sketch_styles: list = _f(["pencil", "lines", "cyclegan"], "sketch styles mixed in training (cyclegan if present)")
@@ -105,6 +107,8 @@ class TrainConfig:
             raise UserError("fine loss must be line+dis or dis+3d")
         if self.line_loss not in ("l1", "logit"):
             raise UserError(f"line_loss must be l1 or logit, got {self.line_loss!r}")
+        if self.line_tolerance < 0 or (self.line_tolerance and self.line_loss != "logit"):
+            raise UserError("line_tolerance must be 0, or at least 1 with line_loss logit")
         if self.stage == "coarse" and self.variant == "dp" and self.loss not in ("full", "La", "Lb", "Lc"):
             raise UserError("dp loss must be full, La, Lb or Lc")
         if self.lr_schedule not in ("constant", "cosine"):

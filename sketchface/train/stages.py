@@ -202,7 +202,7 @@ class FineStage(Stage):
                 with torch.no_grad():
                     lc = models["lines"](coarse)
             t = L.finenet_loss(l, lp, out["displacement"] * cfg.dis_scale, lam, 1 - lam,
-                               cfg.lambda_extra, lc, line_logits=z)
+                               cfg.lambda_extra, lc, line_logits=z, line_tolerance=cfg.line_tolerance)
         else:
             size = coarse.shape[-1]
             d = _resize(batch["depth"], size)
