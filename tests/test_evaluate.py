@@ -146,3 +146,22 @@ def test_synthesize_sketches_adds_a_style_that_training_picks(data, tiny_bundle,
     batch = {"sketch_cyclegan": torch.stack([ds[i]["sketch_cyclegan"] for i in range(3)])}
     picked = pick_sketch(batch, cfg, torch.Generator().manual_seed(0), 64)
     torch.testing.assert_close(picked, batch["sketch_cyclegan"])
+
+
+def test_line_misses_script_splits_the_drawn_lines(data, tiny_bundle, tmp_path, capsys):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    import line_misses
+
+    out = tmp_path / "misses.png"
+    assert line_misses.main(["--checkpoints", str(tiny_bundle), "--data", str(data), "--n", "6", "--show", "2",
+                             "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    rows = [r for r in text.splitlines() if r.startswith("| coarse") or r.startswith("| finenet")]
+    assert len(rows) == 2 and out.is_file()
+    for r in rows:
+        cells = [c.strip() for c in r.strip("|").split("|")[1:]]
+        assert 0 <= float(cells[0]) <= 1                 # recall: the fixture's sketches have lines
+        face = cells[2:6]                                # recalled + 2 px + 3-4 px + farther = all the face's lines
+        assert sum(map(float, face)) == pytest.approx(1, abs=2e-3)

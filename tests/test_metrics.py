@@ -87,6 +87,22 @@ def test_line_precision_recall_by_hand():
     assert same == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
 
 
+def test_line_distances_say_how_far_each_line_pixel_is_from_the_predicted_lines():
+    ref = np.ones((1, 9, 9))
+    ref[0, :, 1] = 0                                                # drawn lines in columns 1 and 6
+    ref[0, :, 6] = 0
+    pred = np.ones((1, 9, 9))
+    pred[0, :, 2] = 0                                               # l' has one line, in column 2
+    d = M.line_distances(ref, pred)
+    assert d.shape == (1, 9, 9) and (d[0, :, 1] == 1).all() and (d[0, :, 6] == 4).all()
+    # consistent with line_scores: recalled exactly where the distance is <= 1
+    ink = ref < 0.5
+    assert M.line_scores(ref, pred)["recall"] == pytest.approx((d[ink] <= 1).mean())
+    assert (M.line_distances(ref, np.ones((1, 9, 9)), cap=7) == 7).all()       # no predicted line at all
+    with pytest.raises(ValueError, match="differ in shape"):
+        M.line_distances(ref, np.ones((1, 8, 8)))
+
+
 def test_line_scores_in_a_region():
     ref = _line_image([(y, 2) for y in range(8)])                       # a line down the whole image
     pred = _line_image([(y, 2) for y in range(4)] + [(0, 6)])           # its top half + one stray pixel
