@@ -165,3 +165,28 @@ def test_line_misses_script_splits_the_drawn_lines(data, tiny_bundle, tmp_path, 
         assert 0 <= float(cells[0]) <= 1                 # recall: the fixture's sketches have lines
         face = cells[2:6]                                # recalled + 2 px + 3-4 px + farther = all the face's lines
         assert sum(map(float, face)) == pytest.approx(1, abs=2e-3)
+
+
+def test_line_oracle_script_fits_a_displacement_per_sample(data, tiny_bundle, tmp_path, capsys):
+    import sys
+    from pathlib import Path
+
+    import torch
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    import line_oracle
+
+    x = torch.rand(1, 1, 20, 20)
+    torch.testing.assert_close(line_oracle.gaussian_blur(torch.full((1, 1, 9, 9), 0.3), 1.5),
+                               torch.full((1, 1, 9, 9), 0.3))           # a constant stays constant
+    assert line_oracle.gaussian_blur(x, 1.0).std() < x.std() and line_oracle.gaussian_blur(x, 0) is x
+    out = tmp_path / "oracle.png"
+    assert line_oracle.main(["--checkpoints", str(tiny_bundle), "--data", str(data), "--n", "4", "--steps", "3",
+                             "--dis-scale", "3", "--blur", "0", "1", "--show", "2", "--out", str(out)]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| optimised") or r.startswith("| shipped")]
+    assert len(rows) == 1 + 2 * 2 and out.is_file()                  # shipped + 2 gates x 1 dis_scale x 2 blurs
+    for r in rows:
+        cells = [c.strip() for c in r.strip("|").split("|")]
+        on, off = map(float, cells[4].split("/"))
+        assert 0 <= float(cells[3]) <= 1 and on >= 0 and off >= 0
+    ungated = [r for r in rows if "gate r = 0" in r]
+    assert len(ungated) == 2
