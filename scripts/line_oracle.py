@@ -5,9 +5,10 @@
 FineNet predicts one displacement per input; here each sample's displacement is a free per-pixel variable,
 d = max_displacement * tanh(p) (times the line gate of radius r and the face mask, as in FineNet), fitted by Adam
 to that sample's own loss λ_line * L_line + (1 - λ_line) * L_dis (the paper's (9), or its logit form with
---line-loss logit) with the shipped line extractor fixed. No network could do better on its own loss than an
-optimiser given the answer per sample, so the recall reached here bounds what FineNet can reach with the same
-loss, gate and line extractor. The shipped FineNet is scored on the same samples for reference.
+--line-loss logit) with the shipped line extractor fixed. One network for every input can hardly fit each
+sample's loss better than an optimiser working on that sample alone, so the recall reached here is what minimising
+the same loss, gate and line extractor leads to (with --blur, at FineNet's smoothness). The shipped FineNet is
+scored on the same samples for reference.
 """
 from __future__ import annotations
 
