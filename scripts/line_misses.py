@@ -37,7 +37,6 @@ def main(argv: list[str] | None = None) -> int:
     from sketchface.pipeline import MASK_THRESHOLD
     from sketchface.xdog import xdog_torch
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     bundle = Path(a.checkpoints)
     coarse_net = load_network(bundle / "dp_coarse")
     le = load_network(bundle / "line_extractor").eval()
@@ -105,11 +104,12 @@ def _partly_found(ink: np.ndarray, on: np.ndarray, d: np.ndarray) -> str:
 
 
 def picture(x, ink, mask, dists, out) -> None:
+    import sys
+
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    import sys
     sys.path.insert(0, str(Path(__file__).parent))
     from compare_finenet import save_grid
 
