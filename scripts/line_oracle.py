@@ -40,7 +40,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from sketchface import losses as L
     from sketchface.evaluate import STYLE_KEYS, _chw, _resize, load_split, predict
     from sketchface.metrics import displacement_locality, line_scores, roughness
     from sketchface.nets import load_network
@@ -83,31 +82,37 @@ def main(argv: list[str] | None = None) -> int:
 
     shown = {"coarse": torch.zeros_like(coarse), "shipped FineNet": shipped}
     row("shipped FineNet", score(shipped))
-    settings = [(r, ds, b) for r in a.gate for ds in a.dis_scale for b in a.blur]
-    for r, ds, b in settings:
+    for r in a.gate:
         gate = (line_gate(lines, r) if r > 0 else torch.ones_like(lines)) * mask
-        if True:
-            p = torch.zeros_like(coarse, requires_grad=True)
-            opt = torch.optim.Adam([p], lr=a.lr)
-
-            def field(p):
-                return max_disp * torch.tanh(gaussian_blur(p, b)) * gate
-            for _ in range(a.steps):
-                disp = field(p)
-                fine = coarse + disp
-                z = le.logits(fine) if a.line_loss == "logit" else None
-                lp = torch.sigmoid(z) if z is not None else le(fine)
-                t = L.finenet_loss(lines, lp, disp * ds, a.lambda_line, line_logits=z)
-                opt.zero_grad()
-                t["total"].backward()
-                opt.step()
-            with torch.no_grad():
-                disp = field(p)
+        for ds in a.dis_scale:
+            for b in a.blur:
+                disp = fit_displacement(le, coarse, lines, gate, max_disp, ds, b, a)
                 row(f"optimised per sample, gate r = {r}, dis_scale {ds:g}, blur {b:g} px", score(disp))
                 shown[f"optimised, r {r}, blur {b:g}"] = disp
     if a.out:
         picture(coarse[:a.show], lines[:a.show], mask[:a.show], {k: v[:a.show] for k, v in shown.items()}, le, a.out)
     return 0
+
+
+def fit_displacement(le, coarse, lines, gate, max_disp: float, dis_scale: float, blur: float, a):
+    """Adam on p, per sample, for d = max_disp * tanh(blur(p)) * gate; returns the fitted d (no gradient)."""
+    import torch
+
+    from sketchface import losses as L
+
+    p = torch.zeros_like(coarse, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=a.lr)
+    for _ in range(a.steps):
+        disp = max_disp * torch.tanh(gaussian_blur(p, blur)) * gate
+        fine = coarse + disp
+        z = le.logits(fine) if a.line_loss == "logit" else None
+        lp = torch.sigmoid(z) if z is not None else le(fine)
+        t = L.finenet_loss(lines, lp, disp * dis_scale, a.lambda_line, line_logits=z)
+        opt.zero_grad()
+        t["total"].backward()
+        opt.step()
+    with torch.no_grad():
+        return max_disp * torch.tanh(gaussian_blur(p, blur)) * gate
 
 
 def gaussian_blur(x, sigma: float):
