@@ -1,6 +1,6 @@
 """Where line recall is lost: how far each drawn line pixel lies from the lines l' of the coarse and fine depth.
 
-    python scripts/line_misses.py --n 200 --out docs/img/line_misses.png [--finenet DIR ...] [--lambda-line 0.85]
+    python scripts/line_misses.py --n 200 --out docs/img/line_misses.jpg [--finenet DIR ...] [--lambda-line 0.85]
 
 Line recall (tolerance 1 px) counts a pixel of l as found when l' has a line within 1 px. For the test line
 drawings this splits the pixels of l into: off the face (no surface to carve), and on the face by their
@@ -26,16 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--style", default="lines", choices=["lines", "pencil"])
     ap.add_argument("--lambda-line", type=float, default=0.85)
     ap.add_argument("--show", type=int, default=4, help="test samples in the picture")
-    ap.add_argument("--out", default="", help="PNG (empty = table only)")
+    ap.add_argument("--out", default="", help="picture, .png or .jpg (empty = table only)")
     a = ap.parse_args(argv)
 
     import torch
 
-    from sketchface.evaluate import STYLE_KEYS, _chw, _resize, load_split, predict
+    from sketchface.evaluate import STYLE_KEYS, _chw, _resize, finenet_inputs, load_split
     from sketchface.metrics import line_distances
     from sketchface.nets import load_network
-    from sketchface.pipeline import MASK_THRESHOLD
-    from sketchface.xdog import xdog_torch
 
     bundle = Path(a.checkpoints)
     coarse_net = load_network(bundle / "dp_coarse")
@@ -45,12 +43,9 @@ def main(argv: list[str] | None = None) -> int:
              for f in a.finenet or [bundle / "finenet"]]
     size = fines[0].config.image_size
     test = load_split(a.data, "test", ("depth", "mask", STYLE_KEYS[a.style]), a.n)
-    x = _resize(_chw(test[STYLE_KEYS[a.style]]), size)
-    coarse = predict(coarse_net, x, "sketch", 16, "cpu")
+    x, coarse, lines, mask01 = finenet_inputs(coarse_net, test, a.style, size)
+    mask = mask01 > 0
     with torch.inference_mode():
-        lines = np.concatenate([xdog_torch(torch.from_numpy(np.ascontiguousarray(x[i:i + 16]))).numpy()
-                                for i in range(0, len(x), 16)])[:, 0]
-        mask = coarse > MASK_THRESHOLD
 
         def lines_of(depth):
             return np.concatenate([le(torch.from_numpy(depth[i:i + 16, None])).numpy()
@@ -61,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             fine = []
             for i in range(0, len(x), 16):
                 out = net(torch.from_numpy(coarse[i:i + 16, None]), torch.from_numpy(lines[i:i + 16, None]),
-                          torch.full((len(coarse[i:i + 16]),), a.lambda_line), torch.from_numpy(
-                              mask[i:i + 16, None].astype(np.float32)))
+                          torch.full((len(coarse[i:i + 16]),), a.lambda_line), torch.from_numpy(mask01[i:i + 16, None]))
                 fine.append(out["fine"].clamp(0, 1)[:, 0].numpy())
             maps[f"{name}, λ_line {a.lambda_line:g}"] = lines_of(np.concatenate(fine))
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -40,23 +38,19 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from sketchface.evaluate import STYLE_KEYS, _chw, _resize, load_split, predict
+    from sketchface.evaluate import STYLE_KEYS, finenet_inputs, load_split
     from sketchface.metrics import displacement_locality, line_scores, roughness
     from sketchface.nets import load_network
     from sketchface.nets.finenet import line_gate
-    from sketchface.pipeline import MASK_THRESHOLD
-    from sketchface.xdog import xdog_torch
 
     bundle = Path(a.checkpoints)
     le = load_network(bundle / "line_extractor").eval().requires_grad_(False)
     fine_net = load_network(bundle / "finenet").eval()
     size, max_disp = fine_net.config.image_size, fine_net.config.max_displacement
     test = load_split(a.data, "test", ("depth", "mask", STYLE_KEYS[a.style]), a.n)
-    x = _resize(_chw(test[STYLE_KEYS[a.style]]), size)
-    coarse = torch.from_numpy(predict(load_network(bundle / "dp_coarse"), x, "sketch", 16, "cpu")[:, None])
+    x, coarse, lines, mask = (torch.from_numpy(v[:, None] if v.ndim == 3 else v)
+                              for v in finenet_inputs(load_network(bundle / "dp_coarse"), test, a.style, size))
     with torch.no_grad():
-        lines = xdog_torch(torch.from_numpy(np.ascontiguousarray(x)))
-        mask = (coarse > MASK_THRESHOLD).float()
         lam = torch.full((len(x),), a.lambda_line)
         shipped = fine_net(coarse, lines, lam, mask)["displacement"]
 

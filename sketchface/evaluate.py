@@ -244,29 +244,39 @@ def _run_steps(run: Path) -> int:
         return -1
 
 
+def finenet_inputs(coarse_net, test: dict, style: str, size: int, batch: int = 16,
+                   device: str = "cpu") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What FineNet sees for the test sketches of ``style`` at ``size`` px: the sketches x (K, C, S, S), the
+    coarse depth (K, S, S), the XDoG lines l (K, S, S) and the face mask of the coarse depth (K, S, S) as 0/1."""
+    import torch
+
+    from sketchface.pipeline import MASK_THRESHOLD
+    from sketchface.xdog import xdog_torch
+
+    x = _resize(_chw(test[STYLE_KEYS[style]]), size)
+    coarse = predict(coarse_net, x, "sketch", batch, device)
+    with torch.inference_mode():
+        lines = np.concatenate([xdog_torch(torch.from_numpy(np.ascontiguousarray(x[i:i + batch])).to(device))
+                                .cpu().numpy() for i in range(0, len(x), batch)])[:, 0]
+    return x, coarse, lines, (coarse > MASK_THRESHOLD).astype(np.float32)
+
+
 def finenet_sweep(coarse_net, lines_net, fine_net, test: dict, cfg: EvalConfig, style: str,
                   label: str = "L_line + L_dis") -> list[dict[str, Any]]:
     """λ sweep of one FineNet on one sketch style; the first row is the coarse reference."""
     import torch
 
     from sketchface.metrics import depth_error, displacement_locality, line_scores, roughness
-    from sketchface.pipeline import MASK_THRESHOLD
-    from sketchface.xdog import xdog_torch
 
     size = fine_net.config.image_size
-    x = _resize(_chw(test[STYLE_KEYS[style]]), size)
+    x, coarse, lines, mask = finenet_inputs(coarse_net, test, style, size, cfg.batch, cfg.device)
     gt = _resize(_chw(test["depth"]), size)[:, 0]
-    coarse = predict(coarse_net, x, "sketch", cfg.batch, cfg.device)
     rows = []
     dev = cfg.device
     with torch.inference_mode():
-        lines = np.concatenate([xdog_torch(torch.from_numpy(np.ascontiguousarray(x[i:i + cfg.batch])).to(dev))
-                                .cpu().numpy() for i in range(0, len(x), cfg.batch)])[:, 0]
-
         def run_lines(depth):
             return np.concatenate([lines_net(torch.from_numpy(depth[i:i + cfg.batch, None]).to(dev))
                                    .float().cpu().numpy() for i in range(0, len(depth), cfg.batch)])[:, 0]
-        mask = (coarse > MASK_THRESHOLD).astype(np.float32)
 
         def scores(lines_pred):
             return {**line_scores(lines, lines_pred),
