@@ -113,6 +113,14 @@ def test_inference_only_networks_cannot_train(tiny_bundle):
     assert dp.predict_depth(torch.ones(1, 1, 32, 32)).shape == (1, 1, 32, 32)
     with pytest.raises(RuntimeError, match="inference-only"):
         dp(torch.ones(1, 1, 32, 32), torch.ones(1, 3, 32, 32))
+    # the shipped CycleGAN keeps only the photo -> sketch generator the pipeline uses
+    from safetensors import safe_open
+    with safe_open(str(tiny_bundle / "cyclegan" / "model.safetensors"), "pt") as f:
+        assert {k.split(".")[0] for k in f.keys()} == {"G_ps"}
+    gan = load_network(tiny_bundle / "cyclegan")
+    assert gan.photo_to_sketch(torch.ones(1, 3, 32, 32)).shape[1] == 1
+    with pytest.raises(RuntimeError, match="inference-only"):
+        gan.sketch_to_photo(torch.ones(1, 1, 32, 32))
 
 
 def test_reconstruct_cli_writes_every_file(tiny_bundle, tmp_path, capsys):

@@ -92,7 +92,8 @@ class CycleGAN(HubModel):
     """
 
     config_class = CycleGANConfig
-    inference_parts = ("G_ps", "G_sp")
+    # the pipeline only turns photos into sketches: G_sp, like the discriminators, is for training
+    inference_parts = ("G_ps",)
 
     def __init__(self, config: CycleGANConfig):
         super().__init__(config)
