@@ -231,6 +231,24 @@ def seed_table(bundle: Path, runs: Path, test: dict, cfg: EvalConfig) -> list[di
     return rows
 
 
+def _missing_sections(res: dict[str, Any], cfg: EvalConfig) -> list[str]:
+    """One sentence per section of docs/RESULTS.md this report leaves out, saying what it needs."""
+    where = f"`{cfg.runs}`" if cfg.runs else "no `--runs` folder"
+    train = "(`scripts/train_lite.sh B` and `seeds` train them)"
+    out = []
+    if not res.get("ablation"):
+        out.append(f"DP-CoarseNet loss ablation (Table 4/5): {where} holds no coarse-dp-La/Lb/Lc/full runs at "
+                   f"{cfg.ablation_step} steps {train}.")
+    if not res.get("seeds"):
+        out.append(f"Spread over seeds: {where} holds no seeds/<network>-s<N>/final runs {train}.")
+    fine = res.get("finenet") or {}
+    if fine and not any(r["model"] == "L_dis + L_3d" for rows in fine.values() for r in rows):
+        out.append(f"FineNet L_dis + L_3d ablation: {where} holds no fine-dis+3d/final run {train}.")
+    if not fine:
+        out.append("FineNet λ sweep: the checkpoints need dp_coarse, line_extractor and finenet.")
+    return out
+
+
 def _seed_of(run: Path) -> int:
     tail = run.name.rsplit("-s", 1)[-1]
     return int(tail) if tail.isdigit() else -1
@@ -391,6 +409,8 @@ def to_markdown(res: dict[str, Any]) -> str:
         L.append("")
     if res.get("plots"):
         L += [f"![{Path(p).stem}]({p})" for p in res["plots"]] + [""]
+    if res.get("not_run"):
+        L += ["### Not in this report", ""] + [f"- {t}" for t in res["not_run"]] + [""]
     return "\n".join(L)
 
 
@@ -468,6 +488,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
                 rows += finenet_sweep(coarse_net, lines_net, abl_net, test, sub, style, "L_dis + L_3d")[1:]
             fine[style] = rows
     res["finenet"] = fine
+    res["not_run"] = _missing_sections(res, cfg)
     steps.update(1)
     steps.close()
     out = Path(cfg.out)

@@ -52,6 +52,9 @@ def test_evaluate_writes_tables_json_and_plot(data, tiny_bundle, tmp_path):
     assert all(0 <= r["recall_face"] <= 1 for r in sweep) and 0 <= sweep[0]["ink_in_face"] <= 1
     assert "recall in face" in text
     assert 0 <= sweep[0]["recall_gt"] <= 1 and "on the ground-truth depth itself recalls" in text
+    # without --runs the report says which sections it leaves out and what they need
+    assert "Not in this report" in text and "loss ablation" in text and "L_dis + L_3d ablation" in text
+    assert len(j["not_run"]) == 3 and "no `--runs` folder" in j["not_run"][0]
 
 
 def test_finenet_sweep_reference_is_the_line_extractor_on_the_true_depth(data, tiny_bundle, monkeypatch):
@@ -89,7 +92,10 @@ def test_seed_spread_table(data, tiny_bundle, tmp_path):
     # copies of one network: the same Err for every seed, so no spread
     assert dnet["values"][0] == pytest.approx(dnet["values"][2]) and dnet["std"] == pytest.approx(0, abs=1e-6)
     assert by["FineNet"]["seeds"] == [0, 1]
-    assert "Spread over seeds" in out.read_text()
+    text = out.read_text()
+    assert "Spread over seeds" in text
+    assert [t.split(":")[0] for t in res["not_run"]] == ["DP-CoarseNet loss ablation (Table 4/5)",
+                                                         "FineNet L_dis + L_3d ablation"]
 
 
 def test_targets_pass_and_fail_on_numbers():
