@@ -27,6 +27,11 @@ DEFAULT_BUNDLE = {"coarse": "dp_coarse", "line_extractor": "line_extractor", "fi
                   "cyclegan": "cyclegan"}
 COARSE_FOLDERS = ("dp_coarse", "sp_coarse", "sp_coarse_minus", "dnet")
 MASK_THRESHOLD = 0.05   # coarse depth above this is face (as in FineNet training)
+# Lines l of a photo: XDoG of its CycleGAN sketch, a little less eager (tau 0.95 instead of 0.98) and without the
+# specks of fewer than 16 pixels that the photo's texture and background leave (docs/TRAINING.md, "The photo
+# path's lines"); sketches and line drawings keep every stroke, a drawn mole included.
+PHOTO_XDOG = {"tau": 0.95}
+PHOTO_MIN_STROKE = 16   # pixels of a 128-px model frame; scaled with the frame's area for larger models
 
 
 class PipelineError(InputError):
@@ -240,17 +245,22 @@ class SketchFace:
         return rgb, kind, framing, framed
 
     def __call__(self, image: Any, lambda_line: float = 0.85, kind: str = "sketch", xdog: dict | None = None,
-                 refine: bool = True) -> Reconstruction:
+                 refine: bool = True, min_stroke: int | None = None) -> Reconstruction:
         """Reconstruct a face from a file path, PIL image or numpy array (gray, RGB or RGBA; uint8 or float).
 
-        ``xdog``: XDoG parameters for the lines l (sigma, k, tau, epsilon, phi; see sketchface.xdog);
-        ``refine=False`` stops at the coarse depth (fine = coarse, no displacement)."""
+        ``xdog``: XDoG parameters for the lines l (sigma, k, tau, epsilon, phi; see sketchface.xdog; for photos
+        they update ``PHOTO_XDOG``); ``min_stroke``: strokes of l with fewer pixels (model frame) are dropped
+        (default for photos ``PHOTO_MIN_STROKE`` at 128 px, 0 otherwise); ``refine=False`` stops at the coarse depth
+        (fine = coarse, no displacement)."""
         from sketchface.framing import to_gray
-        from sketchface.xdog import xdog_torch
+        from sketchface.xdog import remove_specks, xdog_torch
 
         lam = _check_lambda(lambda_line)
-        xdog_kw = _check_xdog(xdog)
         rgb, kind, framing, framed = self.prepare(image, kind)
+        xdog_kw = _check_xdog({**PHOTO_XDOG, **(xdog or {})} if kind == "photo" else xdog)
+        if min_stroke is None:
+            min_stroke = round(PHOTO_MIN_STROKE * (self.size / 128) ** 2) if kind == "photo" else 0
+        min_stroke = _check_min_stroke(min_stroke)
         torch = self.torch
         nets = self._run
         with torch.inference_mode():
@@ -273,6 +283,8 @@ class SketchFace:
                 coarse = nets.coarse.predict_depth(sketch, "sketch")
                 image_used = gray
             lines = xdog_torch(sketch, **xdog_kw)
+            if min_stroke > 1:
+                lines = self._tensor(remove_specks(self._np(lines), min_stroke))
             lines_pred = nets.line_extractor(coarse) if not refine else lines
         r = Reconstruction(kind=kind, input_image=rgb, image=image_used, crop_box=framing.crop_box,
                            lines=self._np(lines), coarse=self._np(coarse),
@@ -322,6 +334,12 @@ def _check_lambda(value: Any) -> float:
     if not np.isfinite(lam) or not 0.0 <= lam <= 1.0:
         raise InputError(f"lambda_line must be a number in [0, 1], got {value!r}")
     return lam
+
+
+def _check_min_stroke(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise InputError(f"min_stroke must be a whole number of pixels >= 0, got {value!r}")
+    return int(value)
 
 
 def _check_xdog(params: dict | None) -> dict:

@@ -94,3 +94,19 @@ def xdog_torch(image, sigma: float = 0.8, k: float = 1.6, tau: float = 0.98, eps
     d = blur(image, sigma) - tau * blur(image, sigma * k)
     out = torch.where(d >= epsilon, torch.ones_like(d), 1.0 + torch.tanh(phi * (d - epsilon)))
     return out.clamp(0, 1)
+
+
+def remove_specks(lines: np.ndarray, min_area: int, threshold: float = 0.5) -> np.ndarray:
+    """``lines`` (H, W) or (N, H, W), black on white, with every stroke (8-connected ink, value < ``threshold``)
+    of fewer than ``min_area`` pixels turned white. XDoG of a sketch synthesised from a photo is speckled by
+    the photo's texture and background; FineNet would carve each speck into the face."""
+    a = np.asarray(lines, dtype=np.float32)
+    if min_area <= 1:
+        return a.copy()
+    out = a.copy()
+    for img in out.reshape(-1, *a.shape[-2:]):
+        n, labels, stats, _ = cv2.connectedComponentsWithStats((img < threshold).astype(np.uint8), connectivity=8)
+        small = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] < min_area) + 1
+        if len(small):
+            img[np.isin(labels, small)] = 1.0
+    return out

@@ -26,6 +26,26 @@ def test_xdog_parameters_reach_the_lines(sf):
     assert default.sketch is not None and default.sketch.shape == (32, 32)
 
 
+def test_photo_lines_lose_their_specks_and_drawn_dots_stay(sf):
+    import cv2
+    photo = (np.random.default_rng(1).random((48, 48, 3)) * 255).astype(np.uint8)   # all texture
+    raw = sf(photo, kind="photo", min_stroke=0)
+    clean = sf(photo, kind="photo", min_stroke=6)
+
+    def strokes(lines):
+        n, _, stats, _ = cv2.connectedComponentsWithStats((lines < 0.5).astype(np.uint8), connectivity=8)
+        return stats[1:, cv2.CC_STAT_AREA]
+    assert (strokes(raw.lines) < 6).any() and not (strokes(clean.lines) < 6).any()
+    kept = clean.lines < 0.5
+    assert kept.sum() > 0 and (raw.lines[kept] < 0.5).all()        # only strokes were removed, none added
+    assert sf(photo, kind="photo", xdog={"tau": 0.98}, min_stroke=0).lines.tolist() != raw.lines.tolist()
+    a = drawing()
+    a[8:10, 20:22] = 0                                                # a drawn mole: 2 x 2 pixels
+    assert (sf(a).lines < 0.5).sum() == (sf(a, min_stroke=0).lines < 0.5).sum()   # sketches keep every dot
+    with pytest.raises(InputError, match="min_stroke"):
+        sf(a, min_stroke=-1)
+
+
 @pytest.mark.parametrize("bad,match", [({"sigmaa": 1.0}, "unknown XDoG"), ({"sigma": -1}, "positive"),
                                        ({"phi": "x"}, "number"), ({"k": float("nan")}, "finite")])
 def test_bad_xdog_parameters_are_refused(sf, bad, match):

@@ -220,7 +220,9 @@ class AppLogic:
             progress(0.1, desc="Reading the input")
         sf, choice = self.bank.get(model)
         image, kind = choose_input(source, pad, upload, photo, upload_kind)
-        xdog = dict(sigma=sigma, k=k, tau=tau, epsilon=epsilon, phi=phi)
+        # only the parameters moved off their defaults: photos start from their own (pipeline.PHOTO_XDOG)
+        xdog = {name: v for name, v in dict(sigma=sigma, k=k, tau=tau, epsilon=epsilon, phi=phi).items()
+                if v != XDOG_DEFAULTS[name]}
         if progress is not None:
             progress(0.4, desc="CoarseNet and FineNet")
         tm = time.perf_counter()

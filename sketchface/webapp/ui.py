@@ -142,7 +142,8 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                                         elem_id="sf-lambda-dis")
                 run = gr.Button("Reconstruct", variant="primary", elem_id="sf-run")
                 with gr.Accordion("Advanced", open=False):
-                    gr.Markdown("XDoG line extraction for l (Winnemöller et al. 2012)")
+                    gr.Markdown("XDoG line extraction for l (Winnemöller et al. 2012). Photos, until you move "
+                                "τ: τ 0.95, and specks under 16 pixels dropped.")
                     with gr.Row():
                         sigma = gr.Slider(0.3, 3.0, XDOG_DEFAULTS["sigma"], step=0.05, label="σ (line width)")
                         k = gr.Slider(1.1, 3.0, XDOG_DEFAULTS["k"], step=0.05, label="k (outer / inner)")
