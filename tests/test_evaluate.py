@@ -196,3 +196,22 @@ def test_line_oracle_script_fits_a_displacement_per_sample(data, tiny_bundle, tm
         assert 0 <= float(cells[3]) <= 1 and on >= 0 and off >= 0
     ungated = [r for r in rows if "gate r = 0" in r]
     assert len(ungated) == 2
+
+
+def test_photo_lines_script_scores_each_xdog_setting(data, tiny_bundle, tmp_path, capsys):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    import photo_lines
+
+    out = tmp_path / "photo_lines.png"
+    assert photo_lines.main(["--checkpoints", str(tiny_bundle), "--data", str(data), "--n", "3", "--skip", "1",
+                             "--variants", "0.98:0", "0.95:8", "--show", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "3 test photos (from #1)" in text and out.is_file()
+    rows = [[c.strip() for c in r.strip("|").split("|")] for r in text.splitlines()
+            if r.startswith("| coarse") or r.startswith("| tau")]
+    assert [r[0] for r in rows] == ["coarse (no FineNet)", "tau 0.98", "tau 0.95, strokes < 8 px dropped"]
+    assert float(rows[2][1]) <= float(rows[1][1])             # a lower tau and no specks: less ink
+    for r in rows:
+        assert float(r[2]) >= 0 and 0 <= float(r[3]) <= 1 and 0 <= float(r[4]) <= 1
