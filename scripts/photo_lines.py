@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
 
     import torch
+    with torch.no_grad():
+        return run(a)
+
+
+def run(a: argparse.Namespace) -> int:
+    import torch
 
     from sketchface.evaluate import _chw, load_split
     from sketchface.metrics import depth_error, displacement_locality, line_scores, roughness
@@ -41,7 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     from sketchface.pipeline import MASK_THRESHOLD
     from sketchface.xdog import remove_specks, xdog_torch
 
-    torch.set_grad_enabled(False)
     variants = [(float(t), int(m)) for t, m in (v.split(":") for v in a.variants)]
     bundle = Path(a.checkpoints)
     dp, le, fn, cg = (load_network(bundle / f).eval() for f in ("dp_coarse", "line_extractor", "finenet", "cyclegan"))

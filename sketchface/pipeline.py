@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from sketchface.framing import KINDS, InputError, crop_to_frame, frame_face, guess_kind, load_image, paste_back
+from sketchface.framing import (KINDS, InputError, crop_to_frame, flatten_paper, frame_face, guess_kind, load_image,
+                                paste_back, to_gray)
 
 PIPELINE_FILE = "pipeline.json"
 DEFAULT_BUNDLE = {"coarse": "dp_coarse", "line_extractor": "line_extractor", "finenet": "finenet",
@@ -239,9 +240,11 @@ class SketchFace:
         rgb = load_image(image)
         if kind == "auto":
             kind = guess_kind(rgb)
-        framing = frame_face(rgb, kind)
+        # a drawing photographed on tinted paper under uneven light: the paper made white first, as in training
+        src = rgb if kind == "photo" else np.repeat(flatten_paper(to_gray(rgb))[..., None], 3, -1)
+        framing = frame_face(src, kind)
         fill = None if kind == "photo" else (1.0, 1.0, 1.0)
-        framed = crop_to_frame(rgb, framing.crop_box, self.size, fill)
+        framed = crop_to_frame(src, framing.crop_box, self.size, fill)
         return rgb, kind, framing, framed
 
     def __call__(self, image: Any, lambda_line: float = 0.85, kind: str = "sketch", xdog: dict | None = None,
@@ -252,7 +255,6 @@ class SketchFace:
         they update ``PHOTO_XDOG``); ``min_stroke``: strokes of l with fewer pixels (model frame) are dropped
         (default for photos ``PHOTO_MIN_STROKE`` at 128 px, 0 otherwise); ``refine=False`` stops at the coarse depth
         (fine = coarse, no displacement)."""
-        from sketchface.framing import to_gray
         from sketchface.xdog import remove_specks, xdog_torch
 
         lam = _check_lambda(lambda_line)

@@ -46,6 +46,17 @@ def test_photo_lines_lose_their_specks_and_drawn_dots_stay(sf):
         sf(a, min_stroke=-1)
 
 
+def test_a_drawing_on_paper_reaches_the_models_on_white(sf):
+    from test_framing_mesh import on_paper
+    a = drawing()
+    r = sf(on_paper(a), kind="auto")
+    clean = sf(a, kind="auto")
+    assert "photo" not in (r.kind, clean.kind)
+    assert np.percentile(r.image, 60) > 0.95                           # the model input's paper is white
+    assert abs(int((r.lines < 0.5).sum()) - int((clean.lines < 0.5).sum())) < 0.25 * (clean.lines < 0.5).sum()
+    np.testing.assert_array_equal(r.input_image, np.asarray(on_paper(a), np.float32))   # the input as given
+
+
 @pytest.mark.parametrize("bad,match", [({"sigmaa": 1.0}, "unknown XDoG"), ({"sigma": -1}, "positive"),
                                        ({"phi": "x"}, "number"), ({"k": float("nan")}, "finite")])
 def test_bad_xdog_parameters_are_refused(sf, bad, match):

@@ -215,3 +215,29 @@ def test_photo_lines_script_scores_each_xdog_setting(data, tiny_bundle, tmp_path
     assert float(rows[2][1]) <= float(rows[1][1])             # a lower tau and no specks: less ink
     for r in rows:
         assert float(r[2]) >= 0 and 0 <= float(r[3]) <= 1 and 0 <= float(r[4]) <= 1
+
+
+def test_paper_inputs_script_guesses_kinds_and_scores_both_readings(data, tiny_bundle, tmp_path, capsys):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    import paper_inputs
+
+    rng = np.random.default_rng(0)
+    g = np.ones((40, 40), np.float32)
+    g[10:30, 20] = 0.0
+    on_paper = paper_inputs.phone_photo(g, rng)
+    assert on_paper.shape == (40, 40, 3) and on_paper[0, 0, 2] < on_paper[0, 0, 0]        # cream, not white
+    assert paper_inputs.saturation_rule(np.repeat(g[..., None], 3, -1)) == "lines"
+    out = tmp_path / "paper.png"
+    assert paper_inputs.main(["--checkpoints", str(tiny_bundle), "--data", str(data), "--n", "2", "--show", "1",
+                              "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    kinds = {r.split("|")[1].strip(): r.split("|")[2:4] for r in text.splitlines() if r.count("%") >= 6}
+    assert set(kinds) == {"photo", "pencil sketch", "line drawing", "pencil sketch on paper",
+                          "line drawing on paper"}
+    for cells in kinds.values():                                        # photo / sketch / lines shares sum to 1
+        for c in cells:
+            assert sum(float(v.strip(" %")) for v in c.split("/")) == pytest.approx(100, abs=0.2)
+    errs = [r for r in text.splitlines() if r.startswith("| ") and r.count("/") == 2 and "%" not in r]
+    assert len(errs) == 4 and out.is_file()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sketchface.framing import (InputError, crop_to_frame, frame_face, guess_kind, ink_box, load_image,
-                                paste_back)
+from sketchface.framing import (InputError, crop_to_frame, flatten_paper, frame_face, guess_kind, ink_box,
+                                load_image, paper_surface, paste_back)
 from sketchface.mesh import depth_to_mesh, export_mesh, save_depth_png16
 
 
@@ -81,6 +81,45 @@ def test_kind_guess():
     assert guess_kind(a) == "lines"
     photo = np.random.default_rng(0).uniform(0, 1, (64, 64, 3)).astype(np.float32)
     assert guess_kind(photo) == "photo"
+
+
+def on_paper(a, tint=(1.0, 0.95, 0.82)):
+    """The drawing ``a`` (uint8 grey) photographed on cream paper under light falling from the left."""
+    h, w = a.shape
+    light = 0.9 - 0.25 * np.mgrid[0:h, 0:w][1] / w
+    ink = 1 - (1 - a / 255.0) * 0.8                                   # grey pencil
+    return (ink * light)[..., None] * np.array(tint, np.float32)
+
+
+def test_paper_is_made_white_and_ink_stays():
+    a = drawing()
+    clean = load_image(a).mean(-1)
+    np.testing.assert_allclose(flatten_paper(clean), clean, atol=1e-4)     # white paper: nothing to do
+    gray = on_paper(a).mean(-1).astype(np.float32)
+    surface, share = paper_surface(gray)
+    assert share > 0.9 and surface.shape == gray.shape
+    flat = flatten_paper(gray)
+    paper, ink = a == 255, a == 0
+    assert gray[paper].min() < 0.7 and np.percentile(flat[paper], 5) > 0.95     # uneven cream -> white
+    assert flat[ink].mean() < 0.35                                              # the strokes stay dark
+    big = np.kron(gray, np.ones((9, 9), np.float32))                            # 2700 x 2340: one small fit
+    assert paper_surface(big)[0].shape == big.shape
+
+
+def test_kind_guess_on_paper_and_in_colour():
+    a = drawing()
+    assert guess_kind(on_paper(a)) != "photo"                          # tinted paper is not a colour photo
+    assert guess_kind(on_paper(a, (0.8, 0.9, 1.0))) != "photo"         # nor is a bluish one
+    face = np.full((90, 90, 3), (0.3, 0.5, 0.9), np.float32)           # a skin-coloured disc on blue
+    yy, xx = np.mgrid[0:90, 0:90]
+    face[(yy - 45) ** 2 + (xx - 45) ** 2 < 30 ** 2] = (0.85, 0.6, 0.5)
+    assert guess_kind(face) == "photo"
+    import cv2
+    grey = cv2.resize(np.random.default_rng(0).uniform(0.1, 0.9, (6, 6)).astype(np.float32), (90, 90),
+                      interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    assert paper_surface(grey)[1] < 0.5 and guess_kind(np.repeat(grey[..., None], 3, -1)) == "photo"   # no paper
+    ramp = np.repeat(np.linspace(0.4, 0.9, 90, dtype=np.float32)[None, :], 90, 0)
+    assert guess_kind(np.repeat(ramp[..., None], 3, -1)) != "photo"    # light falling across a blank sheet
 
 
 def test_framing_follows_the_drawing_in_position_and_scale():
