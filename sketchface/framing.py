@@ -234,10 +234,19 @@ def guess_kind(rgb: np.ndarray) -> str:
 
     A photo: little of it looks like paper (``paper_surface`` share < 0.5, e.g. a grey photo), or it has colour
     (``colour_share`` > 0.02) and either less than 85 % paper or much colour (> 0.25; a blue-pen drawing stays a
-    drawing). Otherwise a drawing: 'lines' when under 3 % of it is mid-grey once the paper is white."""
+    drawing). Otherwise a drawing: 'lines' when under 3 % of it is mid-grey once the paper is white. The colour
+    is judged on a copy of at most 256 px a side."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    small = rgb[..., :3]
+    if max(h, w) > 256:
+        s = 256.0 / max(h, w)
+        small = cv2.resize(np.ascontiguousarray(small), (max(int(round(w * s)), 1), max(int(round(h * s)), 1)),
+                           interpolation=cv2.INTER_AREA)
     g = to_gray(rgb)
     surface, paper = paper_surface(g)
-    colour = colour_share(rgb)
+    colour = colour_share(small)
     if paper < 0.5 or (colour > 0.02 and (paper < 0.85 or colour > 0.25)):
         return "photo"
     flat = np.clip(g / surface, 0.0, 1.0)

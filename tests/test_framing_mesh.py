@@ -114,6 +114,8 @@ def test_kind_guess_on_paper_and_in_colour():
     yy, xx = np.mgrid[0:90, 0:90]
     face[(yy - 45) ** 2 + (xx - 45) ** 2 < 30 ** 2] = (0.85, 0.6, 0.5)
     assert guess_kind(face) == "photo"
+    assert guess_kind(np.kron(face, np.ones((8, 8, 1), np.float32))) == "photo"     # 720 px: judged on a copy
+    assert guess_kind(load_image(drawing(900, 780, (180, 120, 600, 750), width=6))) == "lines"
     import cv2
     grey = cv2.resize(np.random.default_rng(0).uniform(0.1, 0.9, (6, 6)).astype(np.float32), (90, 90),
                       interpolation=cv2.INTER_CUBIC).clip(0, 1)
