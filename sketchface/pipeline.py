@@ -240,7 +240,8 @@ class SketchFace:
         rgb = load_image(image)
         if kind == "auto":
             kind = guess_kind(rgb)
-        # a drawing photographed on tinted paper under uneven light: the paper made white first, as in training
+        # a drawing photographed on tinted paper under uneven light: the paper made white first, like the white
+        # padding of the frame (docs/APP.md, "Drawings photographed on paper")
         src = rgb if kind == "photo" else np.repeat(flatten_paper(to_gray(rgb))[..., None], 3, -1)
         framing = frame_face(src, kind)
         fill = None if kind == "photo" else (1.0, 1.0, 1.0)
