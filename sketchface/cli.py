@@ -19,6 +19,7 @@ CLI_MODULES = [
     "sketchface.data.synthesize",  # synthesize-sketches
     "sketchface.train.cli",       # train
     "sketchface.train.export",    # export-checkpoints
+    "sketchface.train.locator",   # train-locator
     "sketchface.reconstruct",     # reconstruct
     "sketchface.evaluate",        # evaluate
     "sketchface.bench",           # bench

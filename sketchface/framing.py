@@ -39,7 +39,7 @@ class InputError(UserError, ValueError):
 class Framing:
     crop_box: tuple[int, int, int, int]   # x0, y0, x1, y1 in input pixels (square; may extend outside)
     face_box: tuple[float, float, float, float]  # the box that was found, input pixels
-    method: str                           # "ink", "haar", "foreground" or "full"
+    method: str                           # "ink", "haar", "foreground" or "full" (+ "+locator" when refined)
 
 
 # ----------------------------------------------------------------------------------------------- reading
@@ -326,6 +326,30 @@ def frame_face(rgb: np.ndarray, kind: str) -> Framing:
     y0 = cy - side * (ty0 + ty1) / 2
     ix0, iy0, iside = int(round(x0)), int(round(y0)), int(round(side))
     return Framing((ix0, iy0, ix0 + iside, iy0 + iside), tuple(float(v) for v in box), method)
+
+
+def refine_framing(gray: np.ndarray, framing: Framing, locator, rounds: int = 2) -> Framing:
+    """A drawing's ink-box framing moved and scaled by the face locator (``sketchface.nets.locator``).
+
+    Each round shows the locator the current crop of ``gray`` (paper white) at its view size; it answers which
+    square of the training framing that crop shows (centre c, half-side s, in the training frame's units), so
+    the training frame, in the crop's units, is centred at -c / s with half-side 1 / s."""
+    import torch
+
+    x0, y0, x1, y1 = framing.crop_box
+    half, cx, cy = (x1 - x0) / 2, (x0 + x1) / 2, (y0 + y1) / 2
+    rgb = np.repeat(np.asarray(gray, np.float32)[..., None], 3, -1)
+    for _ in range(rounds):
+        box = (int(round(cx - half)), int(round(cy - half)), int(round(cx - half)) + int(round(2 * half)),
+               int(round(cy - half)) + int(round(2 * half)))
+        view = crop_to_frame(rgb, box, locator.config.view, (1.0, 1.0, 1.0))[..., 0]
+        with torch.inference_mode():
+            log_s, px, py = locator(torch.from_numpy(view)[None, None].to(locator.device)).float()[0].tolist()
+        s = float(np.exp(np.clip(log_s, -1.0, 1.0)))
+        cx, cy, half = cx - half * px / s, cy - half * py / s, max(half / s, 4.0)
+    side = int(round(2 * half))
+    x0, y0 = int(round(cx - half)), int(round(cy - half))
+    return Framing((x0, y0, x0 + side, y0 + side), framing.face_box, framing.method + "+locator")
 
 
 def crop_to_frame(rgb: np.ndarray, crop_box: tuple[int, int, int, int], size: int,

@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from sketchface.framing import (KINDS, InputError, crop_to_frame, flatten_paper, frame_face, guess_kind, load_image,
-                                paste_back, to_gray)
+                                paste_back, refine_framing, to_gray)
 
 PIPELINE_FILE = "pipeline.json"
 DEFAULT_BUNDLE = {"coarse": "dp_coarse", "line_extractor": "line_extractor", "finenet": "finenet",
-                  "cyclegan": "cyclegan"}
+                  "cyclegan": "cyclegan", "locator": "locator"}
+OPTIONAL_ROLES = ("cyclegan", "locator")   # a bundle without them still works (no photo path / ink box only)
 COARSE_FOLDERS = ("dp_coarse", "sp_coarse", "sp_coarse_minus", "dnet")
 MASK_THRESHOLD = 0.05   # coarse depth above this is face (as in FineNet training)
 # Lines l of a photo: XDoG of its CycleGAN sketch, a little less eager (tau 0.95 instead of 0.98) and without the
@@ -154,9 +155,11 @@ class Reconstruction:
 class SketchFace:
     """Sketch (or photo) -> 3-D face with the shipped or your own checkpoints."""
 
-    def __init__(self, coarse, line_extractor, finenet, cyclegan=None, device: str = "cpu", backend: str = "auto"):
+    def __init__(self, coarse, line_extractor, finenet, cyclegan=None, device: str = "cpu", backend: str = "auto",
+                 locator=None):
         """``backend``: "torch", "onnx" (ONNX Runtime on the CPU, see sketchface.onnx_backend) or "auto" (onnx
-        on the CPU when onnxruntime and onnx are installed, else torch)."""
+        on the CPU when onnxruntime and onnx are installed, else torch). ``locator``: the face locator that
+        refines the ink-box framing of drawings (None: the ink box alone)."""
         import torch
 
         from sketchface.onnx_backend import resolve_backend
@@ -167,6 +170,7 @@ class SketchFace:
         self.line_extractor = line_extractor.to(self.device).eval()
         self.finenet = finenet.to(self.device).eval()
         self.cyclegan = cyclegan.to(self.device).eval() if cyclegan is not None else None
+        self.locator = locator.to(self.device).eval() if locator is not None else None
         self.size = int(self.coarse.config.image_size)
         for name, net in (("line extractor", line_extractor), ("FineNet", finenet)):
             if int(net.config.image_size) != self.size:
@@ -209,10 +213,10 @@ class SketchFace:
             import torch
             device = "cuda" if torch.cuda.is_available() else "cpu"
         nets = {}
-        for role in ("coarse", "line_extractor", "finenet", "cyclegan"):
+        for role in ("coarse", "line_extractor", "finenet", "cyclegan", "locator"):
             folder = root / str(spec.get(role) or "")
             if not spec.get(role) or not (folder / "config.json").is_file():
-                if role == "cyclegan":
+                if role in OPTIONAL_ROLES:
                     nets[role] = None
                     continue
                 raise PipelineError(f"the checkpoint bundle {root} has no {role} network "
@@ -221,7 +225,8 @@ class SketchFace:
                 nets[role] = load_network(folder, device=device)
             except CheckpointError as exc:
                 raise PipelineError(str(exc)) from None
-        return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], device=device,
+        return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], locator=nets["locator"],
+                   device=device,
                    backend=backend)
 
     # ------------------------------------------------------------------------------------------- running
@@ -242,8 +247,11 @@ class SketchFace:
             kind = guess_kind(rgb)
         # a drawing photographed on tinted paper under uneven light: the paper made white first, like the white
         # padding of the frame (docs/APP.md, "Drawings photographed on paper")
-        src = rgb if kind == "photo" else np.repeat(flatten_paper(to_gray(rgb))[..., None], 3, -1)
+        flat = None if kind == "photo" else flatten_paper(to_gray(rgb))
+        src = rgb if flat is None else np.repeat(flat[..., None], 3, -1)
         framing = frame_face(src, kind)
+        if flat is not None and self.locator is not None:
+            framing = refine_framing(flat, framing, self.locator)
         fill = None if kind == "photo" else (1.0, 1.0, 1.0)
         framed = crop_to_frame(src, framing.crop_box, self.size, fill)
         return rgb, kind, framing, framed

@@ -241,3 +241,17 @@ def test_paper_inputs_script_guesses_kinds_and_scores_both_readings(data, tiny_b
             assert sum(float(v.strip(" %")) for v in c.split("/")) == pytest.approx(100, abs=0.2)
     errs = [r for r in text.splitlines() if r.startswith("| ") and r.count("/") == 2 and "%" not in r]
     assert len(errs) == 4 and out.is_file()
+
+
+def test_framing_error_script_reports_each_framing(data, tiny_bundle, capsys):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    import framing_error
+
+    assert framing_error.main(["--checkpoints", str(tiny_bundle), "--data", str(data), "--n", "2"]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| line") or r.startswith("| pencil")]
+    assert [r.split("|")[2].strip() for r in rows] == ["ink box", "ink box"]      # no locator in this bundle
+    for r in rows:
+        coarse, fine = map(float, r.split("|")[3].split("/"))
+        assert coarse > 0 and fine > 0

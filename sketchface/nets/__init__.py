@@ -29,6 +29,7 @@ _LAZY = {
     "sketchface.nets.dnet": ("DNet",),
     "sketchface.nets.finenet": ("FineNet", "LineExtractor"),
     "sketchface.nets.hub": ("REGISTRY", "CheckpointError", "HubModel", "load_network"),
+    "sketchface.nets.locator": ("FaceLocator", "LocatorConfig"),
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -51,7 +52,7 @@ def __getattr__(name: str) -> Any:
 
 def load_all() -> dict[str, type]:
     """Import every network module; returns the filled kind -> class registry."""
-    for module in ("coarse", "dnet", "finenet", "cyclegan"):
+    for module in ("coarse", "dnet", "finenet", "cyclegan", "locator"):
         importlib.import_module(f"sketchface.nets.{module}")
     from sketchface.nets.hub import REGISTRY
 

@@ -1,0 +1,78 @@
+"""The face locator: what it is shown, how its answer moves the framing, training it and the pipeline using it."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sketchface.framing import Framing, refine_framing
+from sketchface.nets import load_network
+from sketchface.nets.locator import FaceLocator, LocatorConfig, crop_views
+from test_framing_mesh import drawing
+
+
+def test_crop_views_shows_the_asked_square():
+    d = torch.ones(1, 1, 64, 64)
+    d[0, 0, 16:48, 16:48] = 0.0                               # a black square in the middle half
+    same = crop_views(d, torch.zeros(1, 3), 64)
+    torch.testing.assert_close(same, d, atol=1e-5, rtol=0)     # log s 0, centre 0: the frame itself
+    zoom = crop_views(d, torch.tensor([[np.log(0.5), 0.0, 0.0]]), 64)
+    assert zoom.mean() < 0.03 and zoom[0, 0, 2:-2, 2:-2].max() == 0    # half the frame, centred: black
+    out = crop_views(d, torch.tensor([[np.log(2.0), 0.0, 0.0]]), 64)
+    assert out[0, 0, 0, 0] == 1.0 and out[0, 0, 32, 32] == 0.0 and 0.9 < out.mean() < 0.95   # paper around it
+
+
+class Fixed(torch.nn.Module):
+    """Stands in for a trained locator: always gives the same answer."""
+
+    def __init__(self, answer, view=16):
+        super().__init__()
+        self.answer = torch.tensor([answer], dtype=torch.float32)
+        self.config = LocatorConfig(view=view)
+        self.device = torch.device("cpu")
+
+    def forward(self, x):
+        assert x.shape == (1, 1, self.config.view, self.config.view)
+        return self.answer
+
+
+def test_refine_framing_inverts_the_square_the_locator_names():
+    gray = np.ones((200, 200), np.float32)
+    start = Framing((40, 40, 140, 140), (0, 0, 1, 1), "ink")
+    # "this crop shows the training frame's square centred at (0.2, -0.1), half-side 0.5": the frame is twice
+    # the crop, centred at -c / s in crop units
+    out = refine_framing(gray, start, Fixed([np.log(0.5), 0.2, -0.1]), rounds=1)
+    assert out.method == "ink+locator"
+    x0, y0, x1, y1 = out.crop_box
+    assert x1 - x0 == y1 - y0 == 200
+    assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((90 - 50 * 0.4, 90 + 50 * 0.2), abs=1)
+    same = refine_framing(gray, start, Fixed([0.0, 0.0, 0.0]), rounds=3)
+    assert same.crop_box == start.crop_box
+
+
+def test_train_locator_writes_a_checkpoint_the_pipeline_uses(tmp_path, tiny_model_path, tiny_bundle, capsys):
+    import shutil
+
+    from sketchface import SketchFace
+    from sketchface.cli import main
+    from sketchface.data.make_data import make_data
+
+    data = tmp_path / "data"
+    make_data(data, n=16, size=32, variants=2, seed=1, workers=1, bases_per_shard=4,
+              face_model=str(tiny_model_path), progress=False)
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    assert main(["train-locator", "--data", str(data), "--out", str(bundle / "locator"), "--steps", "3",
+                 "--no-progress"]) == 0
+    assert "mean |error|" in capsys.readouterr().out
+    net = load_network(bundle / "locator")
+    assert isinstance(net, FaceLocator)
+    assert json.loads((bundle / "locator" / "config.json").read_text())["kind"] == "locator"
+    assert net(torch.ones(2, 1, net.config.view, net.config.view)).shape == (2, 3)
+    with_loc = SketchFace.from_pretrained(bundle)            # pipeline.json does not name it: the default folder
+    without = SketchFace.from_pretrained(tiny_bundle)
+    assert with_loc.locator is not None and without.locator is None
+    a = drawing()
+    r = with_loc(a)
+    assert r.framing_method == "ink+locator" and without(a).framing_method == "ink"
+    assert with_loc(np.full((40, 40, 3), (0.8, 0.5, 0.4), np.float32), kind="photo").framing_method != "ink+locator"
