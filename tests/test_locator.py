@@ -76,3 +76,17 @@ def test_train_locator_writes_a_checkpoint_the_pipeline_uses(tmp_path, tiny_mode
     r = with_loc(a)
     assert r.framing_method == "ink+locator" and without(a).framing_method == "ink"
     assert with_loc(np.full((40, 40, 3), (0.8, 0.5, 0.4), np.float32), kind="photo").framing_method != "ink+locator"
+
+
+def test_every_model_of_the_app_frames_with_the_locator(tiny_bundle, tmp_path):
+    import shutil
+
+    pytest.importorskip("gradio")
+    from sketchface.webapp.models import ModelBank
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    FaceLocator(LocatorConfig(view=16, width=4, n_layers=2)).save_pretrained(bundle / "locator")
+    bank = ModelBank.load(bundle, device="cpu")
+    assert len(bank.pipelines) >= 2
+    assert all(isinstance(sf.locator, FaceLocator) for sf in bank.pipelines.values())

@@ -74,7 +74,7 @@ class ModelBank:
                             net.config.image_size, main.size)
                 continue
             pipelines[name] = SketchFace(net, main.line_extractor, main.finenet, main.cyclegan,
-                                         device=str(main.device))
+                                         device=str(main.device), locator=main.locator)
         if main_kind not in pipelines:
             pipelines[main_kind] = main
         return cls(pipelines, root)
