@@ -328,17 +328,17 @@ def frame_face(rgb: np.ndarray, kind: str) -> Framing:
     return Framing((ix0, iy0, ix0 + iside, iy0 + iside), tuple(float(v) for v in box), method)
 
 
-def refine_framing(gray: np.ndarray, framing: Framing, locator, rounds: int = 2) -> Framing:
+def refine_framing(rgb: np.ndarray, framing: Framing, locator, rounds: int = 2) -> Framing:
     """A drawing's ink-box framing moved and scaled by the face locator (``sketchface.nets.locator``).
 
-    Each round shows the locator the current crop of ``gray`` (paper white) at its view size; it answers which
+    Each round shows the locator the current crop of the drawing ``rgb`` (H, W, 3, grey, paper white: what the
+    pipeline frames) at its view size; it answers which
     square of the training framing that crop shows (centre c, half-side s, in the training frame's units), so
     the training frame, in the crop's units, is centred at -c / s with half-side 1 / s."""
     import torch
 
     x0, y0, x1, y1 = framing.crop_box
     half, cx, cy = (x1 - x0) / 2, (x0 + x1) / 2, (y0 + y1) / 2
-    rgb = np.repeat(np.asarray(gray, np.float32)[..., None], 3, -1)
     for _ in range(rounds):
         box = (int(round(cx - half)), int(round(cy - half)), int(round(cx - half)) + int(round(2 * half)),
                int(round(cy - half)) + int(round(2 * half)))

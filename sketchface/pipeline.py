@@ -251,7 +251,7 @@ class SketchFace:
         src = rgb if flat is None else np.repeat(flat[..., None], 3, -1)
         framing = frame_face(src, kind)
         if flat is not None and self.locator is not None:
-            framing = refine_framing(flat, framing, self.locator)
+            framing = refine_framing(src, framing, self.locator)
         fill = None if kind == "photo" else (1.0, 1.0, 1.0)
         framed = crop_to_frame(src, framing.crop_box, self.size, fill)
         return rgb, kind, framing, framed

@@ -37,7 +37,7 @@ class Fixed(torch.nn.Module):
 
 
 def test_refine_framing_inverts_the_square_the_locator_names():
-    gray = np.ones((200, 200), np.float32)
+    gray = np.ones((200, 200, 3), np.float32)
     start = Framing((40, 40, 140, 140), (0, 0, 1, 1), "ink")
     # "this crop shows the training frame's square centred at (0.2, -0.1), half-side 0.5": the frame is twice
     # the crop, centred at -c / s in crop units
