@@ -6,13 +6,25 @@ locator (`checkpoints/locator`, `python -m sketchface train-locator`).
 Every test drawing is already in the training framing, so a perfect framing would crop it as it is; the pipeline
 finds it again (ink box, then the locator), runs CoarseNet and FineNet and pastes the depth back into the
 drawing's frame. Err (eq. 12) against the ground truth then counts the framing's misses along the silhouette as
-well as the shape. The crop side (mean ± std, pixels; the drawings are 128 px) shows how steady the framing is.
+well as the shape. The crop side (mean ± std, pixels; the drawings are 128 px) shows how steady the framing is;
+"box off" is the mean distance of the crop's corners from the drawing's own frame, in pixels. The last column
+leaves out the near-blank drawings (ink on under 1 % of the pixels, after the paper is made white): a few of the
+synthetic line drawings lost almost every stroke to the "thinner pen" augmentation, and no framing can find a
+face in a few dots.
+
+    python scripts/framing_error.py --n 500 --skip 300 --locators checkpoints/locator runs/loc/a runs/loc/b
+
+compares locator checkpoints (each replaces the shipped one); ``--coarse-only`` skips FineNet. ``--scales 0.95 1
+1.05`` adds rows framed by the drawing's own frame scaled about its centre (``crop_box`` given, no search): what
+a crop too tight or too wide costs.
 """
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
+
+NEAR_BLANK = 0.01   # ink share under which a drawing counts as near-blank
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,31 +33,64 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default="data/syn128")
     ap.add_argument("--n", type=int, default=200, help="test samples")
     ap.add_argument("--skip", type=int, default=0, help="leave out the first SKIP test samples")
+    ap.add_argument("--locators", nargs="*", default=None, metavar="DIR",
+                    help="locator checkpoints to compare (default: the one in --checkpoints)")
+    ap.add_argument("--rounds", type=int, default=None, help="locator rounds (default: each locator's own)")
+    ap.add_argument("--scales", nargs="*", type=float, default=[], metavar="F",
+                    help="also frame by the drawing's own frame scaled by F (no search)")
+    ap.add_argument("--coarse-only", action="store_true", help="score the coarse depth only (faster)")
     a = ap.parse_args(argv)
 
     from sketchface import SketchFace
     from sketchface.evaluate import load_split
+    from sketchface.framing import flatten_paper
     from sketchface.metrics import depth_error
+    from sketchface.nets.hub import load_network
 
     keys = ("depth", "sketch_lines", "sketch_pencil")
     test = {k: v[a.skip:] for k, v in load_split(a.data, "test", keys, a.n + a.skip).items()}
     sf = SketchFace.from_pretrained(a.checkpoints)
     locator = sf.locator
-    print(f"{len(test['depth'])} test drawings (from #{a.skip}); Err coarse / fine at λ_line 0.85\n")
-    print("| input | framing | Err | crop side px |")
-    print("|---|---|---|---|")
-    for key, kind, name in (("sketch_lines", "lines", "line drawing"), ("sketch_pencil", "sketch", "pencil sketch")):
-        for label, loc in (("ink box", None), ("ink box + locator", locator)):
-            if label != "ink box" and loc is None:
-                continue
-            sf.locator = loc
-            rs = [sf(np.repeat(x[..., None], 3, -1), kind=kind) for x in test[key]]
-            err = [depth_error(test["depth"], np.stack([r.depth_in_input_frame(w) for r in rs]))
-                   for w in ("coarse", "fine")]
-            side = np.array([r.crop_box[2] - r.crop_box[0] for r in rs])
-            print(f"| {name} | {label} | {err[0]:.1f} / {err[1]:.1f} | {side.mean():.1f} ± {side.std():.1f} |",
-                  flush=True)
-    sf.locator = locator
+    choices = [(f"own frame × {f:g}", f) for f in a.scales] + [("ink box", None)]
+    if a.locators is None:
+        choices += [("ink box + locator", locator)] if locator is not None else []
+    else:
+        choices += [(f"ink box + {p}", load_network(p).eval()) for p in a.locators]
+    rounds = locator.config.rounds if locator is not None else None
+    if a.rounds is not None:
+        for _, loc in choices:
+            if loc is not None and not isinstance(loc, float):
+                loc.config.rounds = a.rounds
+    what = "coarse" if a.coarse_only else "coarse / fine at λ_line 0.85"
+    print(f"{len(test['depth'])} test drawings (from #{a.skip}); Err {what}\n")
+    print("| input | framing | Err | crop side px | box off px | Err, near-blank left out |")
+    print("|---|---|---|---|---|---|")
+    try:
+        for key, kind, name in (("sketch_lines", "lines", "line drawing"),
+                                ("sketch_pencil", "sketch", "pencil sketch")):
+            h, w = test[key].shape[1:3]
+            inked = np.array([(flatten_paper(x) < 0.5).mean() >= NEAR_BLANK for x in test[key]])
+            for label, loc in choices:
+                box = None
+                if isinstance(loc, float):  # the drawing's own frame, scaled about its centre
+                    half = round(w * loc / 2)
+                    box, loc = (w // 2 - half, h // 2 - half, w // 2 + half, h // 2 + half), None
+                sf.locator = loc
+                rs = [sf(np.repeat(x[..., None], 3, -1), kind=kind, refine=not a.coarse_only, crop_box=box)
+                      for x in test[key]]
+                per = [depth_error(test["depth"], np.stack([r.depth_in_input_frame(stage) for r in rs]), per_sample=True)
+                       for stage in (("coarse",) if a.coarse_only else ("coarse", "fine"))]
+                box = np.array([r.crop_box for r in rs], float)
+                off = np.abs(box - [0, 0, w, h]).mean()
+                side = box[:, 2] - box[:, 0]
+                print(f"| {name} | {label} | {' / '.join(f'{e.mean():.1f}' for e in per)} | "
+                      f"{side.mean():.1f} ± {side.std():.1f} | {off:.1f} | "
+                      f"{' / '.join(f'{e[inked].mean():.1f}' if inked.any() else '–' for e in per)} "
+                      f"({(~inked).sum()} left out) |", flush=True)
+    finally:
+        sf.locator = locator
+        if locator is not None and rounds is not None:
+            locator.config.rounds = rounds
     return 0
 
 

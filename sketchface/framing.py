@@ -328,25 +328,27 @@ def frame_face(rgb: np.ndarray, kind: str) -> Framing:
     return Framing((ix0, iy0, ix0 + iside, iy0 + iside), tuple(float(v) for v in box), method)
 
 
-def refine_framing(rgb: np.ndarray, framing: Framing, locator, rounds: int = 2) -> Framing:
+def refine_framing(rgb: np.ndarray, framing: Framing, locator, rounds: int | None = None) -> Framing:
     """A drawing's ink-box framing moved and scaled by the face locator (``sketchface.nets.locator``).
 
     Each round shows the locator the current crop of the drawing ``rgb`` (H, W, 3, grey, paper white: what the
-    pipeline frames) at its view size; it answers which
+    pipeline frames) at its view size (``rounds`` times, default the locator's ``config.rounds``); it answers which
     square of the training framing that crop shows (centre c, half-side s, in the training frame's units), so
-    the training frame, in the crop's units, is centred at -c / s with half-side 1 / s."""
+    the training frame, in the crop's units, is centred at -c / s with half-side 1 / s. The last crop is then
+    widened by the locator's ``config.widen``."""
     import torch
 
     x0, y0, x1, y1 = framing.crop_box
     half, cx, cy = (x1 - x0) / 2, (x0 + x1) / 2, (y0 + y1) / 2
-    for _ in range(rounds):
+    for _ in range(locator.config.rounds if rounds is None else rounds):
         box = (int(round(cx - half)), int(round(cy - half)), int(round(cx - half)) + int(round(2 * half)),
                int(round(cy - half)) + int(round(2 * half)))
         view = crop_to_frame(rgb, box, locator.config.view, (1.0, 1.0, 1.0))[..., 0]
         with torch.inference_mode():
-            log_s, px, py = locator(torch.from_numpy(view)[None, None].to(locator.device)).float()[0].tolist()
+            log_s, px, py = locator.locate(torch.from_numpy(view)[None, None].to(locator.device)).float()[0].tolist()
         s = float(np.exp(np.clip(log_s, -1.0, 1.0)))
         cx, cy, half = cx - half * px / s, cy - half * py / s, max(half / s, 4.0)
+    half *= 1.0 + locator.config.widen
     side = int(round(2 * half))
     x0, y0 = int(round(cx - half)), int(round(cy - half))
     return Framing((x0, y0, x0 + side, y0 + side), framing.face_box, framing.method + "+locator")

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from sketchface.framing import (KINDS, InputError, crop_to_frame, flatten_paper, frame_face, guess_kind, load_image,
-                                paste_back, refine_framing, to_gray)
+from sketchface.framing import (KINDS, Framing, InputError, crop_to_frame, flatten_paper, frame_face, guess_kind,
+                                load_image, paste_back, refine_framing, to_gray)
 
 PIPELINE_FILE = "pipeline.json"
 DEFAULT_BUNDLE = {"coarse": "dp_coarse", "line_extractor": "line_extractor", "finenet": "finenet",
@@ -238,8 +238,9 @@ class SketchFace:
     def _np(self, t) -> np.ndarray:
         return t[0, 0].detach().float().cpu().numpy()
 
-    def prepare(self, image: Any, kind: str = "sketch"):
-        """Read, classify and frame the input -> (rgb, kind, framing, framed model input)."""
+    def prepare(self, image: Any, kind: str = "sketch", crop_box: Any = None):
+        """Read, classify and frame the input -> (rgb, kind, framing, framed model input). ``crop_box``: the
+        square (x0, y0, x1, y1, input pixels) to use instead of finding the face."""
         if kind not in KINDS + ("auto",):
             raise InputError(f"kind must be one of {', '.join(KINDS + ('auto',))}, got {kind!r}")
         rgb = load_image(image)
@@ -249,25 +250,30 @@ class SketchFace:
         # padding of the frame (docs/APP.md, "Drawings photographed on paper")
         flat = None if kind == "photo" else flatten_paper(to_gray(rgb))
         src = rgb if flat is None else np.repeat(flat[..., None], 3, -1)
-        framing = frame_face(src, kind)
-        if flat is not None and self.locator is not None:
+        if crop_box is not None:
+            box = _check_crop_box(crop_box)
+            framing = Framing(box, tuple(float(v) for v in box), "given")
+        else:
+            framing = frame_face(src, kind)
+        if flat is not None and self.locator is not None and crop_box is None:
             framing = refine_framing(src, framing, self.locator)
         fill = None if kind == "photo" else (1.0, 1.0, 1.0)
         framed = crop_to_frame(src, framing.crop_box, self.size, fill)
         return rgb, kind, framing, framed
 
     def __call__(self, image: Any, lambda_line: float = 0.85, kind: str = "sketch", xdog: dict | None = None,
-                 refine: bool = True, min_stroke: int | None = None) -> Reconstruction:
+                 refine: bool = True, min_stroke: int | None = None, crop_box: Any = None) -> Reconstruction:
         """Reconstruct a face from a file path, PIL image or numpy array (gray, RGB or RGBA; uint8 or float).
 
         ``xdog``: XDoG parameters for the lines l (sigma, k, tau, epsilon, phi; see sketchface.xdog; for photos
         they update ``PHOTO_XDOG``); ``min_stroke``: strokes of l with fewer pixels (model frame) are dropped
         (default for photos ``PHOTO_MIN_STROKE`` at 128 px, 0 otherwise); ``refine=False`` stops at the coarse depth
-        (fine = coarse, no displacement)."""
+        (fine = coarse, no displacement); ``crop_box``: frame the input by this square (x0, y0, x1, y1 in input
+        pixels, may reach outside it) instead of finding the face."""
         from sketchface.xdog import remove_specks, xdog_torch
 
         lam = _check_lambda(lambda_line)
-        rgb, kind, framing, framed = self.prepare(image, kind)
+        rgb, kind, framing, framed = self.prepare(image, kind, crop_box)
         xdog_kw = _check_xdog({**PHOTO_XDOG, **(xdog or {})} if kind == "photo" else xdog)
         if min_stroke is None:
             min_stroke = round(PHOTO_MIN_STROKE * (self.size / 128) ** 2) if kind == "photo" else 0
@@ -345,6 +351,18 @@ def _check_lambda(value: Any) -> float:
     if not np.isfinite(lam) or not 0.0 <= lam <= 1.0:
         raise InputError(f"lambda_line must be a number in [0, 1], got {value!r}")
     return lam
+
+
+def _check_crop_box(value: Any) -> tuple[int, int, int, int]:
+    try:
+        box = tuple(int(v) for v in value)
+        ok = len(box) == 4 and all(float(v) == b for v, b in zip(value, box))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or box[2] - box[0] < 1 or box[2] - box[0] != box[3] - box[1]:
+        raise InputError(f"crop_box must be a square (x0, y0, x1, y1) of whole pixels with x1 - x0 = y1 - y0 > 0, "
+                         f"got {value!r}")
+    return box
 
 
 def _check_min_stroke(value: Any) -> int:

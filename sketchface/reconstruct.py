@@ -18,6 +18,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                    help="checkpoint folder or Hub repo id (default: the repository's checkpoints/)")
     p.add_argument("--coarse", default=None, help="CoarseNet: dp_coarse (default), sp_coarse, sp_coarse_minus, dnet")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--crop-box", type=int, nargs=4, default=None, metavar=("X0", "Y0", "X1", "Y1"),
+                   help="frame the face by this square (input pixels) instead of finding it")
     p.set_defaults(func=run)
 
 
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     many = len(args.image) > 1
     for image in args.image:
         out = Path(args.out) / Path(image).stem if many else Path(args.out)
-        r = sf(image, lambda_line=args.lambda_line, kind=args.kind)
+        r = sf(image, lambda_line=args.lambda_line, kind=args.kind, crop_box=args.crop_box)
         paths = r.save(out)
         print(f"{image}: {r.kind}, crop_box {r.crop_box} ({r.framing_method}) -> "
               + ", ".join(str(p) for k, p in paths.items() if k in ("glb", "obj", "ply", "depth_png")))

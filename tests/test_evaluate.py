@@ -243,7 +243,7 @@ def test_paper_inputs_script_guesses_kinds_and_scores_both_readings(data, tiny_b
     assert len(errs) == 4 and out.is_file()
 
 
-def test_framing_error_script_reports_each_framing(data, tiny_bundle, capsys):
+def test_framing_error_script_reports_each_framing(data, tiny_bundle, capsys, tmp_path):
     import sys
     from pathlib import Path
     sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
@@ -255,3 +255,17 @@ def test_framing_error_script_reports_each_framing(data, tiny_bundle, capsys):
     for r in rows:
         coarse, fine = map(float, r.split("|")[3].split("/"))
         assert coarse > 0 and fine > 0
+    # the drawing's own frame given as the crop box: crop side exactly the drawing's, no box offset; a locator
+    # checkpoint named on the command line is compared next to the ink box
+    from sketchface.nets.locator import FaceLocator, LocatorConfig
+
+    loc = tmp_path / "other-locator"
+    FaceLocator(LocatorConfig(view=16, width=4, n_layers=2)).save_pretrained(loc)
+    assert framing_error.main(["--checkpoints", str(tiny_bundle), "--data", str(data), "--n", "2", "--coarse-only",
+                               "--scales", "1", "1.1", "--locators", str(loc)]) == 0
+    rows = [r.split("|") for r in capsys.readouterr().out.splitlines() if r.startswith("| line")]
+    assert [r[2].strip() for r in rows] == ["own frame × 1", "own frame × 1.1", "ink box", f"ink box + {loc}"]
+    side = float(rows[0][4].split("±")[0])
+    assert side > 0 and rows[0][4].split("±")[1].strip() == "0.0" and float(rows[0][5]) == 0.0
+    assert float(rows[1][4].split("±")[0]) == pytest.approx(1.1 * side, abs=1)
+    assert all("/" not in r[3] and float(r[3]) > 0 and "left out" in r[6] for r in rows)

@@ -35,6 +35,8 @@ class Fixed(torch.nn.Module):
         assert x.shape == (1, 1, self.config.view, self.config.view)
         return self.answer
 
+    locate = forward
+
 
 def test_refine_framing_inverts_the_square_the_locator_names():
     gray = np.ones((200, 200, 3), np.float32)
@@ -90,3 +92,82 @@ def test_every_model_of_the_app_frames_with_the_locator(tiny_bundle, tmp_path):
     bank = ModelBank.load(bundle, device="cpu")
     assert len(bank.pipelines) >= 2
     assert all(isinstance(sf.locator, FaceLocator) for sf in bank.pipelines.values())
+
+
+def test_coordinate_channels_and_flat_head_see_where_the_ink_is():
+    """A mean-pooled locator answers the same for a blot and the blot moved by a multiple of its strides (its
+    features move with it); coordinate channels or the flat head tell the two apart."""
+    torch.manual_seed(0)
+    left, right = torch.ones(1, 1, 32, 32), torch.ones(1, 1, 32, 32)
+    left[..., 12:20, 10:14] = 0.0
+    right[..., 12:20, 14:18] = 0.0                        # 4 px = two stride-2 layers further right
+    for extra, differs in (({}, False), ({"head": "flat"}, True), ({"coords": True}, True)):
+        net = FaceLocator(LocatorConfig(view=32, width=4, n_layers=2, **extra)).eval()
+        with torch.no_grad():
+            a, b = net(left), net(right)
+        assert (not torch.allclose(a, b, atol=1e-6)) == differs, extra
+    assert LocatorConfig(view=96, n_layers=5).cells == 3
+    with pytest.raises(ValueError, match="head"):
+        LocatorConfig(head="max")
+
+
+def test_near_share_draws_squares_close_to_the_frame():
+    from sketchface.train.locator import NEAR, sample_params
+
+    g = torch.Generator().manual_seed(0)
+    wide, near = sample_params(4000, g), sample_params(4000, g, near=1.0)
+    assert near[:, 0].abs().max() <= np.log(NEAR[0]) + 1e-6 and near[:, 1:].abs().max() <= NEAR[1]
+    assert wide[:, 1:].abs().max() > 0.2
+    half = sample_params(4000, g, near=0.5)
+    assert 0.4 < (half[:, 1:].abs().max(1).values <= NEAR[1]).float().mean() < 0.65
+
+
+def test_train_locator_refuses_a_bad_setting_in_one_sentence(tmp_path, capsys):
+    from sketchface.cli import main
+
+    assert main(["train-locator", "--data", str(tmp_path), "--out", str(tmp_path / "l"), "--set", "bogus=1"]) == 2
+    assert "unknown key 'bogus'" in capsys.readouterr().err
+    assert main(["train-locator", "--data", str(tmp_path), "--out", str(tmp_path / "l"), "--set", "view"]) == 2
+
+
+def test_widen_makes_the_last_crop_wider_about_its_centre():
+    gray = np.ones((200, 200, 3), np.float32)
+    start = Framing((40, 40, 140, 140), (0, 0, 1, 1), "ink")
+    loc = Fixed([0.0, 0.0, 0.0])
+    loc.config = LocatorConfig(view=16, widen=0.1)
+    x0, y0, x1, y1 = refine_framing(gray, start, loc, rounds=2).crop_box
+    assert (x1 - x0, y1 - y0) == (110, 110) and ((x0 + x1) / 2, (y0 + y1) / 2) == (90, 90)
+    with pytest.raises(ValueError, match="widen"):
+        LocatorConfig(widen=1.5)
+
+
+def test_mirror_averages_the_answer_for_the_mirrored_view():
+    torch.manual_seed(0)
+    net = FaceLocator(LocatorConfig(view=32, width=4, n_layers=2)).eval()
+    both = FaceLocator(LocatorConfig(view=32, width=4, n_layers=2, mirror=True)).eval()
+    both.load_state_dict(net.state_dict())
+    x = torch.rand(1, 1, 32, 32)
+    with torch.no_grad():
+        a, b, m = net.locate(x), both.locate(x), net(x.flip(-1))
+    torch.testing.assert_close(a, net(x))
+    torch.testing.assert_close(b, (a + m * torch.tensor([1.0, -1.0, 1.0])) / 2)
+    with torch.no_grad():                       # a mirrored drawing gets the mirrored answer
+        torch.testing.assert_close(both.locate(x.flip(-1)), b * torch.tensor([1.0, -1.0, 1.0]))
+
+
+def test_the_locator_config_sets_the_rounds():
+    calls = []
+
+    class Counting(Fixed):
+        def forward(self, x):
+            calls.append(1)
+            return super().forward(x)
+
+        locate = forward
+
+    loc = Counting([0.0, 0.0, 0.0])
+    loc.config = LocatorConfig(view=16, rounds=3)
+    refine_framing(np.ones((64, 64, 3), np.float32), Framing((8, 8, 56, 56), (0, 0, 1, 1), "ink"), loc)
+    assert len(calls) == 3
+    refine_framing(np.ones((64, 64, 3), np.float32), Framing((8, 8, 56, 56), (0, 0, 1, 1), "ink"), loc, rounds=1)
+    assert len(calls) == 4

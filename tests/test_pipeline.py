@@ -29,6 +29,29 @@ def test_result_holds_every_stage(sf):
     assert x1 - x0 == y1 - y0 and x0 < 30 and x1 > 120          # square, around the drawing
 
 
+def test_a_given_crop_box_frames_the_input(sf, tiny_bundle, tmp_path, capsys):
+    a = drawing(200, 150, (30, 30, 120, 170))
+    found = sf(a)
+    given = sf(a, crop_box=(10, 40, 110, 140))
+    assert given.crop_box == (10, 40, 110, 140) and given.framing_method == "given"
+    assert given.depth_in_input_frame().shape == (200, 150)
+    # the depth goes back through the given box: nothing outside it (background fill 0), something inside
+    d = given.depth_in_input_frame()
+    assert d[:, :8].max() == 0 and d[:38].max() == 0 and d[45:135, 15:105].max() > 0
+    assert not np.allclose(found.coarse, given.coarse)
+    for bad in [(0, 0, 10, 12), (5, 5, 5, 5), (0.5, 0, 10, 10), "abcd", (1, 2, 3)]:
+        with pytest.raises(InputError, match="crop_box"):
+            sf(a, crop_box=bad)
+    src = tmp_path / "a.png"
+    Image.fromarray(a).save(src)
+    assert main(["reconstruct", str(src), "--out", str(tmp_path / "o"), "--checkpoints", str(tiny_bundle),
+                 "--crop-box", "10", "40", "110", "140"]) == 0
+    assert "crop_box (10, 40, 110, 140) (given)" in capsys.readouterr().out
+    assert main(["reconstruct", str(src), "--out", str(tmp_path / "o"), "--checkpoints", str(tiny_bundle),
+                 "--crop-box", "10", "40", "110", "150"]) == 2
+    assert "crop_box must be a square" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("form", ["path", "pil", "rgba", "float"])
 def test_any_input_form_gives_the_same_result(sf, tmp_path, form):
     a = drawing(120, 100, (20, 15, 80, 105))

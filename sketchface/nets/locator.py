@@ -27,11 +27,29 @@ class LocatorConfig(NetConfig):
     view: int = _f(64, "side of the grey view it reads, pixels")
     width: int = _f(16, "channels of the first layer (then 2x, 4x, 4x, 4x)")
     n_layers: int = _f(5, "stride-2 convolution layers")
+    coords: bool = _f(False, "also read two channels of pixel coordinates (x, y in [-1, 1])")
+    head: str = _f("mean", "'mean': average the last feature map; 'flat': the linear head reads every cell of it")
+    rounds: int = _f(2, "how many times the pipeline shows the locator its crop and moves the crop")
+    mirror: bool = _f(False, "also read the view mirrored left-right and average the two answers")
+    widen: float = _f(0.0, "the final crop's side is made this share wider: a crop too tight costs more depth "
+                           "error than one as much too wide (docs/APP.md, the face locator)")
 
     def validate(self) -> None:
         super().validate()
-        if self.view < 8 or self.width < 4 or self.n_layers < 1:
-            raise ConfigError("LocatorConfig needs view >= 8, width >= 4 and n_layers >= 1")
+        if self.view < 8 or self.width < 4 or self.n_layers < 1 or self.rounds < 1:
+            raise ConfigError("LocatorConfig needs view >= 8, width >= 4, n_layers >= 1 and rounds >= 1")
+        if not -0.5 < self.widen < 1.0:
+            raise ConfigError(f"LocatorConfig.widen must lie in (-0.5, 1), not {self.widen}")
+        if self.head not in ("mean", "flat"):
+            raise ConfigError(f"LocatorConfig.head must be 'mean' or 'flat', not {self.head!r}")
+
+    @property
+    def cells(self) -> int:
+        """Side of the last feature map."""
+        side = self.view
+        for _ in range(self.n_layers):
+            side = (side + 1) // 2
+        return side
 
 
 @register
@@ -40,17 +58,33 @@ class FaceLocator(HubModel):
 
     def __init__(self, config: LocatorConfig):
         super().__init__(config)
-        layers, c = [], 1
+        layers, c = [], 3 if config.coords else 1
         for i in range(config.n_layers):
             out = config.width * min(2 ** i, 4)
             layers += [nn.Conv2d(c, out, 3, 2, 1), nn.GroupNorm(4, out), nn.ReLU()]
             c = out
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(c, 3)
+        self.head = nn.Linear(c * (config.cells ** 2 if config.head == "flat" else 1), 3)
 
     def forward(self, view: torch.Tensor) -> torch.Tensor:
         """view (N, 1, V, V) in [0, 1], black lines on white -> (N, 3): log s, cx, cy."""
-        return self.head(self.features(1.0 - view).mean((2, 3)))
+        x = 1.0 - view
+        if self.config.coords:
+            n, _, h, w = x.shape
+            ys = torch.linspace(-1, 1, h, dtype=x.dtype, device=x.device)[:, None].expand(h, w)
+            xs = torch.linspace(-1, 1, w, dtype=x.dtype, device=x.device)[None, :].expand(h, w)
+            x = torch.cat([x, xs.expand(n, 1, h, w), ys.expand(n, 1, h, w)], 1)
+        f = self.features(x)
+        return self.head(f.flatten(1) if self.config.head == "flat" else f.mean((2, 3)))
+
+    def locate(self, view: torch.Tensor) -> torch.Tensor:
+        """``forward`` at inference: with ``config.mirror`` the answer for the mirrored view, mirrored back (cx
+        negated), is averaged in."""
+        out = self(view)
+        if self.config.mirror:
+            m = self(view.flip(-1))
+            out = (out + m * torch.tensor([1.0, -1.0, 1.0], dtype=m.dtype, device=m.device)) / 2
+        return out
 
 
 def crop_views(drawings: torch.Tensor, params: torch.Tensor, view: int) -> torch.Tensor:
