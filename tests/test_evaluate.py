@@ -269,3 +269,22 @@ def test_framing_error_script_reports_each_framing(data, tiny_bundle, capsys, tm
     assert side > 0 and rows[0][4].split("±")[1].strip() == "0.0" and float(rows[0][5]) == 0.0
     assert float(rows[1][4].split("±")[0]) == pytest.approx(1.1 * side, abs=1)
     assert all("/" not in r[3] and float(r[3]) > 0 and "left out" in r[6] for r in rows)
+
+
+def test_framing_picture_script_draws_every_crop(data, tiny_bundle, tmp_path):
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    import framing_picture
+
+    out = tmp_path / "framing.png"
+    assert framing_picture.main(["--checkpoints", str(tiny_bundle), "--data", str(data), "--skip", "0",
+                                 "--show", "2", "--margin", "4", "--out", str(out)]) == 0
+    img = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    side = img.shape[0] // 2
+    assert img.shape[1] == 2 * side                               # two rows, two tiles each
+    red = (img[..., 0] > 180) & (img[..., 1] < 90) & (img[..., 2] < 90)
+    grey = (abs(img - 150) < 8).all(-1)
+    assert red.sum() > 0 and grey.sum() > 0                        # ink-box crops and the own frames are drawn
