@@ -2,7 +2,8 @@
 # Train every lite model on the CPU in the paper's data flow; safe to re-run: each stage resumes from its last
 # checkpoint (a finished stage only re-exports). Two chains run side by side with one torch thread each (on 2
 # cores this is steadier than one chain with two threads when anything else runs):
-#   A: line extractor -> (waits for the CycleGAN sketches) -> DP-CoarseNet -> FineNet     (what the app needs)
+#   A: line extractor -> face locator -> (waits for the CycleGAN sketches) -> DP-CoarseNet -> FineNet
+#      (what the app needs)
 #   B: CycleGAN -> CycleGAN sketch of every photo -> D-Net -> SP-CoarseNet -> SP-CoarseNet-
 #      -> DP loss ablations (Table 4) -> (waits for DP) -> FineNet L_dis+L_3d ablation (Table 6)
 #   seeds (after A): D-Net, FineNet, SP-CoarseNet(-) again with seed 1 and 2, for the spread over seeds
@@ -18,6 +19,8 @@ wait_for() { while [ ! -e "$1" ]; do sleep 20; done; }
 SKETCHES_DONE=$DATA/.cyclegan_sketches_done
 chain_a() {
   train lines --config configs/lite/lines.yaml
+  [ -f runs/lite/locator/final/config.json ] ||
+    OMP_NUM_THREADS=1 "$PY" -m sketchface train-locator --data $DATA --out runs/lite/locator/final --no-progress
   wait_for $SKETCHES_DONE
   train coarse --config configs/lite/coarse_dp.yaml steps=$DP_STEPS
   train fine --config configs/lite/fine.yaml

@@ -247,14 +247,18 @@ def test_trained_runs_export_to_a_bundle_the_pipeline_loads(data, tmp_path):
     run("lines", data, runs / "lines", "steps=1")
     ck = [f"coarse_ckpt={runs / 'coarse-dp-full' / 'final'}", f"lines_ckpt={runs / 'lines' / 'final'}"]
     run("fine", data, runs / "fine-line+dis", "steps=1", *ck)
+    assert main(["train-locator", "--data", str(data), "--out", str(runs / "locator" / "final"), "--steps", "2",
+                 "--no-progress"]) == 0
     assert main(["export-checkpoints", "--runs", str(runs), "--out", str(tmp_path / "bundle")]) == 0
     table = (tmp_path / "bundle" / "TRAINING.md").read_text()
     assert "| dp_coarse |" in table and "| finenet |" in table and "| cyclegan |" not in table
+    assert "| locator |" in table
     sizes = [(tmp_path / "bundle" / n / "model.safetensors").stat().st_size for n in ("dp_coarse", "finenet")]
     assert all(s > 0 for s in sizes)
     sf = SketchFace.from_pretrained(tmp_path / "bundle")
+    assert sf.locator is not None
     r = sf(np.pad(np.eye(40, dtype=np.float32)[::-1] * -1 + 1, 10, constant_values=1.0))
-    assert r.fine.shape == (32, 32) and np.isfinite(r.fine).all()
+    assert r.fine.shape == (32, 32) and np.isfinite(r.fine).all() and r.framing_method == "ink+locator"
 
 
 def test_run_summary_adds_up_resumed_segments(tmp_path):

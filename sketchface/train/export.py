@@ -20,6 +20,7 @@ RUNS = {
     "line_extractor": "lines/final",
     "finenet": "fine-line+dis/final",
     "cyclegan": "cyclegan/final",
+    "locator": "locator/final",          # python -m sketchface train-locator --out RUNS/locator/final
 }
 REQUIRED = ("dp_coarse", "line_extractor", "finenet")
 
