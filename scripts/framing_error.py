@@ -56,7 +56,6 @@ def main(argv: list[str] | None = None) -> int:
         choices += [("ink box + locator", locator)] if locator is not None else []
     else:
         choices += [(f"ink box + {p}", load_network(p).eval()) for p in a.locators]
-    rounds = locator.config.rounds if locator is not None else None
     if a.rounds is not None:
         for _, loc in choices:
             if loc is not None and not isinstance(loc, float):
@@ -65,32 +64,26 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(test['depth'])} test drawings (from #{a.skip}); Err {what}\n")
     print("| input | framing | Err | crop side px | box off px | Err, near-blank left out |")
     print("|---|---|---|---|---|---|")
-    try:
-        for key, kind, name in (("sketch_lines", "lines", "line drawing"),
-                                ("sketch_pencil", "sketch", "pencil sketch")):
-            h, w = test[key].shape[1:3]
-            inked = np.array([(flatten_paper(x) < 0.5).mean() >= NEAR_BLANK for x in test[key]])
-            for label, loc in choices:
-                box = None
-                if isinstance(loc, float):  # the drawing's own frame, scaled about its centre
-                    half = round(w * loc / 2)
-                    box, loc = (w // 2 - half, h // 2 - half, w // 2 + half, h // 2 + half), None
-                sf.locator = loc
-                rs = [sf(np.repeat(x[..., None], 3, -1), kind=kind, refine=not a.coarse_only, crop_box=box)
-                      for x in test[key]]
-                per = [depth_error(test["depth"], np.stack([r.depth_in_input_frame(stage) for r in rs]), per_sample=True)
-                       for stage in (("coarse",) if a.coarse_only else ("coarse", "fine"))]
-                box = np.array([r.crop_box for r in rs], float)
-                off = np.abs(box - [0, 0, w, h]).mean()
-                side = box[:, 2] - box[:, 0]
-                print(f"| {name} | {label} | {' / '.join(f'{e.mean():.1f}' for e in per)} | "
-                      f"{side.mean():.1f} ± {side.std():.1f} | {off:.1f} | "
-                      f"{' / '.join(f'{e[inked].mean():.1f}' if inked.any() else '–' for e in per)} "
-                      f"({(~inked).sum()} left out) |", flush=True)
-    finally:
-        sf.locator = locator
-        if locator is not None and rounds is not None:
-            locator.config.rounds = rounds
+    for key, kind, name in (("sketch_lines", "lines", "line drawing"), ("sketch_pencil", "sketch", "pencil sketch")):
+        h, w = test[key].shape[1:3]
+        inked = np.array([(flatten_paper(x) < 0.5).mean() >= NEAR_BLANK for x in test[key]])
+        for label, loc in choices:
+            box = None
+            if isinstance(loc, float):  # the drawing's own frame, scaled about its centre
+                half = round(w * loc / 2)
+                box, loc = (w // 2 - half, h // 2 - half, w // 2 + half, h // 2 + half), None
+            sf.locator = loc
+            rs = [sf(np.repeat(x[..., None], 3, -1), kind=kind, refine=not a.coarse_only, crop_box=box)
+                  for x in test[key]]
+            per = [depth_error(test["depth"], np.stack([r.depth_in_input_frame(stage) for r in rs]),
+                               per_sample=True) for stage in (("coarse",) if a.coarse_only else ("coarse", "fine"))]
+            crops = np.array([r.crop_box for r in rs], float)
+            off = np.abs(crops - [0, 0, w, h]).mean()
+            side = crops[:, 2] - crops[:, 0]
+            print(f"| {name} | {label} | {' / '.join(f'{e.mean():.1f}' for e in per)} | "
+                  f"{side.mean():.1f} ± {side.std():.1f} | {off:.1f} | "
+                  f"{' / '.join(f'{e[inked].mean():.1f}' if inked.any() else '–' for e in per)} "
+                  f"({(~inked).sum()} left out) |", flush=True)
     return 0
 
 
