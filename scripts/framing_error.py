@@ -16,7 +16,8 @@ face in a few dots.
 
 compares locator checkpoints (each replaces the shipped one); ``--coarse-only`` skips FineNet. ``--scales 0.95 1
 1.05`` adds rows framed by the drawing's own frame scaled about its centre (``crop_box`` given, no search): what
-a crop too tight or too wide costs.
+a crop too tight or too wide costs. ``--coarse DIR ...`` adds rows with each of these CoarseNets in place of the
+bundle's (e.g. one trained with ``jitter_share``, docs/TRAINING.md).
 """
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scales", nargs="*", type=float, default=[], metavar="F",
                     help="also frame by the drawing's own frame scaled by F (no search)")
     ap.add_argument("--coarse-only", action="store_true", help="score the coarse depth only (faster)")
+    ap.add_argument("--coarse", nargs="*", default=None, metavar="DIR",
+                    help="CoarseNet checkpoints to compare (each replaces the bundle's)")
     a = ap.parse_args(argv)
 
     from sketchface import SketchFace
@@ -49,8 +52,12 @@ def main(argv: list[str] | None = None) -> int:
 
     keys = ("depth", "sketch_lines", "sketch_pencil")
     test = {k: v[a.skip:] for k, v in load_split(a.data, "test", keys, a.n + a.skip).items()}
-    sf = SketchFace.from_pretrained(a.checkpoints)
-    locator = sf.locator
+    base = SketchFace.from_pretrained(a.checkpoints)
+    locator = base.locator
+    pipelines = [("", base)] + [(f"{p}: ", SketchFace(load_network(p), base.line_extractor, base.finenet,
+                                                       base.cyclegan, locator=locator)) for p in a.coarse or []]
+    if a.coarse:
+        pipelines[0] = (f"{a.checkpoints}: ", base)
     choices = [(f"own frame × {f:g}", f) for f in a.scales] + [("ink box", None)]
     if a.locators is None:
         choices += [("ink box + locator", locator)] if locator is not None else []
@@ -67,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, kind, name in (("sketch_lines", "lines", "line drawing"), ("sketch_pencil", "sketch", "pencil sketch")):
         h, w = test[key].shape[1:3]
         inked = np.array([(flatten_paper(x) < 0.5).mean() >= NEAR_BLANK for x in test[key]])
-        for label, loc in choices:
+        for tag, sf, label, loc in [(t, sf, lab, loc) for t, sf in pipelines for lab, loc in choices]:
             box = None
             if isinstance(loc, float):  # the drawing's own frame, scaled about its centre
                 half = round(w * loc / 2)
@@ -80,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             crops = np.array([r.crop_box for r in rs], float)
             off = np.abs(crops - [0, 0, w, h]).mean()
             side = crops[:, 2] - crops[:, 0]
-            print(f"| {name} | {label} | {' / '.join(f'{e.mean():.1f}' for e in per)} | "
+            print(f"| {name} | {tag}{label} | {' / '.join(f'{e.mean():.1f}' for e in per)} | "
                   f"{side.mean():.1f} ± {side.std():.1f} | {off:.1f} | "
                   f"{' / '.join(f'{e[inked].mean():.1f}' if inked.any() else '–' for e in per)} "
                   f"({(~inked).sum()} left out) |", flush=True)

@@ -171,3 +171,17 @@ def test_the_locator_config_sets_the_rounds():
     assert len(calls) == 3
     refine_framing(np.ones((64, 64, 3), np.float32), Framing((8, 8, 56, 56), (0, 0, 1, 1), "ink"), loc, rounds=1)
     assert len(calls) == 4
+
+
+def test_crop_squares_fills_outside_by_kind():
+    from sketchface.nets.locator import crop_squares
+
+    x = torch.full((1, 3, 16, 16), 0.5)
+    x[..., :, -1] = 0.9                                               # a bright right edge
+    wide = torch.tensor([[np.log(2.0), 0.0, 0.0]])
+    assert crop_squares(x, wide, 16, "white")[..., 0, 0].min() > 0.99
+    assert crop_squares(x, wide, 16, "zeros")[..., 0, 0].max() < 0.01
+    border = crop_squares(x, wide, 16, "border")
+    assert torch.allclose(border[..., 8, -1], torch.full((1, 3), 0.9), atol=1e-5)   # the edge repeated
+    with pytest.raises(ValueError, match="fill"):
+        crop_squares(x, wide, 16, "reflect")

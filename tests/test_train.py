@@ -304,3 +304,46 @@ def test_shipped_training_configs_load_and_never_share_a_run_folder():
         assert len(set(folders)) == len(folders), folders
     hour = load_config(root / "lite" / "coarse_dp_1h.yaml")
     assert hour.lr_schedule == "cosine" and hour.lr_at(hour.steps - 1) < 0.01 * hour.lr
+
+
+def test_jitter_frame_crops_sketch_photo_and_depth_alike():
+    from sketchface.train.config import make_config
+    from sketchface.train.stages import jitter_frame
+
+    yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    disc = (((yy - 15.5) ** 2 + (xx - 15.5) ** 2) < 64).float()[None, None].repeat(6, 1, 1, 1)
+    images = {"white": 1.0 - disc, "zeros": disc * 0.8, "border": disc.repeat(1, 3, 1, 1) * 0.5 + 0.25}
+    none = jitter_frame(images, make_config({"jitter_share": 0.0}), torch.Generator().manual_seed(0))
+    assert all(torch.allclose(none[k], images[k], atol=1e-5) for k in images)
+    cfg = make_config({"jitter_share": 1.0, "jitter_scale": 1.3, "jitter_shift": 0.2})
+    j = jitter_frame(images, cfg, torch.Generator().manual_seed(0))
+    ink, depth, photo = 1.0 - j["white"], j["zeros"] / 0.8, (j["border"][:, :1] - 0.25) / 0.5
+    assert not torch.allclose(ink, disc, atol=0.05)                  # the disc moved or changed size
+    assert torch.allclose(ink, depth, atol=1e-5) and torch.allclose(ink, photo, atol=1e-5)
+    assert j["white"][:, :, 0, 0].min() > 0.99 and j["zeros"][:, :, 0, 0].max() < 0.01   # paper white, depth 0
+    again = jitter_frame(images, cfg, torch.Generator().manual_seed(0))
+    assert torch.equal(again["white"], j["white"])                    # a function of the generator
+    with pytest.raises(UserError, match="jitter"):
+        make_config({"jitter_share": 1.5})
+
+
+def test_coarse_stage_with_jitter_trains(data, tmp_path):
+    t, last = run("coarse", data, tmp_path, "variant=dp", "steps=2", "jitter_share=1.0")
+    assert math.isfinite(last["total"])
+
+
+def test_init_from_starts_at_the_checkpoint_weights(data, tmp_path):
+    run("coarse", data, tmp_path / "a", "variant=sp", "steps=2")
+    start = load_file(tmp_path / "a" / "final" / "model.safetensors")
+    cfg = load_config(None, [f"data={data}", f"out={tmp_path / 'b'}", *TINY, "variant=sp", "steps=1",
+                             f"init_from={tmp_path / 'a' / 'final'}"], stage="coarse")
+    t = Trainer(get_stage("coarse"), cfg, progress=False)
+    now = t.models["net"].state_dict()
+    assert all(torch.equal(now[k].float(), v.float()) for k, v in start.items())
+    fresh = Trainer(get_stage("coarse"), load_config(None, [f"data={data}", f"out={tmp_path / 'c'}", *TINY,
+                                                            "variant=sp", "steps=1"], stage="coarse"), progress=False)
+    assert not all(torch.equal(fresh.models["net"].state_dict()[k].float(), v.float()) for k, v in start.items())
+    wrong = load_config(None, [f"data={data}", f"out={tmp_path / 'd'}", *TINY, "variant=dp", "steps=1",
+                               f"init_from={tmp_path / 'a' / 'final'}"], stage="coarse")
+    with pytest.raises(UserError, match="sp_coarse"):
+        Trainer(get_stage("coarse"), wrong, progress=False)

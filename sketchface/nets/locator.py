@@ -87,15 +87,25 @@ class FaceLocator(HubModel):
         return out
 
 
-def crop_views(drawings: torch.Tensor, params: torch.Tensor, view: int) -> torch.Tensor:
-    """What the locator sees: ``drawings`` (N, 1, H, W, black on white, in the training framing) cropped to the
-    squares ``params`` (N, 3: log s, cx, cy) and resampled to ``view`` px; outside the drawing is white paper."""
+def crop_squares(images: torch.Tensor, params: torch.Tensor, size: int, fill: str = "white") -> torch.Tensor:
+    """``images`` (N, C, H, W, in the training framing) cropped to the squares ``params`` (N, 3: log s, cx, cy;
+    half-side s and centre in units of the frame's half-side) and resampled to ``size`` px. Outside the image:
+    ``fill`` "white" (paper, 1), "zeros" (depth background) or "border" (the edge pixels repeated, for photos)."""
     import torch.nn.functional as F
 
     s = params[:, 0].exp()
-    theta = torch.zeros(len(params), 2, 3, dtype=drawings.dtype, device=drawings.device)
+    theta = torch.zeros(len(params), 2, 3, dtype=images.dtype, device=images.device)
     theta[:, 0, 0] = theta[:, 1, 1] = s
     theta[:, 0, 2], theta[:, 1, 2] = params[:, 1], params[:, 2]
-    grid = F.affine_grid(theta, [len(params), 1, view, view], align_corners=False)
-    ink = F.grid_sample(1.0 - drawings, grid, padding_mode="zeros", align_corners=False)
-    return 1.0 - ink
+    grid = F.affine_grid(theta, [len(params), images.shape[1], size, size], align_corners=False)
+    if fill == "white":
+        return 1.0 - F.grid_sample(1.0 - images, grid, padding_mode="zeros", align_corners=False)
+    if fill not in ("zeros", "border"):
+        raise ValueError(f"fill must be white, zeros or border, got {fill!r}")
+    return F.grid_sample(images, grid, padding_mode=fill, align_corners=False)
+
+
+def crop_views(drawings: torch.Tensor, params: torch.Tensor, view: int) -> torch.Tensor:
+    """What the locator sees: ``drawings`` (N, 1, H, W, black on white, in the training framing) cropped to the
+    squares ``params`` (N, 3: log s, cx, cy) and resampled to ``view`` px; outside the drawing is white paper."""
+    return crop_squares(drawings, params, view, "white")

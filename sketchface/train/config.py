@@ -59,6 +59,14 @@ class TrainConfig:
     lambda_conditioned: bool = _f(True, "fine: sample λ_line ~ U(0,1) per example and feed it to FineNet")
     sketch_styles: list = _f(["pencil", "lines", "cyclegan"], "sketch styles mixed in training (cyclegan if present)")
     line_weight: float = _f(1.0, "lines: extra L1 weight on line pixels (w = 1 + line_weight * (1 - l)); large values thicken l'")
+    init_from: str = _f("", "start from the weights of this checkpoint folder (config.json + model.safetensors) "
+                            "instead of random ones, e.g. to fine-tune a shipped network; its network config "
+                            "replaces preset and net. --resume still continues from the run's own checkpoint")
+    jitter_share: float = _f(0.0, "coarse: share of examples shown in a random square around the training frame "
+                                  "(sketch, photo and depth cropped alike), so CoarseNet follows the drawn outline "
+                                  "wherever the pipeline's framing puts it (not in the paper; 0 = the paper's)")
+    jitter_scale: float = _f(1.15, "coarse: largest zoom of that square, in or out (1.15 = half-side 1/1.15-1.15)")
+    jitter_shift: float = _f(0.1, "coarse: largest offset of that square's centre, in frame half-sides")
     coarse_ckpt: str = _f("", "fine: CoarseNet checkpoint folder (config.json + model.safetensors)")
     lines_ckpt: str = _f("", "fine: line-extractor checkpoint folder")
     cycle_weight: float = _f(10.0, "cyclegan: weight of the cycle loss")
@@ -115,6 +123,8 @@ class TrainConfig:
             raise UserError(f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
         if self.warmup_steps < 0 or self.warmup_steps >= self.steps:
             raise UserError(f"warmup_steps must be at least 0 and below steps ({self.steps}), got {self.warmup_steps}")
+        if not 0.0 <= self.jitter_share <= 1.0 or self.jitter_scale < 1.0 or self.jitter_shift < 0.0:
+            raise UserError("jitter_share must be in [0, 1], jitter_scale at least 1 and jitter_shift at least 0")
         if self.steps < 1 or self.ckpt_every < 1:
             raise UserError("steps and ckpt_every must be at least 1")
         return self

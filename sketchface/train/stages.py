@@ -28,6 +28,42 @@ def net_config(cfg: TrainConfig, kind: str):
     return c.replace(**cfg.net) if cfg.net else c
 
 
+def new_network(kind: str, cfg: TrainConfig, config=None):
+    """A network of ``kind`` to train: built from the preset (or ``config``), or, with ``cfg.init_from``, built
+    from that checkpoint's config and started from its weights (float32). Parts an inference-only checkpoint
+    left out (style encoders, image decoders) start fresh."""
+    if not cfg.init_from:
+        return build(kind, config if config is not None else net_config(cfg, kind))
+    start = load_network(cfg.init_from)
+    if start.config.kind != kind:
+        raise UserError(f"init_from={cfg.init_from} holds a {start.config.kind} network; this stage trains {kind}")
+    net = build(kind, start.config)
+    held = {k: v.float() for k, v in start.state_dict().items()}
+    missing = net.load_state_dict(held, strict=False).missing_keys
+    fresh = sorted({k.split(".")[0] for k in missing})
+    if fresh:
+        print(f"init_from={cfg.init_from}: {', '.join(fresh)} not in the checkpoint, trained from scratch")
+    return net
+
+
+def jitter_frame(images: dict, cfg: TrainConfig, gen: torch.Generator) -> dict:
+    """The examples of a share ``cfg.jitter_share`` of the batch, each shown in its own random square around the
+    training frame (zoom up to ``cfg.jitter_scale`` in or out, centre within ``cfg.jitter_shift``); ``images``
+    maps a fill ("white" for sketches, "zeros" for depth, "border" for photos) to a tensor, cropped alike."""
+    import math
+
+    from sketchface.nets.locator import crop_squares
+
+    first = next(iter(images.values()))
+    n, size = first.shape[0], first.shape[-1]
+    u = torch.rand(n, 4, generator=gen)
+    params = torch.stack([math.log(cfg.jitter_scale) * (2 * u[:, 0] - 1), cfg.jitter_shift * (2 * u[:, 1] - 1),
+                          cfg.jitter_shift * (2 * u[:, 2] - 1)], 1)
+    params[u[:, 3] >= cfg.jitter_share] = 0.0       # the rest keep the training frame
+    params = params.to(first.device, first.dtype)
+    return {fill: crop_squares(x, params, size, fill) for fill, x in images.items()}
+
+
 def _adam(params, cfg: TrainConfig):
     return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
 
@@ -93,8 +129,7 @@ class CoarseStage(Stage):
     keys = ("sketch_pencil", "sketch_lines", "sketch_cyclegan", "photo", "depth", "mask")
 
     def build_models(self, cfg, device):
-        kind = COARSE_KINDS[cfg.variant]
-        return {"net": build(kind, net_config(cfg, kind)).to(device).train()}
+        return {"net": new_network(COARSE_KINDS[cfg.variant], cfg).to(device).train()}
 
     def _size(self, models) -> int:
         return _module(models["net"]).config.image_size
@@ -103,14 +138,18 @@ class CoarseStage(Stage):
         size = self._size(models)
         net = models["net"]
         s = pick_sketch(batch, cfg, gen, size)
-        d = _resize(batch["depth"], size) * cfg.depth_scale
+        d = _resize(batch["depth"], size)
+        p = _resize(batch["photo"], size) if cfg.variant == "dp" else None
+        if cfg.jitter_share > 0:
+            j = jitter_frame({"white": s, "zeros": d, **({"border": p} if p is not None else {})}, cfg, gen)
+            s, d, p = j["white"], j["zeros"], j.get("border")
+        d = d * cfg.depth_scale
         v = cfg.variant
         if v == "dnet":
             pred = net(s)
             t = {"3d_s": L.depth_loss(d, pred * cfg.depth_scale)}
             t["total"] = t["3d_s"]
         elif v == "dp":
-            p = _resize(batch["photo"], size)
             out = net(s, p)
             out = {**out, "depth_s": out["depth_s"] * cfg.depth_scale, "depth_p": out["depth_p"] * cfg.depth_scale}
             t = L.dp_coarse_loss(out, s, p, d, cfg.lambda_rec, cfg.lambda_cvt, cfg.lambda_3d, cfg.loss)
@@ -138,7 +177,7 @@ class LinesStage(Stage):
     keys = ("depth", "lines", "mask")
 
     def build_models(self, cfg, device):
-        return {"net": build("line_extractor", net_config(cfg, "line_extractor")).to(device).train()}
+        return {"net": new_network("line_extractor", cfg).to(device).train()}
 
     def train_step(self, models, opts, batch, cfg, scaler, gen):
         size = _module(models["net"]).config.image_size
@@ -170,7 +209,7 @@ class FineStage(Stage):
         c = c.replace(lambda_conditioned=cfg.lambda_conditioned)
         coarse = load_network(cfg.coarse_ckpt).to(device).eval().requires_grad_(False)
         lines = load_network(cfg.lines_ckpt).to(device).eval().requires_grad_(False)
-        return {"net": build("finenet", c).to(device).train(), "coarse": coarse, "lines": lines}
+        return {"net": new_network("finenet", cfg, c).to(device).train(), "coarse": coarse, "lines": lines}
 
     def _inputs(self, models, batch, cfg, gen):
         net = _module(models["net"])
@@ -237,7 +276,7 @@ class CycleGANStage(Stage):
     def build_models(self, cfg, device):
         if int(__import__("os").environ.get("WORLD_SIZE", "1")) > 1:
             raise UserError("the cyclegan stage runs on one device; launch it without torchrun")
-        return {"net": build("cyclegan", net_config(cfg, "cyclegan")).to(device).train()}
+        return {"net": new_network("cyclegan", cfg).to(device).train()}
 
     def build_optimizers(self, models, cfg):
         m = models["net"]
