@@ -327,9 +327,24 @@ def test_jitter_frame_crops_sketch_photo_and_depth_alike():
         make_config({"jitter_share": 1.5})
 
 
-def test_coarse_stage_with_jitter_trains(data, tmp_path):
-    t, last = run("coarse", data, tmp_path, "variant=dp", "steps=2", "jitter_share=1.0")
-    assert math.isfinite(last["total"])
+def test_coarse_stage_with_jitter_trains_and_resumes_exactly(data, tmp_path):
+    _, plain = run("coarse", data, tmp_path / "p", "variant=dp", "steps=1")
+    _, jittered = run("coarse", data, tmp_path / "j", "variant=dp", "steps=1", "jitter_share=1.0")
+    assert math.isfinite(jittered["total"]) and jittered["total"] != plain["total"]   # same weights, other inputs
+    # with a starting checkpoint and jitter on half the examples, a resumed run equals an uninterrupted one
+    extra = ["variant=dp", "jitter_share=0.5", f"init_from={tmp_path / 'p' / 'final'}", "ckpt_every=2"]
+    run("coarse", data, tmp_path / "a", "steps=4", *extra)
+    run("coarse", data, tmp_path / "b", "steps=2", *extra)
+    cfg = load_config(None, [f"data={data}", f"out={tmp_path / 'b'}", *TINY, "steps=4", *extra], stage="coarse")
+    Trainer(get_stage("coarse"), cfg, progress=False).fit(resume=True)
+    wa = load_file(tmp_path / "a" / "final" / "model.safetensors")
+    wb = load_file(tmp_path / "b" / "final" / "model.safetensors")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    # resuming that run with another network (twice as wide) is one sentence, not a traceback
+    other = load_config(None, [f"data={data}", f"out={tmp_path / 'b'}", *TINY, "steps=5", "variant=dp",
+                               "net={image_size: 32, dim: 8, n_res: 1}"], stage="coarse")
+    with pytest.raises(UserError, match="does not fit the net network"):
+        Trainer(get_stage("coarse"), other, progress=False).fit(resume=True)
 
 
 def test_init_from_starts_at_the_checkpoint_weights(data, tmp_path):
@@ -347,3 +362,24 @@ def test_init_from_starts_at_the_checkpoint_weights(data, tmp_path):
                                f"init_from={tmp_path / 'a' / 'final'}"], stage="coarse")
     with pytest.raises(UserError, match="sp_coarse"):
         Trainer(get_stage("coarse"), wrong, progress=False)
+    missing = load_config(None, [f"data={data}", f"out={tmp_path / 'e'}", *TINY, "variant=sp", "steps=1",
+                                 f"init_from={tmp_path / 'nowhere'}"], stage="coarse")
+    with pytest.raises(UserError, match="init_from="):
+        Trainer(get_stage("coarse"), missing, progress=False)
+
+
+def test_init_from_a_finenet_must_agree_on_lambda_conditioning(data, tmp_path):
+    run("coarse", data, tmp_path / "c", "variant=sp", "steps=1")
+    run("lines", data, tmp_path / "l", "steps=1")
+    ck = [f"coarse_ckpt={tmp_path / 'c' / 'final'}", f"lines_ckpt={tmp_path / 'l' / 'final'}"]
+    run("fine", data, tmp_path / "fixed", "steps=1", "lambda_conditioned=false", *ck)
+    start = f"init_from={tmp_path / 'fixed' / 'final'}"
+    t, _ = run("fine", data, tmp_path / "again", "steps=1", "lambda_conditioned=false", start, *ck)
+    assert not t.models["net"].config.lambda_conditioned
+    cfg = load_config(None, [f"data={data}", f"out={tmp_path / 'f'}", *TINY, "steps=1", start, *ck], stage="fine")
+    with pytest.raises(UserError, match="lambda_conditioned=False"):
+        Trainer(get_stage("fine"), cfg, progress=False)
+    bad = load_config(None, [f"data={data}", f"out={tmp_path / 'g'}", *TINY, "steps=1", *ck[:1],
+                             f"lines_ckpt={tmp_path / 'nowhere'}"], stage="fine")
+    with pytest.raises(UserError, match="lines_ckpt="):
+        Trainer(get_stage("fine"), bad, progress=False)

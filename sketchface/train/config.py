@@ -124,7 +124,8 @@ class TrainConfig:
         if self.warmup_steps < 0 or self.warmup_steps >= self.steps:
             raise UserError(f"warmup_steps must be at least 0 and below steps ({self.steps}), got {self.warmup_steps}")
         if not 0.0 <= self.jitter_share <= 1.0 or self.jitter_scale < 1.0 or self.jitter_shift < 0.0:
-            raise UserError("jitter_share must be in [0, 1], jitter_scale at least 1 and jitter_shift at least 0")
+            raise UserError(f"jitter_share must be in [0, 1], jitter_scale at least 1 and jitter_shift at least 0 "
+                            f"(got {self.jitter_share}, {self.jitter_scale}, {self.jitter_shift})")
         if self.steps < 1 or self.ckpt_every < 1:
             raise UserError("steps and ckpt_every must be at least 1")
         return self

@@ -2,8 +2,9 @@
 
 - Device: CUDA when present (mixed precision), CPU otherwise. Multi-GPU through ``torchrun`` and torch's
   DistributedDataParallel (gloo on the CPU, nccl on CUDA); each rank takes its slice of every global batch.
-- Data order is a pure function of (seed, step), so an interrupted run resumed from its last checkpoint takes
-  exactly the batches the uninterrupted run would have taken.
+- Data order is a pure function of (seed, step), and the random choices of a step (sketch style, framing) of
+  (seed, step, rank), so an interrupted run resumed from its last checkpoint takes exactly the batches the
+  uninterrupted run would have taken.
 - Checkpoints (``ckpt.pt``: weights, optimizer states, step) are written to a temporary file, flushed, then
   renamed over the previous one: a crash or a full disk while saving leaves the previous checkpoint intact.
   They are read with ``torch.load(weights_only=True)``.
@@ -149,7 +150,13 @@ class Trainer:
             return False
         ck = load_checkpoint(self.ckpt_path)
         for k, m in self.models.items():
-            m.load_state_dict(ck["models"][k])
+            try:
+                m.load_state_dict(ck["models"][k])
+            except (KeyError, RuntimeError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise UserError(f"{self.ckpt_path} does not fit the {k} network this config builds ({first}); "
+                                f"was preset, net, variant or init_from changed since the run started? Start a "
+                                f"new run folder (out=...) or restore the run's settings") from None
         for k, o in self.opts.items():
             o.load_state_dict(ck["opts"][k])
         if ck.get("scaler"):
@@ -170,7 +177,8 @@ class Trainer:
         for o in self.opts.values():
             for g in o.param_groups:
                 g["lr"] = cfg.lr_at(step)
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+        # per step and rank: every rank draws its own augmentations for its slice of the global batch
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step + self.rank * 7_919_000_017)
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
             losses = self.stage.train_step(self.train_models, self.opts, batch, cfg, self.scaler, gen)
         return batch, losses

@@ -9,6 +9,8 @@ grid and exports the trained networks (config.json + model.safetensors).
 """
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.nn.functional as F
 
@@ -28,20 +30,35 @@ def net_config(cfg: TrainConfig, kind: str):
     return c.replace(**cfg.net) if cfg.net else c
 
 
-def new_network(kind: str, cfg: TrainConfig, config=None):
-    """A network of ``kind`` to train: built from the preset (or ``config``), or, with ``cfg.init_from``, built
-    from that checkpoint's config and started from its weights (float32). Parts an inference-only checkpoint
-    left out (style encoders, image decoders) start fresh."""
+def load_fixed(path: str, what: str):
+    """The network a config key (``init_from``, ``coarse_ckpt``, ...) names; a bad folder is one sentence."""
+    from sketchface.nets.hub import CheckpointError
+
+    try:
+        return load_network(path)
+    except CheckpointError as exc:
+        raise UserError(f"{what}={path}: {exc}") from None
+
+
+def new_network(kind: str, cfg: TrainConfig, **fixed):
+    """A network of ``kind`` to train: built from the preset (``cfg.preset``, ``cfg.net``) with the fields
+    ``fixed`` set, or, with ``cfg.init_from``, built from that checkpoint's config, which must agree on ``fixed``,
+    and started from its weights (float32). Parts an inference-only checkpoint left out (style encoders, image
+    decoders) start fresh."""
     if not cfg.init_from:
-        return build(kind, config if config is not None else net_config(cfg, kind))
-    start = load_network(cfg.init_from)
+        return build(kind, net_config(cfg, kind).replace(**fixed))
+    start = load_fixed(cfg.init_from, "init_from")
     if start.config.kind != kind:
         raise UserError(f"init_from={cfg.init_from} holds a {start.config.kind} network; this stage trains {kind}")
+    differ = {k: getattr(start.config, k) for k, v in fixed.items() if getattr(start.config, k) != v}
+    if differ:
+        raise UserError(f"init_from={cfg.init_from} has {', '.join(f'{k}={v}' for k, v in differ.items())}, "
+                        f"this run asks for {', '.join(f'{k}={fixed[k]}' for k in differ)}; change one of them")
     net = build(kind, start.config)
     held = {k: v.float() for k, v in start.state_dict().items()}
     missing = net.load_state_dict(held, strict=False).missing_keys
     fresh = sorted({k.split(".")[0] for k in missing})
-    if fresh:
+    if fresh and os.environ.get("RANK", "0") == "0":
         print(f"init_from={cfg.init_from}: {', '.join(fresh)} not in the checkpoint, trained from scratch")
     return net
 
@@ -60,8 +77,9 @@ def jitter_frame(images: dict, cfg: TrainConfig, gen: torch.Generator) -> dict:
     params = torch.stack([math.log(cfg.jitter_scale) * (2 * u[:, 0] - 1), cfg.jitter_shift * (2 * u[:, 1] - 1),
                           cfg.jitter_shift * (2 * u[:, 2] - 1)], 1)
     params[u[:, 3] >= cfg.jitter_share] = 0.0       # the rest keep the training frame
-    params = params.to(first.device, first.dtype)
-    return {fill: crop_squares(x, params, size, fill) for fill, x in images.items()}
+    params = params.to(first.device)
+    with torch.autocast(first.device.type, enabled=False):      # an exact float32 sampling grid under AMP
+        return {fill: crop_squares(x.float(), params, size, fill).to(x.dtype) for fill, x in images.items()}
 
 
 def _adam(params, cfg: TrainConfig):
@@ -205,11 +223,10 @@ class FineStage(Stage):
     def build_models(self, cfg, device):
         if not cfg.coarse_ckpt or not cfg.lines_ckpt:
             raise UserError("the fine stage needs coarse_ckpt=DIR and lines_ckpt=DIR (train coarse and lines first)")
-        c = net_config(cfg, "finenet")
-        c = c.replace(lambda_conditioned=cfg.lambda_conditioned)
-        coarse = load_network(cfg.coarse_ckpt).to(device).eval().requires_grad_(False)
-        lines = load_network(cfg.lines_ckpt).to(device).eval().requires_grad_(False)
-        return {"net": new_network("finenet", cfg, c).to(device).train(), "coarse": coarse, "lines": lines}
+        coarse = load_fixed(cfg.coarse_ckpt, "coarse_ckpt").to(device).eval().requires_grad_(False)
+        lines = load_fixed(cfg.lines_ckpt, "lines_ckpt").to(device).eval().requires_grad_(False)
+        net = new_network("finenet", cfg, lambda_conditioned=cfg.lambda_conditioned)
+        return {"net": net.to(device).train(), "coarse": coarse, "lines": lines}
 
     def _inputs(self, models, batch, cfg, gen):
         net = _module(models["net"])
