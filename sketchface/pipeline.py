@@ -96,6 +96,13 @@ class Reconstruction:
     def size(self) -> int:
         return int(self.fine.shape[0])
 
+    def notes(self) -> list[str]:
+        """Sentences worth showing the user about this result (a drawing with too few strokes); often none."""
+        from sketchface.framing import few_strokes_note
+
+        note = few_strokes_note(self.image) if self.kind != "photo" and self.image.ndim == 2 else None
+        return [note] if note else []
+
     def depth_in_input_frame(self, which: str = "fine") -> np.ndarray:
         """The depth map pasted back into the input image's frame (H, W); 0 outside the crop."""
         d = {"fine": self.fine, "coarse": self.coarse}[which] * self.mask

@@ -34,4 +34,6 @@ def run(args: argparse.Namespace) -> int:
         paths = r.save(out)
         print(f"{image}: {r.kind}, crop_box {r.crop_box} ({r.framing_method}) -> "
               + ", ".join(str(p) for k, p in paths.items() if k in ("glb", "obj", "ply", "depth_png")))
+        for note in r.notes():
+            print(f"  note: {note}")
     return 0

@@ -62,7 +62,7 @@ def test_drawn_face_gives_surface_and_every_picture(logic, face_pad):
     for pic in (lines, lines_pred, model_input):
         assert pic.dtype == np.uint8 and pic.shape == (256, 256, 3)
     assert heat.shape[1] == 256 and heat.shape[0] > 256                     # colour bar under the map
-    assert "λ_line 0.85 / λ_dis 0.15" in info and "model" in info and "ms" in info
+    assert "λ_line 0.85 / λ_dis 0.15" in info and "model" in info and "ms" in info and "few strokes" not in info
     r = state["result"]
     assert r.kind == "lines" and r.lambda_line == 0.85 and state["model"] == DP
 
@@ -160,6 +160,14 @@ def test_blank_canvas_says_what_to_do(logic):
         run(logic, pad=None)
     clear = np.zeros((512, 512, 4), np.uint8)                              # a cleared, transparent canvas
     assert pad_image({"background": None, "layers": [clear], "composite": clear}) is None
+
+
+def test_a_few_strokes_are_drawn_with_a_note_in_the_summary(logic):
+    few = np.full((512, 512), 255, np.uint8)
+    few[200:202, 150:350] = 0                                # two thin strokes and no face
+    few[300:302, 200:300] = 0
+    info = run(logic, pad=pad_value(few))[5]
+    assert "Only a few strokes reached the model" in info
 
 
 def test_missing_upload_and_no_result_yet(logic):

@@ -160,3 +160,28 @@ def test_reconstruct_cli_writes_every_file(tiny_bundle, tmp_path, capsys):
     assert main(["reconstruct", str(tmp_path / "nope.png"), "--out", str(out),
                  "--checkpoints", str(tiny_bundle)]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_a_drawing_of_a_few_strokes_gets_a_note(sf, tiny_bundle, tmp_path, capsys):
+    from sketchface.framing import few_strokes_note
+
+    assert sf(drawing()).notes() == []
+    few = np.full((300, 260), 255, np.uint8)
+    few[100:102, 60:200] = 0                                  # two thin strokes and no face
+    few[200:202, 100:160] = 0
+    r = sf(few, kind="lines")
+    assert len(r.notes()) == 1 and "few strokes" in r.notes()[0]
+    assert sf(np.full((64, 64, 3), 128, np.uint8), kind="photo").notes() == []
+    ink = np.ones((128, 128), np.float32)
+    ink[:, :3] = 0.0                                          # 2.3 % ink at the lite models' size: enough
+    assert few_strokes_note(ink) is None
+    ink[:, 1:] = 1.0                                          # 0.8 %: a note naming it
+    assert "0.8 %" in few_strokes_note(ink) and "3 % or more" in few_strokes_note(ink)
+    small = np.ones((32, 32), np.float32)
+    small[:, :1] = 0.0                                        # 3.1 % ink, but one pixel is 4 times wider here
+    assert "3.1 %" in few_strokes_note(small)
+    src = tmp_path / "few.png"
+    Image.fromarray(few).save(src)
+    assert main(["reconstruct", str(src), "--out", str(tmp_path / "out"), "--checkpoints", str(tiny_bundle),
+                 "--kind", "lines"]) == 0
+    assert "note: Only a few strokes" in capsys.readouterr().out

@@ -190,6 +190,7 @@ def render_view(state: dict, relief: float = 1.0, show: str = "fine") -> View:
               f"input: {r.kind} ({r.framing_method} framing)"]
     if state.get("edited"):
         parts.append("edited lines")
+    parts += [f"**{note}**" for note in r.notes()]
     return View(surface=surface_for(r, relief, show), lines=figures.to_uint8(r.lines),
                 lines_pred=figures.to_uint8(r.lines_pred), heatmap=figures.heatmap_image(r.displacement, r.mask),
                 model_input=model_input_picture(r), info=" · ".join(parts), state=state)
