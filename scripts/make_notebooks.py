@@ -424,7 +424,9 @@ $$ l' = \mathrm{LE}(d) \approx l = \mathrm{XDoG}(s). $$
 Lines are sparse (most pixels are white), so a plain L1 loss is happy with an all-white output. The
 package weights line pixels up:
 
-$$ L_{LE} = \frac{1}{|l|}\sum_x w(x)\,\big|\mathrm{LE}(d)(x) - l(x)\big|, \qquad w = 1 + 4\,(1 - l). $$
+$$ L_{LE} = \frac{1}{|l|}\sum_x w(x)\,\big|\mathrm{LE}(d)(x) - l(x)\big|, \qquad w = 1 + c\,(1 - l), $$
+
+with $c$ = `line_weight`, 1 by default (4 drew lines too thick).
 
 Once trained it is frozen: in notebook 05 it "draws" the fine depth so that the line loss can compare those
 lines with the input's.

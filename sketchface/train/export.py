@@ -47,10 +47,10 @@ def export_bundle(runs: str | Path, out: str | Path, only: tuple[str, ...] = ())
         net = load_network(src)
         net.save_pretrained(out / name, dtype=torch.float16, inference_only=True)
         sizes[name] = (out / name / "model.safetensors").stat().st_size
-        print(f"{name:16s} <- {src}  {sizes[name] / 2**20:.1f} MB")
+        print(f"{name:16s} <- {src}  {sizes[name] / 2**20:.1f} MiB")
     (out / PIPELINE_FILE).write_text(json.dumps(DEFAULT_BUNDLE, indent=2) + "\n")
     (out / "TRAINING.md").write_text(training_table(runs, sizes))
-    print(f"total {sum(sizes.values()) / 2**20:.1f} MB in {out}")
+    print(f"total {sum(sizes.values()) / 2**20:.1f} MiB in {out}")
     return sizes
 
 
@@ -87,7 +87,7 @@ def training_table(runs: Path, sizes: dict[str, int]) -> str:
              "Written by `python -m sketchface export-checkpoints`. One row per network: its run folder, the steps it",
              "trained, wall time (2-core CPU unless the run says otherwise), mean training images/s and the last",
              "logged losses.", "",
-             "| network | run | steps | batch | hours | images/s | sketch styles | last losses | MB (fp16) |",
+             "| network | run | steps | batch | hours | images/s | sketch styles | last losses | MiB (fp16) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, rel in RUNS.items():
         if name not in sizes:
