@@ -29,9 +29,10 @@ MASK_BOX = (0.203, 0.094, 0.790, 0.992)
 
 # a framed drawing whose strokes darken less of the square than this (mean of 1 - gray, which shrinking the
 # image keeps) is only a few strokes: of the 800 synthetic test line drawings at 128 px, 95 % darken 3.1 % or
-# more and 50 % 7 %; the 22 below 1.5 % are the near-blank ones (docs/DATASETS.md). Strokes are about one model
-# pixel wide, so at another model size the share scales with 128 / size
+# more (USUAL_INK) and 50 % 7 %; the 22 below 1.5 % are near-blank ones like those of docs/DATASETS.md. Strokes
+# are about one model pixel wide, so at another model size both shares scale with 128 / size
 FEW_STROKES_INK = 0.015
+USUAL_INK = 0.03
 MAX_PIXELS = 40_000_000        # larger images are refused (decompression bombs included)
 MAX_BYTES = 25 * 1024 * 1024   # larger files are refused
 
@@ -386,12 +387,12 @@ def crop_to_frame(rgb: np.ndarray, crop_box: tuple[int, int, int, int], size: in
 def few_strokes_note(gray: np.ndarray) -> str | None:
     """A sentence for a framed drawing (gray, 0..1, white paper) with too little ink to show a face, else None."""
     gray = np.clip(np.asarray(gray, np.float32), 0.0, 1.0)
-    ink, usual = float((1.0 - gray).mean()), 0.03 * 128 / gray.shape[0]
-    if ink >= FEW_STROKES_INK * 128 / gray.shape[0]:
+    ink, scale = float((1.0 - gray).mean()), 128 / gray.shape[0]
+    if ink >= FEW_STROKES_INK * scale:
         return None
     return (f"Only a few strokes reached the model (ink on {100 * ink:.1f} % of the face square; the drawings it "
-            f"learned from mostly have {100 * usual:.0f} % or more): expect a generic face. Draw the outline, eyes, "
-            f"nose and mouth.")
+            f"learned from mostly have {100 * USUAL_INK * scale:.0f} % or more): expect a generic face. Draw the "
+            f"outline, eyes, nose and mouth.")
 
 
 def paste_back(depth: np.ndarray, crop_box: tuple[int, int, int, int], shape: tuple[int, int],

@@ -343,7 +343,7 @@ def test_coarse_stage_with_jitter_trains_and_resumes_exactly(data, tmp_path):
     # resuming that run with another network (twice as wide) is one sentence, not a traceback
     other = load_config(None, [f"data={data}", f"out={tmp_path / 'b'}", *TINY, "steps=5", "variant=dp",
                                "net={image_size: 32, dim: 8, n_res: 1}"], stage="coarse")
-    with pytest.raises(UserError, match="does not fit the net network"):
+    with pytest.raises(UserError, match="does not fit the network 'net'"):
         Trainer(get_stage("coarse"), other, progress=False).fit(resume=True)
 
 

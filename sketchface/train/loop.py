@@ -154,7 +154,7 @@ class Trainer:
                 m.load_state_dict(ck["models"][k])
             except (KeyError, RuntimeError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                raise UserError(f"{self.ckpt_path} does not fit the {k} network this config builds ({first}); "
+                raise UserError(f"{self.ckpt_path} does not fit the network '{k}' this config builds ({first}); "
                                 f"was preset, net, variant or init_from changed since the run started? Start a "
                                 f"new run folder (out=...) or restore the run's settings") from None
         for k, o in self.opts.items():
