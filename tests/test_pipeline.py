@@ -25,6 +25,9 @@ def test_result_holds_every_stage(sf):
     assert r.mask.dtype == bool and r.kind == "sketch"
     np.testing.assert_allclose(r.fine, np.clip(r.coarse + r.displacement, 0, 1), atol=1e-4)
     assert r.depth_in_input_frame().shape == (200, 150)
+    plain, labelled = r.picture(labels=False), r.picture()
+    assert plain.shape == (32, 160, 3) and labelled.shape[1:] == (160, 3) and labelled.shape[0] > 32
+    assert np.array_equal(labelled[-32:], plain) and labelled[:-32].min() < 128      # a row of names above
     x0, y0, x1, y1 = r.crop_box
     assert x1 - x0 == y1 - y0 and x0 < 30 and x1 > 120          # square, around the drawing
 
