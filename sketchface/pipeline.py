@@ -2,7 +2,7 @@
 
     from sketchface import SketchFace
     sf = SketchFace.from_pretrained()             # the repository's checkpoints/, or a Hub repo id
-    r = sf("drawing.png", lambda_line=0.85)       # kind="sketch" | "lines" | "photo" | "auto"
+    r = sf("drawing.png", lambda_line=0.85)       # kind="auto" (guessed) | "sketch" | "lines" | "photo"
     r2 = sf.refine(r, lambda_line=0.3)            # FineNet only: new λ or edited lines
     r.save("out/")                                # depth PNG16 + npy, GLB, OBJ, PLY, pictures
 
@@ -257,7 +257,7 @@ class SketchFace:
     def _np(self, t) -> np.ndarray:
         return t[0, 0].detach().float().cpu().numpy()
 
-    def prepare(self, image: Any, kind: str = "sketch", crop_box: Any = None):
+    def prepare(self, image: Any, kind: str = "auto", crop_box: Any = None):
         """Read, classify and frame the input -> (rgb, kind, framing, framed model input). ``crop_box``: the
         square (x0, y0, x1, y1, input pixels) to use instead of finding the face."""
         if kind not in KINDS + ("auto",):
@@ -280,7 +280,7 @@ class SketchFace:
         framed = crop_to_frame(src, framing.crop_box, self.size, fill)
         return rgb, kind, framing, framed
 
-    def __call__(self, image: Any, lambda_line: float = 0.85, kind: str = "sketch", xdog: dict | None = None,
+    def __call__(self, image: Any, lambda_line: float = 0.85, kind: str = "auto", xdog: dict | None = None,
                  refine: bool = True, min_stroke: int | None = None, crop_box: Any = None) -> Reconstruction:
         """Reconstruct a face from a file path, PIL image or numpy array (gray, RGB or RGBA; uint8 or float).
 

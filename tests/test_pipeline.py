@@ -22,7 +22,8 @@ def test_result_holds_every_stage(sf):
     r = sf(a, lambda_line=0.85)
     for name in ("image", "lines", "coarse", "displacement", "fine", "lines_pred"):
         assert getattr(r, name).shape == (32, 32), name
-    assert r.mask.dtype == bool and r.kind == "sketch"
+    assert r.mask.dtype == bool and r.kind == "lines"               # kind="auto" by default: clean strokes
+    assert sf(a, kind="sketch").kind == "sketch"
     np.testing.assert_allclose(r.fine, np.clip(r.coarse + r.displacement, 0, 1), atol=1e-4)
     assert r.depth_in_input_frame().shape == (200, 150)
     plain, labelled = r.picture(labels=False), r.picture()
