@@ -79,7 +79,7 @@ def picture(a, coarse, lines, fines) -> None:
         pics = []
         for j, fine in enumerate(fines):
             sf = SketchFace(coarse, lines, fine, backend="torch")
-            res = sf(ex, lambda_line=0.85)
+            res = sf(ex, lambda_line=0.85, kind="sketch")
             if j == 0:
                 pics += [res.lines, shaded_image(res.coarse, res.mask, side=None)]
             pics.append(shaded_image(res.fine, res.mask, side=None))

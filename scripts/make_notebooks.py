@@ -572,7 +572,7 @@ fig.tight_layout(); plt.show()
     code('''
 sf = nb.sketchface_from(S, coarse, LE, fine)
 sketch = test["sketch_pencil"][1]
-r0 = sf(sketch, lambda_line=0.85)
+r0 = sf(sketch, lambda_line=0.85, kind="sketch")
 sw = sf.lambda_sweep(r0, (0.0, 0.5, 0.85, 1.0))
 nb.show_grid([[r0.image, r0.lines] + [nb.shaded(r.fine, r.mask) for r in sw],
               [None, nb.shaded(r0.coarse, r0.mask)] + [r.lines_pred for r in sw]],
@@ -608,7 +608,7 @@ steps = S.steps_for(default_cpu=40, default_gpu=2000)
 nets = nb.ensure_networks(S, data, steps)
 sf = nb.sketchface_from(S, nets["dp_coarse"], nets["line_extractor"], nets["finenet"])
 test = nb.load_samples(data, "test", n=4, keys=("sketch_pencil", "sketch_lines"))
-result = sf(test["sketch_pencil"][2], lambda_line=0.85)
+result = sf(test["sketch_pencil"][2], lambda_line=0.85, kind="sketch")
 print(f"input framed by '{result.framing_method}' into {result.size}² px")
 nb.show_grid([[result.image, result.lines, nb.shaded(result.coarse, result.mask),
                nb.shaded(result.fine, result.mask), result.lines_pred]],

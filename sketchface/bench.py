@@ -180,8 +180,8 @@ def bench_pipeline(bundle: Path, repeat: int, device: str, threads=(1, 2),
             sf = SketchFace.from_pretrained(bundle, device=device, backend=backend)
             for t in threads:
                 torch.set_num_threads(t)
-                r = time_call(lambda: sf(img), repeat, device)
-                res = sf(img)
+                r = time_call(lambda: sf(img, kind="sketch"), repeat, device)   # kind given: no guess (~11 ms)
+                res = sf(img, kind="sketch")
                 lam = time_call(lambda: sf.refine(res, lambda_line=0.3), repeat, device)
                 mesh = time_call(lambda: res.mesh(), repeat, device)
                 rows.append({"backend": sf.backend, "threads": t, "end_to_end_ms": r["ms"],
@@ -256,9 +256,9 @@ def bench_backends(preset_name: str = "lite", batch: int = 1, repeat: int = 20, 
                              "speedup": ms["torch"] / ms["onnx"], "max_abs_diff": diff})
             sfs = {b: SketchFace(nets["dp_coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"],
                                  backend=b) for b in ("torch", "onnx")}
-            res = {b: sf(img) for b, sf in sfs.items()}
+            res = {b: sf(img, kind="sketch") for b, sf in sfs.items()}
             diff = float(np.abs(res["torch"].fine - res["onnx"].fine).max())
-            e2e = time_alternating({b: (lambda sf=sf: sf(img)) for b, sf in sfs.items()}, repeat)
+            e2e = time_alternating({b: (lambda sf=sf: sf(img, kind="sketch")) for b, sf in sfs.items()}, repeat)
             rows.append({"what": "end to end (512×512 drawing → fine depth, l′)", "torch_ms": e2e["torch"],
                          "onnx_ms": e2e["onnx"], "speedup": e2e["torch"] / e2e["onnx"], "max_abs_diff": diff})
             upd = time_alternating({b: (lambda sf=sf, r=res[b]: sf.refine(r, lambda_line=0.3))
