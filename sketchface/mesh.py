@@ -84,6 +84,15 @@ def shade(depth: np.ndarray, mask: np.ndarray | None = None, light=(0.3, 0.4, 0.
     return np.where(mask, s, 1.0).astype(np.float32)
 
 
+def label(picture: np.ndarray, text: str) -> np.ndarray:
+    """A white strip with ``text`` above a uint8 RGB picture."""
+    import cv2
+
+    strip = np.full((22, picture.shape[1], 3), 255, np.uint8)
+    cv2.putText(strip, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (30, 30, 30), 1, cv2.LINE_AA)
+    return np.concatenate([strip, picture], 0)
+
+
 def save_depth_png16(depth: np.ndarray, path: str | Path) -> Path:
     """Depth in [0, 1] as a 16-bit gray PNG (0..65535)."""
     import cv2

@@ -123,27 +123,19 @@ class Reconstruction:
         return depth_to_mesh(depth[s, s], self.mask[s, s], colors[s, s], relief=relief)
 
     def picture(self, labels: bool = True) -> np.ndarray:
-        """One RGB uint8 strip: input | l | coarse | fine (shaded) | l', with a row of labels above (``labels``)."""
-        import cv2
-
-        from sketchface.mesh import shade
+        """One RGB uint8 strip: input | l | coarse | fine (shaded) | l', each named above (``labels``)."""
+        from sketchface.mesh import label, shade
 
         def rgb(a):
             a = np.asarray(a, np.float32)
-            return np.repeat(a[..., None], 3, -1) if a.ndim == 2 else a
+            a = np.repeat(a[..., None], 3, -1) if a.ndim == 2 else a
+            return (a * 255 + 0.5).clip(0, 255).astype(np.uint8)
         cells = [rgb(self.image), rgb(self.lines), rgb(shade(self.coarse, self.mask)),
                  rgb(shade(self.fine, self.mask)), rgb(self.lines_pred)]
-        strip = (np.concatenate(cells, 1) * 255 + 0.5).clip(0, 255).astype(np.uint8)
-        if not labels:
-            return strip
-        s = self.size
-        band = np.full((max(12, s // 8), strip.shape[1], 3), 255, np.uint8)
-        names = [f"input ({self.kind})", "lines l", "coarse", f"fine, lambda {self.lambda_line:.2f}", "l' of fine"]
-        scale = max(0.25, s / 400)
-        for i, name in enumerate(names):
-            cv2.putText(band, name, (i * s + 3, band.shape[0] - max(3, s // 40)), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                        (60, 60, 60), 1, cv2.LINE_AA)
-        return np.concatenate([band, strip], 0)
+        if labels:
+            names = [f"input: {self.kind}", "lines l", "coarse", f"fine {self.lambda_line:.2f}", "l' of fine"]
+            cells = [label(c, n) for c, n in zip(cells, names)]
+        return np.concatenate(cells, 1)
 
     def save(self, out_dir: str | Path, stem: str = "face", formats=("glb", "obj", "ply"), relief: float = 1.0,
              step: int = 1) -> dict[str, Path]:

@@ -148,13 +148,6 @@ def mean_abs_displacement_mm(displacement: np.ndarray, mask: np.ndarray) -> floa
     return float(np.abs(displacement[mask]).mean() * DEPTH_RANGE_CM * 10) if mask.any() else 0.0
 
 
-def label(picture: np.ndarray, text: str) -> np.ndarray:
-    """A white strip with ``text`` above a uint8 RGB picture."""
-    strip = np.full((22, picture.shape[1], 3), 255, np.uint8)
-    cv2.putText(strip, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (30, 30, 30), 1, cv2.LINE_AA)
-    return np.concatenate([strip, picture], 0)
-
-
 def mesh_figure(vertices: np.ndarray, triangles: np.ndarray, colors: np.ndarray | None = None,
                 height: int = 480, name: str = "face"):
     """A Plotly figure of a triangle mesh (cm, x right, y up, +z toward the viewer), with per-vertex colours in

@@ -22,6 +22,7 @@ import gradio as gr
 import numpy as np
 
 from sketchface.framing import InputError
+from sketchface.mesh import label
 from sketchface.webapp import figures
 from sketchface.webapp.models import ModelBank
 
@@ -326,7 +327,7 @@ class AppLogic:
             mad = figures.mean_abs_displacement_mm(r.displacement, r.mask)
             col = np.concatenate([figures.shaded_image(r.fine, r.mask, relief),
                                   figures.heatmap_image(r.displacement, r.mask, scale_mm=scale)], 0)
-            col = figures.label(figures.label(col, f"recall {rec:.2f}   |d| {mad:.2f} mm"),
+            col = label(label(col, f"recall {rec:.2f}   |d| {mad:.2f} mm"),
                                 f"lambda_line {r.lambda_line:.2f}")
             columns += [col, np.repeat(gap, col.shape[0], 0)]
             rows.append([round(r.lambda_line, 2), round(1 - r.lambda_line, 2), round(rec, 3), round(mad, 3)])
