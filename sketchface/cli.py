@@ -20,8 +20,10 @@ CLI_MODULES = [
     "sketchface.train.cli",       # train
     "sketchface.train.export",    # export-checkpoints
     "sketchface.train.locator",   # train-locator
+    "sketchface.train.facefit",   # train-facefit
     "sketchface.reconstruct",     # reconstruct
     "sketchface.evaluate",        # evaluate
+    "sketchface.evaluate_real",   # evaluate-real
     "sketchface.bench",           # bench
     "sketchface.train.throughput",  # bench-train
     "sketchface.sparse.database",  # build-sparse-db

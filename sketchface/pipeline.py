@@ -25,9 +25,13 @@ from sketchface.framing import (KINDS, Framing, InputError, crop_to_frame, flatt
 
 PIPELINE_FILE = "pipeline.json"
 DEFAULT_BUNDLE = {"coarse": "dp_coarse", "line_extractor": "line_extractor", "finenet": "finenet",
-                  "cyclegan": "cyclegan", "locator": "locator"}
-OPTIONAL_ROLES = ("cyclegan", "locator")   # a bundle without them still works (no photo path / ink box only)
+                  "cyclegan": "cyclegan", "locator": "locator", "facefit": "facefit"}
+# a bundle without them still works (no photo path / ink box only / no face-model prior)
+OPTIONAL_ROLES = ("cyclegan", "locator", "facefit")
 COARSE_FOLDERS = ("dp_coarse", "sp_coarse", "sp_coarse_minus", "dnet")
+# coarse="face_model": the coarse depth is the fitted face model's (FaceFit + ICT Face Model Light), no CoarseNet
+FACE_MODEL = "face_model"
+COARSE_CHOICES = COARSE_FOLDERS + (FACE_MODEL,)
 MASK_THRESHOLD = 0.05   # coarse depth above this is face (as in FineNet training)
 # Lines l of a photo: XDoG of its CycleGAN sketch, a little less eager (tau 0.95 instead of 0.98) and without the
 # specks of fewer than 16 pixels that the photo's texture and background leave (docs/TRAINING.md, "The photo
@@ -91,6 +95,10 @@ class Reconstruction:
     framing_method: str = ""
     colors: np.ndarray | None = field(default=None, repr=False)   # vertex colours (photo input)
     sketch: np.ndarray | None = field(default=None, repr=False)   # gray sketch XDoG read (photo: CycleGAN's)
+    coarse_source: str = ""                 # the CoarseNet's kind, or "face_model" (the fitted face's depth)
+    fit: Any = field(default=None, repr=False)      # sketchface.prior.Fit: FaceFit's face for this frame
+    prior: np.ndarray | None = field(default=None, repr=False)   # the fitted face's depth (model frame)
+    face_prior: Any = field(default=None, repr=False, compare=False)   # sketchface.prior.FacePrior (meshes)
 
     @property
     def size(self) -> int:
@@ -108,12 +116,30 @@ class Reconstruction:
         d = {"fine": self.fine, "coarse": self.coarse}[which] * self.mask
         return paste_back(d, self.crop_box, self.input_image.shape[:2])
 
-    def mesh(self, which: str = "fine", relief: float = 1.0, step: int = 1):
+    @property
+    def has_head(self) -> bool:
+        """Whether a whole-head mesh in the face model's topology can be made (a FaceFit fit and the model)."""
+        return self.fit is not None and self.face_prior is not None
+
+    def mesh(self, which: str = "fine", relief: float = 1.0, step: int = 1, topology: str = "auto"):
         """trimesh.Trimesh of the fine (or coarse) depth, upright, facing +Z, centimetres, with vertex colours.
 
-        ``relief`` exaggerates (> 1) or flattens (< 1) the depth; ``step`` keeps every step-th pixel (coarser mesh)."""
+        ``topology``: "head" (the fitted face model's closed head, the depth's detail over the fitted face moved
+        onto its front), "heightfield" (one vertex per face pixel of the depth map) or "auto" (head when
+        ``has_head``). ``relief`` exaggerates (> 1) or flattens (< 1) the depth (its detail, for the head);
+        ``step`` keeps every step-th pixel (heightfield only)."""
         from sketchface.mesh import depth_to_mesh, shade
 
+        if topology not in ("auto", "head", "heightfield"):
+            raise ValueError(f"topology must be auto, head or heightfield, got {topology!r}")
+        if topology == "head" and not self.has_head:
+            raise ValueError("a head mesh needs a FaceFit fit and the face model (coarse='face_model' or a bundle "
+                             "with facefit); use topology='heightfield'")
+        if topology == "head" or (topology == "auto" and self.has_head):
+            depth = {"fine": self.fine, "coarse": self.coarse}[which]
+            base = self.prior if self.prior is not None else self.face_prior.render(self.fit, self.size)[0]
+            detail = np.where(self.mask, depth - base, 0.0)
+            return self.face_prior.mesh(self.fit, detail=detail, colors=self.colors, relief=relief)
         depth = {"fine": self.fine, "coarse": self.coarse}[which]
         colors = self.colors if self.colors is not None else shade(depth, self.mask)
         step = int(step)
@@ -138,9 +164,9 @@ class Reconstruction:
         return np.concatenate(cells, 1)
 
     def save(self, out_dir: str | Path, stem: str = "face", formats=("glb", "obj", "ply"), relief: float = 1.0,
-             step: int = 1) -> dict[str, Path]:
-        """depth (16-bit PNG + .npy, model frame and input frame), meshes (``relief``, ``step``: see mesh()),
-        pictures; returns {name: path}."""
+             step: int = 1, topology: str = "auto") -> dict[str, Path]:
+        """depth (16-bit PNG + .npy, model frame and input frame), meshes (``relief``, ``step``, ``topology``: see
+        mesh()), pictures; returns {name: path}."""
         from PIL import Image
 
         from sketchface.mesh import export_mesh, save_depth_png16
@@ -153,11 +179,12 @@ class Reconstruction:
         np.save(out / f"{stem}_depth.npy", fine)
         paths["depth_npy"] = out / f"{stem}_depth.npy"
         paths["depth_input_png"] = save_depth_png16(self.depth_in_input_frame(), out / f"{stem}_depth_input_frame.png")
-        paths.update(export_mesh(self.mesh(relief=relief, step=step), out, stem, formats))
+        paths.update(export_mesh(self.mesh(relief=relief, step=step, topology=topology), out, stem, formats))
         Image.fromarray(self.picture()).save(out / f"{stem}_overview.png")
         paths["overview"] = out / f"{stem}_overview.png"
         meta = {"kind": self.kind, "lambda_line": self.lambda_line, "crop_box": list(self.crop_box),
-                "framing": self.framing_method, "input_size": list(self.input_image.shape[1::-1])}
+                "framing": self.framing_method, "input_size": list(self.input_image.shape[1::-1]),
+                "coarse": self.coarse_source, "face_fit": self.fit.as_dict() if self.fit is not None else None}
         (out / f"{stem}.json").write_text(json.dumps(meta, indent=2))
         paths["json"] = out / f"{stem}.json"
         return paths
@@ -167,10 +194,13 @@ class SketchFace:
     """Sketch (or photo) -> 3-D face with the shipped or your own checkpoints."""
 
     def __init__(self, coarse, line_extractor, finenet, cyclegan=None, device: str = "cpu", backend: str = "auto",
-                 locator=None):
+                 locator=None, prior=None, coarse_source: str = "network"):
         """``backend``: "torch", "onnx" (ONNX Runtime on the CPU, see sketchface.onnx_backend) or "auto" (onnx
         on the CPU when onnxruntime and onnx are installed, else torch). ``locator``: the face locator that
-        refines the ink-box framing of drawings (None: the ink box alone)."""
+        refines the ink-box framing of drawings (None: the ink box alone). ``prior``: a
+        ``sketchface.prior.FacePrior`` (FaceFit and the face model): it frames every input and fits the face
+        model; ``coarse_source="face_model"`` then takes the fitted face's depth as the coarse depth instead of
+        the CoarseNet's."""
         import torch
 
         from sketchface.onnx_backend import resolve_backend
@@ -182,6 +212,14 @@ class SketchFace:
         self.finenet = finenet.to(self.device).eval()
         self.cyclegan = cyclegan.to(self.device).eval() if cyclegan is not None else None
         self.locator = locator.to(self.device).eval() if locator is not None else None
+        self.prior = prior
+        if prior is not None:
+            prior.net.to(self.device)
+        if coarse_source not in ("network", FACE_MODEL):
+            raise PipelineError(f"coarse_source must be 'network' or '{FACE_MODEL}', got {coarse_source!r}")
+        if coarse_source == FACE_MODEL and prior is None:
+            raise PipelineError("the face-model coarse depth needs FaceFit and the face model (prior=FacePrior(...))")
+        self.coarse_source = coarse_source
         self.size = int(self.coarse.config.image_size)
         for name, net in (("line extractor", line_extractor), ("FineNet", finenet)):
             if int(net.config.image_size) != self.size:
@@ -202,11 +240,16 @@ class SketchFace:
     # ------------------------------------------------------------------------------------------- loading
     @classmethod
     def from_pretrained(cls, path_or_repo_id: str | Path | None = None, *, coarse: str | None = None,
-                        device: str = "cpu", revision: str | None = None, backend: str = "auto") -> "SketchFace":
+                        device: str = "cpu", revision: str | None = None, backend: str = "auto",
+                        face_model: str | Path | None = None, facefit: bool = True) -> "SketchFace":
         """Load a checkpoint bundle: a local folder (default: ``checkpoints/``) or a Hub repository id.
 
-        ``coarse`` picks the CoarseNet sub-folder (dp_coarse, sp_coarse, sp_coarse_minus, dnet);
-        ``backend``: "torch" | "onnx" | "auto" (see ``SketchFace``)."""
+        ``coarse`` picks the CoarseNet sub-folder (dp_coarse, sp_coarse, sp_coarse_minus, dnet) or "face_model"
+        (the depth of the face model FaceFit fits; needs the bundle's facefit and the ICT face model, see
+        ``sketchface.facemodel``); ``face_model``: the face model file or folder (default: its search order).
+        When the bundle has FaceFit and the face model is found, FaceFit frames every input (and the mesh is the
+        fitted head); without the face model, or with ``facefit=False``, the pipeline frames as before. ``backend``: "torch" | "onnx" |
+        "auto" (see ``SketchFace``)."""
         from sketchface.nets import CheckpointError, load_network
 
         root = resolve_bundle(path_or_repo_id, revision)
@@ -217,14 +260,18 @@ class SketchFace:
             except json.JSONDecodeError:
                 raise PipelineError(f"{root / PIPELINE_FILE} is not valid JSON") from None
         if coarse:
-            if coarse not in COARSE_FOLDERS:
-                raise PipelineError(f"coarse must be one of {', '.join(COARSE_FOLDERS)}, got {coarse!r}")
+            if coarse not in COARSE_CHOICES:
+                raise PipelineError(f"coarse must be one of {', '.join(COARSE_CHOICES)}, got {coarse!r}")
             spec["coarse"] = coarse
+        coarse_source = "network"
+        if spec.get("coarse") == FACE_MODEL:
+            # the networks still load with the default CoarseNet (its size and the photo path's sketch)
+            coarse_source, spec["coarse"] = FACE_MODEL, DEFAULT_BUNDLE["coarse"]
         if device == "auto":
             import torch
             device = "cuda" if torch.cuda.is_available() else "cpu"
         nets = {}
-        for role in ("coarse", "line_extractor", "finenet", "cyclegan", "locator"):
+        for role in ("coarse", "line_extractor", "finenet", "cyclegan", "locator", "facefit"):
             folder = root / str(spec.get(role) or "")
             if not spec.get(role) or not (folder / "config.json").is_file():
                 if role in OPTIONAL_ROLES:
@@ -236,9 +283,10 @@ class SketchFace:
                 nets[role] = load_network(folder, device=device)
             except CheckpointError as exc:
                 raise PipelineError(str(exc)) from None
+        prior = _load_prior(nets["facefit"] if facefit or coarse_source == FACE_MODEL else None, face_model,
+                            required=coarse_source == FACE_MODEL)
         return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], locator=nets["locator"],
-                   device=device,
-                   backend=backend)
+                   device=device, backend=backend, prior=prior, coarse_source=coarse_source)
 
     # ------------------------------------------------------------------------------------------- running
     def _tensor(self, a: np.ndarray):
@@ -249,9 +297,11 @@ class SketchFace:
     def _np(self, t) -> np.ndarray:
         return t[0, 0].detach().float().cpu().numpy()
 
-    def prepare(self, image: Any, kind: str = "auto", crop_box: Any = None):
-        """Read, classify and frame the input -> (rgb, kind, framing, framed model input). ``crop_box``: the
-        square (x0, y0, x1, y1, input pixels) to use instead of finding the face."""
+    def prepare(self, image: Any, kind: str = "auto", crop_box: Any = None, with_fit: bool = False):
+        """Read, classify and frame the input -> (rgb, kind, framing, framed model input[, fit]). ``crop_box``: the
+        square (x0, y0, x1, y1, input pixels) to use instead of finding the face. With a face prior, FaceFit
+        moves the framing to where it finds the face (not a given ``crop_box``) and ``with_fit`` also returns
+        its fit for the final frame (None without a prior)."""
         if kind not in KINDS + ("auto",):
             raise InputError(f"kind must be one of {', '.join(KINDS + ('auto',))}, got {kind!r}")
         rgb = load_image(image)
@@ -269,8 +319,19 @@ class SketchFace:
         if flat is not None and self.locator is not None and crop_box is None:
             framing = refine_framing(src, framing, self.locator)
         fill = None if kind == "photo" else (1.0, 1.0, 1.0)
-        framed = crop_to_frame(src, framing.crop_box, self.size, fill)
-        return rgb, kind, framing, framed
+        fit = None
+        if self.prior is not None:
+            if crop_box is None:
+                box, framed, fit = self.prior.frame(src, framing.crop_box, fill)
+                framing = Framing(box, framing.face_box, framing.method + "+facefit")
+            else:
+                framed = crop_to_frame(src, framing.crop_box, self.size, fill)
+                fit = self.prior.fit(framed)
+            if self.prior.size != self.size:
+                framed = crop_to_frame(src, framing.crop_box, self.size, fill)
+        else:
+            framed = crop_to_frame(src, framing.crop_box, self.size, fill)
+        return (rgb, kind, framing, framed, fit) if with_fit else (rgb, kind, framing, framed)
 
     def __call__(self, image: Any, lambda_line: float = 0.85, kind: str = "auto", xdog: dict | None = None,
                  refine: bool = True, min_stroke: int | None = None, crop_box: Any = None) -> Reconstruction:
@@ -284,7 +345,7 @@ class SketchFace:
         from sketchface.xdog import remove_specks, xdog_torch
 
         lam = _check_lambda(lambda_line)
-        rgb, kind, framing, framed = self.prepare(image, kind, crop_box)
+        rgb, kind, framing, framed, fit = self.prepare(image, kind, crop_box, with_fit=True)
         xdog_kw = _check_xdog({**PHOTO_XDOG, **(xdog or {})} if kind == "photo" else xdog)
         if min_stroke is None:
             min_stroke = round(PHOTO_MIN_STROKE * (self.size / 128) ** 2) if kind == "photo" else 0
@@ -293,32 +354,41 @@ class SketchFace:
         nets = self._run
         with torch.inference_mode():
             colors = None
+            network_coarse = self.coarse_source != FACE_MODEL
+            coarse = None
             if kind == "photo":
                 photo = self._tensor(framed)                                  # (1, 3, S, S)
-                if self.coarse.config.kind == "dp_coarse":
+                sketch = (nets.cyclegan.photo_to_sketch(photo) if nets.cyclegan is not None
+                          else photo.mean(1, keepdim=True))
+                if network_coarse and self.coarse.config.kind == "dp_coarse":
                     coarse = nets.coarse.predict_depth(photo, "photo")
-                    sketch = (nets.cyclegan.photo_to_sketch(photo) if nets.cyclegan is not None
-                              else photo.mean(1, keepdim=True))
-                else:  # single-path networks read sketches: go through the CycleGAN (or gray) first
-                    sketch = (nets.cyclegan.photo_to_sketch(photo) if nets.cyclegan is not None
-                              else photo.mean(1, keepdim=True))
+                elif network_coarse:  # single-path networks read sketches: the CycleGAN's (or gray) first
                     coarse = nets.coarse.predict_depth(sketch, "sketch")
                 image_used = framed
                 colors = framed
             else:
                 gray = to_gray(framed)
                 sketch = self._tensor(gray)
-                coarse = nets.coarse.predict_depth(sketch, "sketch")
+                if network_coarse:
+                    coarse = nets.coarse.predict_depth(sketch, "sketch")
                 image_used = gray
+            prior = mask = None
+            if fit is not None:
+                prior, prior_mask = self.prior.render(fit, self.size)
+                if not network_coarse:
+                    coarse, mask = self._tensor(prior), prior_mask
             lines = xdog_torch(sketch, **xdog_kw)
             if min_stroke > 1:
                 lines = self._tensor(remove_specks(self._np(lines), min_stroke))
             lines_pred = nets.line_extractor(coarse) if not refine else lines
+        mask = self._np(coarse) > MASK_THRESHOLD if mask is None else mask
         r = Reconstruction(kind=kind, input_image=rgb, image=image_used, crop_box=framing.crop_box,
                            lines=self._np(lines), coarse=self._np(coarse),
-                           mask=self._np(coarse) > MASK_THRESHOLD, displacement=np.zeros_like(self._np(coarse)),
+                           mask=mask, displacement=np.zeros_like(self._np(coarse)),
                            fine=self._np(coarse), lines_pred=self._np(lines_pred), lambda_line=lam,
-                           framing_method=framing.method, colors=colors, sketch=self._np(sketch))
+                           framing_method=framing.method, colors=colors, sketch=self._np(sketch),
+                           coarse_source=self.coarse_source if self.coarse_source == FACE_MODEL else
+                           str(self.coarse.config.kind), fit=fit, prior=prior, face_prior=self.prior)
         return self.refine(r, lam) if refine else r
 
     def refine(self, result: Reconstruction, lambda_line: float | None = None,
@@ -352,6 +422,26 @@ class SketchFace:
         return [replace(result, displacement=out["displacement"][i, 0].float().cpu().numpy(),
                         fine=fine[i, 0].float().cpu().numpy(), lines_pred=lp[i, 0].float().cpu().numpy(),
                         lambda_line=lams[i]) for i in range(n)]
+
+
+def _load_prior(facefit, face_model, required: bool):
+    """A FacePrior from the bundle's FaceFit and the face model, or None when either is missing and not
+    ``required`` (then the pipeline frames and meshes as without FaceFit)."""
+    from sketchface.facemodel import FaceModelNotFound, load_face_model
+    from sketchface.prior import FacePrior
+
+    if facefit is None:
+        if required:
+            raise PipelineError(f"coarse='{FACE_MODEL}' needs the bundle's facefit network; train it with "
+                                "`python -m sketchface train-facefit` or use the shipped checkpoints")
+        return None
+    try:
+        fm = load_face_model(face_model)
+    except FaceModelNotFound as exc:
+        if required:
+            raise PipelineError(str(exc)) from None
+        return None
+    return FacePrior(facefit, fm)
 
 
 def _check_lambda(value: Any) -> float:

@@ -30,6 +30,7 @@ _LAZY = {
     "sketchface.nets.finenet": ("FineNet", "LineExtractor"),
     "sketchface.nets.hub": ("REGISTRY", "CheckpointError", "HubModel", "load_network"),
     "sketchface.nets.locator": ("FaceLocator", "LocatorConfig"),
+    "sketchface.nets.facefit": ("FaceFit", "FaceFitConfig"),
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -52,7 +53,7 @@ def __getattr__(name: str) -> Any:
 
 def load_all() -> dict[str, type]:
     """Import every network module; returns the filled kind -> class registry."""
-    for module in ("coarse", "dnet", "finenet", "cyclegan", "locator"):
+    for module in ("coarse", "dnet", "finenet", "cyclegan", "locator", "facefit"):
         importlib.import_module(f"sketchface.nets.{module}")
     from sketchface.nets.hub import REGISTRY
 

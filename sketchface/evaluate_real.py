@@ -1,0 +1,286 @@
+"""``evaluate-real --real DIR``: every shipped model on real artist sketches and line drawings, against a template.
+
+DIR is a real-sketch folder laid out as ``dev/<group>/sketches/NAME`` with ``dev/landmarks.json`` (for each
+sketch, 468 FaceMesh 3-D landmarks in the sketch's pixels, smaller z nearer, taken on the paired photo). Default:
+``$SKETCHFACE_REALSKETCH``. The landmarks are only ever measured against, never trained on.
+
+The metric (the same as the folder's own ``score.py``): for each sketch, the Pearson r between the predicted
+depth sampled at the landmark pixels and the landmarks' depth (-z), over the landmarks inside the prediction's
+mask; averaged per group. Baseline "template": the face model's mean face placed by a similarity that maps its
+eyes and mouth onto the landmarks' eyes and mouth (given the answer's alignment; a model finds the face itself).
+The depth a model is scored on is the result's ``fine`` (its ``coarse`` for "face model only") pasted from its
+``crop_box`` into the sketch's pixels.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sketchface.cli import UserError
+
+ENV_VAR = "SKETCHFACE_REALSKETCH"
+GROUPS = ("cufs", "fs2k", "lines")
+MP_EYES_MOUTH = ((33, 133), (362, 263), (13, 14))    # FaceMesh: eye corners, inner lips
+ICT_EYES_MOUTH = ((36, 39), (42, 45), (62, 66))      # 68-point indices
+# rows of the table: (name, SketchFace.from_pretrained coarse, which depth is scored, FaceFit frames the input)
+MODELS = (("DP-CoarseNet + FineNet, ink+locator framing", "dp_coarse", "fine", False),
+          ("DP-CoarseNet + FineNet", "dp_coarse", "fine", True),
+          ("SP-CoarseNet + FineNet", "sp_coarse", "fine", True),
+          ("SP-CoarseNet− + FineNet", "sp_coarse_minus", "fine", True),
+          ("D-Net + FineNet", "dnet", "fine", True),
+          ("face model only (FaceFit)", "face_model", "coarse", True),
+          ("face model + FineNet", "face_model", "fine", True))
+PICTURE = (("cufs", 4), ("fs2k", 3), ("lines", 1))
+
+
+def find_real(path: str | os.PathLike | None = None) -> Path:
+    p = Path(path or os.environ.get(ENV_VAR, ""))
+    if not str(path or os.environ.get(ENV_VAR, "")) or not (p / "dev" / "landmarks.json").is_file():
+        raise UserError(f"no real-sketch folder with dev/landmarks.json at {str(p) or '(none given)'}; pass --real "
+                        f"DIR or set {ENV_VAR}")
+    return p
+
+
+def load_dev(root: Path, groups=GROUPS, limit: int = 0) -> list[dict]:
+    """[{rel, group, path, points (468, 3)}] sorted by name; ``limit`` sketches per group (0 = all)."""
+    refs = json.loads((root / "dev" / "landmarks.json").read_text())
+    rows, count = [], {}
+    for rel, ref in sorted(refs.items()):
+        group = rel.split("/")[1]
+        if group not in groups or (limit and count.get(group, 0) >= limit):
+            continue
+        count[group] = count.get(group, 0) + 1
+        rows.append({"rel": rel, "group": group, "path": root / rel, "points": np.asarray(ref["points"], np.float64)})
+    return rows
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    ok = np.isfinite(a) & np.isfinite(b)
+    return float(np.corrcoef(a[ok], b[ok])[0, 1]) if ok.sum() >= 20 else float("nan")
+
+
+def sample(depth: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    h, w = depth.shape
+    x = np.clip(np.round(pts[:, 0]).astype(int), 0, w - 1)
+    y = np.clip(np.round(pts[:, 1]).astype(int), 0, h - 1)
+    return depth[y, x]
+
+
+def depth_in_input(result, which: str = "fine") -> np.ndarray:
+    """The result's depth (NaN outside its mask) resized into its crop box of the input (H, W); NaN elsewhere."""
+    import cv2
+
+    h, w = result.input_image.shape[:2]
+    d = {"fine": result.fine, "coarse": result.coarse}[which]
+    valid = np.asarray(result.mask, np.float32)
+    x0, y0, x1, y1 = [int(round(float(b))) for b in result.crop_box]
+    side = (max(x1 - x0, 1), max(y1 - y0, 1))
+    v = cv2.resize(valid, side, interpolation=cv2.INTER_LINEAR)
+    x = cv2.resize(np.where(valid > 0, d, 0).astype(np.float32), side, interpolation=cv2.INTER_LINEAR)
+    patch = np.where(v > 0.5, x / np.maximum(v, 1e-6), np.nan)
+    full = np.full((h, w), np.nan, np.float32)
+    sx, sy, dx0, dy0, dx1, dy1 = max(0, -x0), max(0, -y0), max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if dx1 > dx0 and dy1 > dy0:
+        full[dy0:dy1, dx0:dx1] = patch[sy:sy + dy1 - dy0, sx:sx + dx1 - dx0]
+    return full
+
+
+def template_depth(face_model, pts: np.ndarray, h: int, w: int) -> np.ndarray:
+    """The mean face placed by the landmarks' eyes and mouth (a 2-D similarity), z-buffered into (h, w)."""
+    from sketchface.render import rasterize
+
+    v = face_model.neutral.astype(np.float64)
+    lm = face_model.landmarks68
+    src = np.array([v[lm[list(i)]].mean(0)[:2] for i in ICT_EYES_MOUTH]) * [1, -1]   # y down
+    dst = np.array([pts[list(i), :2].mean(0) for i in MP_EYES_MOUTH])
+    sm, dm = src.mean(0), dst.mean(0)
+    a, b = src - sm, dst - dm
+    u, sv, vt = np.linalg.svd(b.T @ a)
+    rot = u @ vt
+    if np.linalg.det(rot) < 0:
+        u[:, -1] *= -1
+        rot = u @ vt
+    sc = sv.sum() / (a ** 2).sum()
+    xy = sc * (v[:, :2] * [1, -1] - sm) @ rot.T + dm
+    zb = rasterize(xy.astype(np.float32) - 0.5, (v[:, 2] * sc).astype(np.float32), face_model.face_triangles,
+                   (h, w)).zbuf
+    return np.where(np.isfinite(zb), zb, np.nan)
+
+
+def score_model(sf, rows: list[dict], which: str = "fine", progress: bool = True, keep: set | None = None):
+    """Per-sketch r (and the results of the sketches named in ``keep``, for pictures)."""
+    from tqdm.auto import tqdm
+
+    out, kept = [], {}
+    for row in tqdm(rows, desc="evaluate-real", unit="sketch", disable=not progress, leave=False):
+        r = sf(str(row["path"]), kind="lines" if row["group"] == "lines" else "sketch")
+        s = sample(depth_in_input(r, which), row["points"])
+        out.append({"sketch": row["rel"], "group": row["group"], "r": pearson(s, -row["points"][:, 2]),
+                    "coverage": float(np.isfinite(s).mean())})
+        if keep and row["rel"] in keep:
+            kept[row["rel"]] = r
+    return out, kept
+
+
+def summarise(rows: list[dict], template: dict[str, float]) -> dict:
+    out = {}
+    for g in GROUPS:
+        rs = [r for r in rows if r["group"] == g]
+        if not rs:
+            continue
+        m = np.array([r["r"] for r in rs])
+        t = np.array([template[r["sketch"]] for r in rs])
+        out[g] = {"n": len(rs), "r": round(float(np.nanmean(m)), 3),
+                  "beats_template": round(float(np.mean(np.nan_to_num(m, nan=-1) > t)), 3),
+                  "coverage": round(float(np.mean([r["coverage"] for r in rs])), 3)}
+    return out
+
+
+def evaluate_real(checkpoints, real, models=MODELS, limit: int = 0, face_model=None, progress: bool = True,
+                  picture: str | Path | None = None) -> dict:
+    from PIL import Image
+
+    from sketchface.facemodel import load_face_model
+    from sketchface.pipeline import SketchFace
+
+    root = find_real(real)
+    rows = load_dev(root, limit=limit)
+    fm = load_face_model(face_model)
+    template = {}
+    for row in rows:
+        w, h = Image.open(row["path"]).size
+        template[row["rel"]] = pearson(sample(template_depth(fm, row["points"], h, w), row["points"]),
+                                       -row["points"][:, 2])
+    chosen = {r["rel"] for g, k in PICTURE for r in [x for x in rows if x["group"] == g][:k]}
+    report = {"n": len(rows), "template": {}, "models": {}, "seconds": {}}
+    for g in GROUPS:
+        t = [template[r["rel"]] for r in rows if r["group"] == g]
+        if t:
+            report["template"][g] = {"n": len(t), "r": round(float(np.nanmean(t)), 3)}
+    kept_all = {}
+    cache: dict[str, object] = {}
+    for name, coarse, which, framed in models:
+        if (coarse, framed) not in cache:
+            cache = {(coarse, framed): SketchFace.from_pretrained(checkpoints, coarse=coarse, face_model=face_model,
+                                                                  facefit=framed)}
+        t0 = time.time()
+        per, kept = score_model(cache[(coarse, framed)], rows, which, progress, chosen)
+        report["seconds"][name] = round(time.time() - t0, 1)
+        report["models"][name] = summarise(per, template)
+        kept_all[name] = kept
+    if picture:
+        names = [m[0] for m in models]
+        before, after = names[0], names[-1]
+        real_picture(rows, chosen, kept_all[before], kept_all[after], picture, (before, after))
+    return report
+
+
+def markdown(report: dict) -> str:
+    groups = [g for g in GROUPS if g in report["template"]]
+    head = "| model | " + " | ".join(f"{g} r (n {report['template'][g]['n']})" for g in groups) + " | " + \
+        " | ".join(f"{g} > template" for g in groups) + " |"
+    lines = [head, "|" + "---|" * (1 + 2 * len(groups))]
+    lines.append("| mean-face template (placed by the true eyes and mouth) | " +
+                 " | ".join(f"{report['template'][g]['r']:.3f}" for g in groups) + " | " +
+                 " | ".join("–" for _ in groups) + " |")
+    for name, s in report["models"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{s[g]['r']:.3f}" for g in groups) + " | " +
+                     " | ".join(f"{s[g]['beats_template']:.0%}" for g in groups) + " |")
+    return "\n".join(lines)
+
+
+def shaded_view(mesh, yaw: float, size: int = 200) -> np.ndarray:
+    """A grey Lambert picture of a trimesh seen from ``yaw`` degrees (orthographic, light from the upper left)."""
+    from sketchface.render import normals_from_depth, rasterize, rotation_matrix
+
+    v = np.asarray(mesh.vertices, np.float64)
+    v = (v - v.mean(0)) @ rotation_matrix(yaw=yaw).T.astype(np.float64)
+    ext = max(np.ptp(v[:, 0]), np.ptp(v[:, 1])) * 1.08
+    px = size / ext
+    xy = np.stack([size / 2 + v[:, 0] * px, size / 2 - v[:, 1] * px], 1).astype(np.float32)
+    zb = rasterize(xy, (v[:, 2] * px).astype(np.float32), np.asarray(mesh.faces), (size, size)).zbuf
+    mask = np.isfinite(zb)
+    if not mask.any():
+        return np.ones((size, size), np.float32)
+    z = np.where(mask, zb, zb[mask].min())
+    n = normals_from_depth(z.astype(np.float32), mask, 1.0)
+    light = np.array([-0.45, 0.45, 0.77])
+    g = np.clip(n @ (light / np.linalg.norm(light)), 0, 1) * 0.8 + 0.15
+    return np.where(mask, g, 1.0).astype(np.float32)
+
+
+def real_picture(rows, chosen, before: dict, after: dict, path, names=("before", "after"), cell: int = 160):
+    """One row per chosen sketch: the sketch, then each model's mesh from the front and from 45°."""
+    import cv2
+    from PIL import Image
+
+    from sketchface.mesh import label
+
+    strips = []
+    for row in [r for r in rows if r["rel"] in chosen]:
+        sk = np.asarray(Image.open(row["path"]).convert("L"), np.float32) / 255
+        h, w = sk.shape
+        s = cell / max(h, w)
+        sk = cv2.resize(sk, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
+        pad = np.ones((cell, cell), np.float32)
+        pad[:sk.shape[0], :sk.shape[1]] = sk
+        cells = [pad]
+        for res in (before[row["rel"]], after[row["rel"]]):
+            m = res.mesh()
+            cells += [shaded_view(m, 0.0, cell), shaded_view(m, 45.0, cell)]
+        strips.append(np.concatenate(cells, 1))
+    pic = (np.repeat(np.concatenate(strips, 0)[..., None], 3, -1) * 255).astype(np.uint8)
+    top = np.full((26, pic.shape[1], 3), 255, np.uint8)
+    heads = ["real sketch", f"{names[0]}: front", "45 deg", f"{names[1]}: front", "45 deg"]
+    top = np.concatenate([label(np.full((26, cell, 3), 255, np.uint8), t) for t in heads], 1)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate([top, pic], 0)).save(path, quality=88)
+
+
+def write_results(report: dict, path: str | Path) -> None:
+    """Put the table between the "Real sketches" markers of docs/RESULTS.md (appended when absent)."""
+    start, end = "<!-- real-sketches:start -->", "<!-- real-sketches:end -->"
+    p = Path(path)
+    text = p.read_text() if p.is_file() else ""
+    block = f"{start}\n{markdown(report)}\n{end}"
+    if start in text and end in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n## Real sketches\n\n" + block + "\n"
+    p.write_text(text)
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate-real", help="every model on real sketches (FaceMesh landmarks) against a template",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoints", default="checkpoints")
+    p.add_argument("--real", default=None, help=f"real-sketch folder (default ${ENV_VAR})")
+    p.add_argument("--limit", type=int, default=0, help="first N sketches of each group (0 = all)")
+    p.add_argument("--models", nargs="*", default=None, help="names of MODELS rows to run (default: all)")
+    p.add_argument("--json", default=None, help="write the report as JSON here")
+    p.add_argument("--results", default=None, help="put the table into this markdown file (docs/RESULTS.md)")
+    p.add_argument("--picture", default=None, help="write the before/after picture here (docs/img/real_sketches.jpg)")
+    p.add_argument("--face-model", default=None)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_run)
+
+
+def _run(a: argparse.Namespace) -> int:
+    models = MODELS
+    if a.models:
+        unknown = set(a.models) - {m[0] for m in MODELS}
+        if unknown:
+            raise UserError(f"unknown model(s) {sorted(unknown)}; choose from {[m[0] for m in MODELS]}")
+        models = tuple(m for m in MODELS if m[0] in a.models)
+    report = evaluate_real(a.checkpoints, a.real, models, a.limit, a.face_model, not a.no_progress, a.picture)
+    print(markdown(report))
+    if a.json:
+        Path(a.json).write_text(json.dumps(report, indent=1))
+    if a.results:
+        write_results(report, a.results)
+    return 0

@@ -1,0 +1,219 @@
+"""The face-model prior: FaceFit's answer turned into a framing, a depth map and a whole-head mesh.
+
+    prior = FacePrior(facefit, face_model)
+    box, fit = prior.frame(rgb, first_box, fill)        # FaceFit re-frames the input (``rounds`` times)
+    depth, mask = prior.render(fit, size)              # the fitted face's depth in that frame (1 = near)
+    mesh = prior.mesh(fit, detail=fine - depth, size=size)   # ICT topology, the detail moved onto the front
+
+FaceFit (``sketchface.nets.facefit``) answers coefficients, pose and a 2-D placement in the crop it was shown;
+``reframe`` moves the crop so that the fitted face sits where the training framing puts a face (camera scale 1,
+no offset), which is also the framing the CoarseNets and FineNet learned on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sketchface.render import (DEPTH_FAR_CM, DEPTH_NEAR_CM, FRAME_CENTER, Camera, fill_holes, rasterize,
+                               rotation_matrix)
+
+
+@dataclass
+class Fit:
+    """One fitted face: coefficients (padded to the face model's), pose (degrees) and placement in its crop."""
+    identity: np.ndarray     # (n_identity of the face model,)
+    expression: np.ndarray   # (n_expression,)
+    angles: np.ndarray       # (3,) yaw, pitch, roll
+    scale: float             # crop units per cm (1/14 = the training framing at camera scale 1)
+    shift: np.ndarray        # (2,) crop units
+
+    def camera(self) -> Camera:
+        from sketchface.nets.facefit import CANONICAL_SCALE
+
+        return Camera(yaw=float(self.angles[0]), pitch=float(self.angles[1]), roll=float(self.angles[2]),
+                      scale=float(self.scale / CANONICAL_SCALE), offset=(float(self.shift[0] / 2),
+                                                                         float(self.shift[1] / 2)))
+
+    def as_dict(self) -> dict:
+        return {"identity": np.round(self.identity, 4).tolist(), "expression": np.round(self.expression, 4).tolist(),
+                "angles": np.round(self.angles, 3).tolist(), "scale": round(float(self.scale), 6),
+                "shift": np.round(self.shift, 5).tolist()}
+
+
+def reframe(crop_box, fit: Fit) -> tuple[int, int, int, int]:
+    """The square (input pixels) in which ``fit``, answered for ``crop_box``, sits at the training framing."""
+    from sketchface.nets.facefit import CANONICAL_SCALE
+
+    x0, y0, x1, y1 = crop_box
+    half, cx, cy = (x1 - x0) / 2, (x0 + x1) / 2, (y0 + y1) / 2
+    ratio = float(np.clip(fit.scale / CANONICAL_SCALE, 0.25, 4.0))
+    new_half = max(half * ratio, 4.0)       # the training frame spans 1 / CANONICAL_SCALE cm, s per cm
+    ncx, ncy = cx + half * float(fit.shift[0]), cy + half * float(fit.shift[1])
+    side = int(round(2 * new_half))
+    bx, by = int(round(ncx - new_half)), int(round(ncy - new_half))
+    return bx, by, bx + side, by + side
+
+
+class FacePrior:
+    """FaceFit plus the face model it was trained with."""
+
+    def __init__(self, facefit, face_model, rounds: int = 2):
+        from sketchface.framing import InputError
+
+        self.net = facefit.eval()
+        self.fm = face_model
+        self.rounds = int(rounds)
+        self._face_triangles = face_model.face_triangles
+        self._loops = None
+        if int(facefit.config.face_vertices) != int(face_model.neutral.shape[0]):
+            raise InputError(f"FaceFit was trained with a face model of {facefit.config.face_vertices} vertices "
+                             f"but the one found has {face_model.neutral.shape[0]}; use the ICT Face Model Light "
+                             "that `python -m sketchface fetch-face-model` fetches")
+
+    @property
+    def size(self) -> int:
+        return int(self.net.config.image_size)
+
+    def fit(self, framed: np.ndarray) -> Fit:
+        """FaceFit's answer for one framed RGB (or grey) image in [0, 1] at the network's size."""
+        import torch
+
+        x = np.asarray(framed, np.float32)
+        x = np.repeat(x[..., None], 3, -1) if x.ndim == 2 else x[..., :3]
+        t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None].to(self.net.device)
+        with torch.inference_mode():
+            out = {k: v[0].float().cpu().numpy() for k, v in self.net.fit(t).items()}
+        ident = np.zeros(self.fm.n_identity, np.float32)
+        ident[: len(out["identity"])] = out["identity"]
+        expr = np.zeros(self.fm.n_expression, np.float32)
+        expr[: len(out["expression"])] = out["expression"]
+        return Fit(ident, expr, out["angles"].astype(np.float32), float(out["scale"]),
+                   out["shift"].astype(np.float32))
+
+    def frame(self, rgb: np.ndarray, crop_box, fill=None, rounds: int | None = None):
+        """Show FaceFit the crop, move the crop to where it places the face, ``rounds`` times; returns the final
+        crop box, the framed image at the network's size, and the fit answered for that final crop."""
+        from sketchface.framing import crop_to_frame
+
+        box = tuple(int(v) for v in crop_box)
+        framed = crop_to_frame(rgb, box, self.size, fill)
+        fit = self.fit(framed)
+        for _ in range(self.rounds if rounds is None else rounds):
+            box = reframe(box, fit)
+            framed = crop_to_frame(rgb, box, self.size, fill)
+            fit = self.fit(framed)
+        return box, framed, fit
+
+    def vertices(self, fit: Fit) -> np.ndarray:
+        return self.fm.vertices(fit.identity, fit.expression)
+
+    def render(self, fit: Fit, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The fitted face's depth (size, size; normalised as the training depth, 1 = near) and mask."""
+        xy, d = fit.camera().project(self.vertices(fit), size)
+        zbuf = rasterize(xy, d, self._face_triangles, (size, size)).zbuf
+        mask = np.isfinite(zbuf)
+        depth, mask, _ = fill_holes(np.where(mask, zbuf, 0.0).astype(np.float32), mask)
+        return (np.clip(depth, 0.0, 1.0) * mask).astype(np.float32), mask
+
+    def mesh(self, fit: Fit, detail: np.ndarray | None = None, colors: np.ndarray | None = None,
+             relief: float = 1.0, close_holes: bool = True):
+        """The fitted face in the face model's own topology (head and neck), upright and facing +Z, centimetres.
+
+        ``detail`` (size, size; depth units, e.g. fine - prior) is moved onto the vertices that face the viewer and
+        are visible in the frame, along the view direction (scaled by ``relief``); ``colors`` (size, size, 3) in
+        [0, 1] colours those vertices (a photo), the others a neutral skin tone. ``close_holes`` closes the eye,
+        mouth and neck openings so that the mesh is watertight where the model allows."""
+        import trimesh
+        from scipy.ndimage import map_coordinates
+
+        v = self.vertices(fit).astype(np.float64)
+        cam = fit.camera()
+        tris = self.fm.triangles
+        base = np.full((len(v), 3), (0.86, 0.74, 0.66))
+        if detail is not None or colors is not None:
+            size = int((detail if detail is not None else colors).shape[0])
+            xy, _ = cam.project(v.astype(np.float32), size)
+            depth, mask = self.render(fit, size)
+            rot = rotation_matrix(cam.yaw, cam.pitch, cam.roll).astype(np.float64)
+            normal_view = vertex_normals(v, tris) @ rot.T                           # (V, 3) camera space
+            _, d = cam.project(v.astype(np.float32), size)
+            coords = np.stack([xy[:, 1], xy[:, 0]])
+            zbuf = map_coordinates(np.where(mask, depth, -1.0), coords, order=1, mode="constant", cval=-1.0)
+            # how much each vertex takes of the picture's detail: 1 on the visible front of the face, falling to 0
+            # smoothly where the surface turns away or is hidden, so the detail leaves no step at the turn
+            # (either winding: the hidden back of the head fails the visibility test below)
+            facing = np.clip((np.abs(normal_view[:, 2]) - 0.1) / 0.3, 0.0, 1.0)
+            visible = np.clip(1.0 - (zbuf - d) / 0.01, 0.0, 1.0) * (zbuf > -0.5)
+            weight = facing * visible * (np.arange(len(v)) < self.fm.face_vertex_count)
+            front = weight > 0.5
+            if detail is not None:
+                dd = map_coordinates(_fade_at_rim(np.asarray(detail, np.float64), mask), coords, order=1,
+                                     mode="constant", cval=0.0)
+                dz_cm = weight * dd * (DEPTH_NEAR_CM - DEPTH_FAR_CM) / max(cam.scale, 1e-3) * relief
+                v = v + np.outer(dz_cm, rot[2])          # the camera's +z (toward the viewer) in model space
+            if colors is not None:
+                c = np.stack([map_coordinates(np.asarray(colors[..., i], np.float64), coords, order=1,
+                                              mode="nearest") for i in range(3)], 1)
+                base = np.where(front[:, None], np.clip(c, 0, 1), base)
+        v = v - np.array([FRAME_CENTER[0], FRAME_CENTER[1], 0.0])
+        rgba = np.concatenate([base * 255, np.full((len(v), 1), 255)], 1).astype(np.uint8)
+        if close_holes:
+            if self._loops is None:
+                self._loops = boundary_loops(tris)
+            v, tris, rgba = close_boundaries(v, tris, rgba, self._loops)
+        mesh = trimesh.Trimesh(v, tris, vertex_colors=rgba, process=False)
+        _ = mesh.vertex_normals
+        return mesh
+
+
+def boundary_loops(triangles: np.ndarray) -> list[np.ndarray]:
+    """The mesh's open boundaries as closed vertex loops (edges used by one triangle, chained head to tail)."""
+    e = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
+    key = np.sort(e, 1)
+    _, inv, count = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    border = e[count[inv.ravel()] == 1]
+    nxt = {int(a): int(b) for a, b in border}
+    loops, seen = [], set()
+    for start in nxt:
+        if start in seen:
+            continue
+        loop, cur = [], start
+        while cur not in seen and cur in nxt:
+            seen.add(cur)
+            loop.append(cur)
+            cur = nxt[cur]
+        if len(loop) >= 3 and cur == start:
+            loops.append(np.array(loop))
+    return loops
+
+
+def close_boundaries(v: np.ndarray, triangles: np.ndarray, rgba: np.ndarray, loops=None):
+    """Close every open boundary loop by a fan around its centroid (the loop's own orientation kept, so the new
+    triangles face the same way as their neighbours); returns vertices, triangles and colours."""
+    v, tris, cols = [v], [triangles], [rgba]
+    n = len(v[0])
+    for loop in boundary_loops(triangles) if loops is None else loops:
+        centre = v[0][loop].mean(0)
+        v.append(centre[None])
+        cols.append(rgba[loop].mean(0, keepdims=True).astype(rgba.dtype))
+        # a border edge (a, b) runs one way in its triangle; the cap's triangle uses it the other way
+        tris.append(np.stack([np.roll(loop, -1), loop, np.full(len(loop), n)], 1))
+        n += 1
+    return np.concatenate(v), np.concatenate(tris).astype(np.int64), np.concatenate(cols)
+
+
+def vertex_normals(v: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Unit vertex normals: the area-weighted sum of the normals of the triangles around each vertex."""
+    fn = np.cross(v[triangles[:, 1]] - v[triangles[:, 0]], v[triangles[:, 2]] - v[triangles[:, 0]])
+    n = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(n, triangles[:, k], fn)
+    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+
+
+def _fade_at_rim(detail: np.ndarray, mask: np.ndarray, width: float = 4.0) -> np.ndarray:
+    """``detail`` inside ``mask``, faded to 0 over ``width`` pixels towards the mask's rim (0 outside)."""
+    from scipy.ndimage import distance_transform_edt
+
+    return np.where(mask, detail, 0.0) * np.clip(distance_transform_edt(mask) / width, 0.0, 1.0)

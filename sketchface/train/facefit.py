@@ -1,0 +1,241 @@
+"""``train-facefit --data DIR --out DIR``: train FaceFit (``sketchface.nets.facefit``, not in the papers).
+
+Every sample of a make-data folder carries the face-model coefficients, head pose and placement that made it
+(``params.jsonl``). Each step shows FaceFit a batch of pencil sketches, line drawings and photos of the training
+identities through random squares around the training framing (as the pipeline's framing misses it: half-side
+0.8-1.25, centre within +-0.15; the pen varied on half of the drawings) and compares the face it answers with
+the true one *posed*: the mean |difference| of 2-D position and depth over the 68 landmarks and a fixed subset
+of face vertices (3DDFA's vertex distance, in crop units), plus a small loss on the coefficients themselves.
+
+A world with wider poses and framings than the CoarseNets' makes better training data (docs/TRAINING.md,
+"FaceFit"); the face model must be the one the data was made with.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+SCALE_RANGE = (0.8, 1.25)   # half-side of the shown square, in units of the training frame's half-side
+SHIFT = 0.15                # largest centre offset, same units
+STYLES = ("sketch_pencil", "sketch_lines", "photo")
+STYLE_SHARE = (0.4, 0.4, 0.2)
+N_SUBSET = 600              # face vertices in the loss besides the 68 landmarks
+LANDMARK_WEIGHT = 2.0       # a landmark counts as this many subset vertices
+COEFF_WEIGHT = 0.02         # the loss on raw coefficients, beside the vertex loss
+
+
+def load_fit_split(data: str | Path, split: str, n: int = 0, progress: bool = False) -> dict[str, np.ndarray]:
+    """uint8 drawings (paper made white) and photos of one split with their true coefficients and camera."""
+    from tqdm.auto import tqdm
+
+    from sketchface.cli import UserError
+    from sketchface.framing import flatten_paper
+
+    root = Path(data)
+    if not (root / "meta.json").is_file():
+        raise UserError(f"{root} is not a make-data folder (no meta.json); make one with "
+                        "`python -m sketchface make-data`")
+    shards = [s for s in json.loads((root / "meta.json").read_text())["shards"] if s.startswith(split + "-")]
+    out: dict[str, list] = {k: [] for k in (*STYLES, "identity", "expression", "camera")}
+    for shard in tqdm(shards, desc=f"load {split}", disable=not progress):
+        for k in STYLES:
+            out[k].append(np.load(root / shard / f"{k}.npy"))
+        for line in (root / shard / "params.jsonl").read_text().splitlines():
+            p = json.loads(line)
+            c = p["camera"]
+            out["identity"].append(np.asarray(p["identity"], np.float32))
+            out["expression"].append(np.asarray(p["expression"], np.float32))
+            out["camera"].append(np.array([c["yaw"], c["pitch"], c["roll"], c["scale"], *c["offset"]], np.float32))
+    if not out["identity"]:
+        raise UserError(f"{data} has no {split} samples")
+    d = {k: np.concatenate(v) if k in STYLES else np.stack(v) for k, v in out.items()}
+    if n and n < len(d["identity"]):
+        idx = np.linspace(0, len(d["identity"]) - 1, n).round().astype(int)
+        d = {k: v[idx] for k, v in d.items()}
+    for k in ("sketch_pencil", "sketch_lines"):
+        d[k] = np.stack([(flatten_paper(x.astype(np.float32) / 255) * 255 + 0.5).astype(np.uint8) for x in d[k]])
+    return d
+
+
+def face_basis(face_model, n_subset: int = N_SUBSET, seed: int = 0) -> tuple[dict, "object"]:
+    """Torch tensors of the face model on the loss's vertices (the 68 landmarks first, then ``n_subset`` face
+    vertices) and their weights."""
+    import torch
+
+    from sketchface.render import FRAME_CENTER
+
+    rng = np.random.default_rng(seed)
+    subset = rng.choice(face_model.face_vertex_count, n_subset, replace=False)
+    idx = np.concatenate([face_model.landmarks68, subset])
+    basis = {"neutral": torch.from_numpy(face_model.neutral[idx]),
+             "identity": torch.from_numpy(face_model.identity_deltas[:, idx].astype(np.float32)),
+             "expression": torch.from_numpy(face_model.expression_deltas[:, idx].astype(np.float32)),
+             "centre": torch.tensor([FRAME_CENTER[0], FRAME_CENTER[1], 0.0])}
+    w = torch.ones(len(idx))
+    w[:68] = LANDMARK_WEIGHT
+    return basis, w / w.mean()
+
+
+def true_fit(identity, expression, camera, crop) -> dict:
+    """The true answer in a crop: camera (N, 6: yaw, pitch, roll, scale, offset x, y) of the training framing and
+    the crop's square (N, 3: log s, cx, cy as ``sketchface.nets.locator.crop_squares``)."""
+    from sketchface.nets.facefit import CANONICAL_SCALE
+
+    s_c = crop[:, 0].exp()
+    scale = camera[:, 3] * CANONICAL_SCALE / s_c
+    shift = (2 * camera[:, 4:6] - crop[:, 1:3]) / s_c[:, None]
+    return {"identity": identity, "expression": expression, "angles": camera[:, :3], "scale": scale, "shift": shift}
+
+
+def sample_crops(n: int, generator):
+    import torch
+
+    u = torch.rand(n, 3, generator=generator)
+    lo, hi = math.log(SCALE_RANGE[0]), math.log(SCALE_RANGE[1])
+    return torch.stack([lo + (hi - lo) * u[:, 0], SHIFT * (2 * u[:, 1] - 1), SHIFT * (2 * u[:, 2] - 1)], 1)
+
+
+def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128):
+    """The framed RGB inputs (N, 3, size, size) of samples ``idx`` seen through ``crops``, each in a random style."""
+    import torch
+
+    from sketchface.nets.locator import crop_squares
+    from sketchface.train.locator import restyle
+
+    n = len(idx)
+    style = torch.multinomial(torch.tensor(STYLE_SHARE), n, replacement=True, generator=generator)
+    out = torch.empty(n, 3, size, size)
+    for si, key in enumerate(STYLES):
+        sel = (style == si).nonzero().flatten()
+        if not len(sel):
+            continue
+        ids = idx[sel].numpy()
+        x = torch.from_numpy(d[key][ids]).float() / 255
+        if key == "photo":
+            x = crop_squares(x.permute(0, 3, 1, 2), crops[sel], size, "border")
+        else:
+            x = crop_squares(restyle(x[:, None], generator, pen), crops[sel], size, "white").expand(-1, 3, -1, -1)
+        out[sel] = x
+    return out
+
+
+def fit_loss(net, basis, weights, pred_raw, truth) -> tuple:
+    """(total, vertex loss, coefficient loss) of raw FaceFit outputs against the true fit."""
+    from sketchface.nets.facefit import pose_vertices
+
+    pred = net.decode(pred_raw)
+    v_pred = pose_vertices(basis, pred)
+    v_true = pose_vertices(basis, truth)
+    vert = ((v_pred - v_true).abs().mean(-1) * weights).mean()
+    k = pred["identity"].shape[1]
+    coeff = (pred["identity"] - truth["identity"][:, :k]).abs().mean() + \
+        (pred["expression"] - truth["expression"][:, :pred["expression"].shape[1]]).abs().mean()
+    return 10 * vert + COEFF_WEIGHT * coeff, vert, coeff
+
+
+def evaluate_fit(net, d: dict, basis, seed: int = 1, batch: int = 64) -> dict:
+    """Mean landmark error (pixels of the crop) and mean vertex error (crop units) on random crops of ``d``."""
+    import torch
+
+    from sketchface.nets.facefit import pose_vertices
+
+    gen = torch.Generator().manual_seed(seed)
+    n = len(d["identity"])
+    size = net.config.image_size
+    lm_err, v_err, scale_err = [], [], []
+    net.eval()
+    with torch.no_grad():
+        for i in range(0, n, batch):
+            idx = torch.arange(i, min(i + batch, n))
+            crops = sample_crops(len(idx), gen)
+            x = make_batch(d, idx, crops, gen, pen=0.0, size=size)
+            t = true_fit(*(torch.from_numpy(d[k][idx.numpy()]) for k in ("identity", "expression", "camera")), crops)
+            p = net.fit(x)
+            vp, vt = pose_vertices(basis, p), pose_vertices(basis, t)
+            lm_err.append(((vp[:, :68, :2] - vt[:, :68, :2]).norm(dim=-1).mean(1) * size / 2))
+            v_err.append((vp - vt).abs().mean((1, 2)))
+            scale_err.append((p["scale"] / t["scale"]).log().abs())
+    return {"landmark_px": float(torch.cat(lm_err).mean()), "vertex_abs": float(torch.cat(v_err).mean()),
+            "log_scale_abs": float(torch.cat(scale_err).mean()), "n": n}
+
+
+def train_facefit(data: str | Path, out: str | Path, steps: int = 8000, batch: int = 48, lr: float = 2e-3,
+                  seed: int = 0, config=None, face_model=None, progress: bool = True, pen: float = 0.5,
+                  log_every: int = 200, save_every: int = 1000) -> dict:
+    """Train, save ``out`` (fp16 safetensors + config.json, and ``metrics.json``); returns test errors."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from sketchface.facemodel import load_face_model
+    from sketchface.nets.facefit import FaceFit, FaceFitConfig
+
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    fm = load_face_model(face_model)
+    net = FaceFit(config or FaceFitConfig(face_vertices=int(fm.neutral.shape[0])))
+    if net.config.face_vertices != fm.neutral.shape[0]:
+        from sketchface.cli import UserError
+        raise UserError(f"FaceFitConfig.face_vertices is {net.config.face_vertices} but the face model has "
+                        f"{fm.neutral.shape[0]} vertices")
+    basis, weights = face_basis(fm, seed=seed)
+    train = load_fit_split(data, "train", progress=progress)
+    test = load_fit_split(data, "test", 300)
+    n = len(train["identity"])
+    opt = torch.optim.AdamW(net.parameters(), lr, weight_decay=1e-4)
+    warm = max(1, steps // 20)   # linear warm-up, then cosine decay to 0
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: min(1.0, (k + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(k / steps, 1.0))))
+    out = Path(out)
+    log, run = [], np.zeros(3)
+    bar = tqdm(range(steps), desc="train-facefit", unit="step", disable=not progress)
+    net.train()
+    for step in bar:
+        idx = torch.randint(0, n, (batch,), generator=gen)
+        crops = sample_crops(batch, gen)
+        x = make_batch(train, idx, crops, gen, pen, net.config.image_size)
+        truth = true_fit(*(torch.from_numpy(train[k][idx.numpy()]) for k in ("identity", "expression", "camera")),
+                         crops)
+        loss, vert, coeff = fit_loss(net, basis, weights, net(x), truth)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        bar.set_postfix(vert=f"{vert.item():.4f}")
+        run += (loss.item(), vert.item(), coeff.item())
+        if (step + 1) % log_every == 0:   # means over the last log_every steps
+            log.append({"step": step + 1, **dict(zip(("loss", "vertex", "coeff"), (run / log_every).tolist()))})
+            run[:] = 0
+        if (step + 1) % save_every == 0 or step + 1 == steps:
+            net.save_pretrained(out, dtype=torch.float16)
+            net.train()
+    res = {"steps": steps, "test": evaluate_fit(net, test, basis), "log": log}
+    net.save_pretrained(out, dtype=torch.float16)
+    (out / "metrics.json").write_text(json.dumps(res, indent=1))
+    return res
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-facefit", help="train FaceFit: face-model coefficients, pose and placement",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, help="make-data folder (made with the same face model)")
+    p.add_argument("--out", required=True, help="checkpoint folder to write (e.g. checkpoints/facefit)")
+    p.add_argument("--steps", type=int, default=8000)
+    p.add_argument("--batch", type=int, default=48)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--face-model", default=None, help="face model file or folder (default: $SKETCHFACE_FACE_MODEL)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_run)
+
+
+def _run(a: argparse.Namespace) -> int:
+    res = train_facefit(a.data, a.out, steps=a.steps, batch=a.batch, seed=a.seed, face_model=a.face_model,
+                        progress=not a.no_progress)
+    t = res["test"]
+    print(f"wrote {a.out}: on {t['n']} test samples' random crops, landmark error {t['landmark_px']:.2f} px, "
+          f"|log scale| {t['log_scale_abs']:.3f}")
+    return 0
