@@ -17,8 +17,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 
-# The main job: the app on http://127.0.0.1:7860 with the shipped checkpoints (no face model or data needed).
+# The main job: the app on http://127.0.0.1:7860 with the shipped checkpoints. The ICT face model (for the
+# face-model prior and the photo tab) is fetched once if it can be; without it the app runs the CoarseNets alone.
 demo: setup
+	-$(BIN)/python -m sketchface fetch-face-model --if-missing
 	$(BIN)/python app.py
 
 # The synthetic training world: fetch the face model if needed, render a small set, write a contact sheet.

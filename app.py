@@ -2,11 +2,17 @@
 
     python app.py                       # http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT to change)
 
-Checkpoints come from $SKETCHFACE_CHECKPOINTS, else the checkpoints/ folder; CUDA is used when present.
+Checkpoints come from $SKETCHFACE_CHECKPOINTS, else the checkpoints/ folder; CUDA is used when present. On a
+Hugging Face Space (or with SKETCHFACE_FETCH_FACE_MODEL=1) the ICT face model is fetched once at start-up when it
+is missing: the face-model prior and the photo tab need it; without it the app runs the CoarseNets alone.
 """
-from sketchface.webapp import LAUNCH_KWARGS, QUEUE_KWARGS, build_demo, limit_malloc_arenas
+import os
+
+from sketchface.webapp import LAUNCH_KWARGS, QUEUE_KWARGS, build_demo, fetch_face_model_if_missing, limit_malloc_arenas
 
 limit_malloc_arenas()          # steady memory under many users (docs/APP.md)
+if os.environ.get("SPACE_ID") or os.environ.get("SKETCHFACE_FETCH_FACE_MODEL") == "1":
+    fetch_face_model_if_missing()
 demo = build_demo()
 demo.queue(**QUEUE_KWARGS)
 

@@ -1,5 +1,6 @@
-"""What the framing of a drawing costs: depth error through the pipeline with the ink box alone and with the face
-locator (`checkpoints/locator`, `python -m sketchface train-locator`).
+"""What the framing of a drawing costs: depth error through the pipeline (DP-CoarseNet) with the ink box alone, with
+the face locator (`checkpoints/locator`, `python -m sketchface train-locator`) and with FaceFit
+(`checkpoints/facefit`, with or without the locator before it).
 
     python scripts/framing_error.py --n 500 --skip 300
 
@@ -52,19 +53,22 @@ def main(argv: list[str] | None = None) -> int:
 
     keys = ("depth", "sketch_lines", "sketch_pencil")
     test = {k: v[a.skip:] for k, v in load_split(a.data, "test", keys, a.n + a.skip).items()}
-    base = SketchFace.from_pretrained(a.checkpoints)
-    locator = base.locator
+    base = SketchFace.from_pretrained(a.checkpoints, coarse="dp_coarse")
+    locator, prior = base.locator, base.prior
     pipelines = [("", base)] + [(f"{p}: ", SketchFace(load_network(p), base.line_extractor, base.finenet,
                                                        base.cyclegan, locator=locator)) for p in a.coarse or []]
     if a.coarse:
         pipelines[0] = (f"{a.checkpoints}: ", base)
-    choices = [(f"own frame × {f:g}", f) for f in a.scales] + [("ink box", None)]
+    choices = [(f"own frame × {f:g}", f, None) for f in a.scales] + [("ink box", None, None)]
     if a.locators is None:
-        choices += [("ink box + locator", locator)] if locator is not None else []
+        choices += [("ink box + locator", locator, None)] if locator is not None else []
     else:
-        choices += [(f"ink box + {p}", load_network(p).eval()) for p in a.locators]
+        choices += [(f"ink box + {p}", load_network(p).eval(), None) for p in a.locators]
+    if prior is not None:   # FaceFit (checkpoints/facefit) re-frames after the ink box, with or without the locator
+        choices += [("ink box + FaceFit", None, prior)]
+        choices += [("ink box + locator + FaceFit", locator, prior)] if locator is not None else []
     if a.rounds is not None:
-        for _, loc in choices:
+        for _, loc, _ in choices:
             if loc is not None and not isinstance(loc, float):
                 loc.config.rounds = a.rounds
     what = "coarse" if a.coarse_only else "coarse / fine at λ_line 0.85"
@@ -74,12 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     for key, kind, name in (("sketch_lines", "lines", "line drawing"), ("sketch_pencil", "sketch", "pencil sketch")):
         h, w = test[key].shape[1:3]
         inked = np.array([(flatten_paper(x) < 0.5).mean() >= NEAR_BLANK for x in test[key]])
-        for tag, sf, label, loc in [(t, sf, lab, loc) for t, sf in pipelines for lab, loc in choices]:
+        for tag, sf, label, loc, pr in [(t, sf, lab, loc, pr) for t, sf in pipelines for lab, loc, pr in choices]:
             box = None
             if isinstance(loc, float):  # the drawing's own frame, scaled about its centre
                 half = round(w * loc / 2)
                 box, loc = (w // 2 - half, h // 2 - half, w // 2 + half, h // 2 + half), None
-            sf.locator = loc
+            sf.locator, sf.prior = loc, pr
             rs = [sf(np.repeat(x[..., None], 3, -1), kind=kind, refine=not a.coarse_only, crop_box=box)
                   for x in test[key]]
             per = [depth_error(test["depth"], np.stack([r.depth_in_input_frame(stage) for r in rs]),

@@ -2,8 +2,8 @@
 # Train every lite model on the CPU in the paper's data flow; safe to re-run: each stage resumes from its last
 # checkpoint (a finished stage only re-exports). Two chains run side by side with one torch thread each (on 2
 # cores this is steadier than one chain with two threads when anything else runs):
-#   A: line extractor -> face locator -> (waits for the CycleGAN sketches) -> DP-CoarseNet -> FineNet
-#      (what the app needs)
+#   A: line extractor -> face locator -> FaceFit (on its own wider-posed world, data/fit128) -> (waits for the
+#      CycleGAN sketches) -> DP-CoarseNet -> FineNet (what the app needs)
 #   B: CycleGAN -> CycleGAN sketch of every photo -> D-Net -> SP-CoarseNet -> SP-CoarseNet-
 #      -> DP loss ablations (Table 4) -> (waits for DP) -> FineNet L_dis+L_3d ablation (Table 6)
 #   seeds (after A): D-Net, FineNet, SP-CoarseNet(-) again with seed 1 and 2, for the spread over seeds
@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 DATA=data/syn128
+FIT_DATA=data/fit128
 DP_STEPS=${2:-18000}
 train() { "$PY" -m sketchface train "$@" threads=1 --resume; }
 wait_for() { while [ ! -e "$1" ]; do sleep 20; done; }
@@ -21,6 +22,12 @@ chain_a() {
   train lines --config configs/lite/lines.yaml
   [ -f runs/lite/locator/final/config.json ] ||
     OMP_NUM_THREADS=1 "$PY" -m sketchface train-locator --data $DATA --out runs/lite/locator/final --no-progress
+  if [ ! -f runs/lite/facefit/final/config.json ]; then   # docs/TRAINING.md, "FaceFit"
+    [ -f $FIT_DATA/meta.json ] || "$PY" -c "from sketchface.data.make_data import make_data; make_data('$FIT_DATA', \
+      12000, size=128, variants=1, max_yaw=30.0, max_pitch=15.0, max_roll=12.0, scale_jitter=0.12, offset_jitter=0.05)"
+    OMP_NUM_THREADS=1 "$PY" -m sketchface train-facefit --data $FIT_DATA --out runs/lite/facefit/final --steps 10000 \
+      --no-progress
+  fi
   wait_for $SKETCHES_DONE
   train coarse --config configs/lite/coarse_dp.yaml steps=$DP_STEPS
   train fine --config configs/lite/fine.yaml

@@ -136,7 +136,12 @@ def stage_calls(preset_name: str, batch: int, device: str, bundle: Path | None) 
             with torch.inference_mode():
                 return fn()
         return run
-    return {
+    extra = {}
+    if preset_name == "lite" and bundle is not None and (bundle / "facefit" / "config.json").is_file():
+        facefit = load_network(bundle / "facefit", device=device).eval()
+        framed = torch.rand(1, 3, facefit.config.image_size, facefit.config.image_size, generator=g).to(device)
+        extra["FaceFit (one read, mirrored: 2 images)"] = inf(lambda: facefit.fit(framed))
+    return {**extra,
         "XDoG lines l": inf(lambda: xdog_torch(sketch)),
         "DP-CoarseNet (sketch)": inf(lambda: nets["dp_coarse"].predict_depth(sketch, "sketch")),
         "DP-CoarseNet (photo)": inf(lambda: nets["dp_coarse"].predict_depth(photo, "photo")),
@@ -165,9 +170,26 @@ def bench_stages(presets, batches, repeat: int, device: str, bundle: Path | None
     return rows
 
 
+def pipelines_to_bench(bundle: Path) -> dict[str, dict]:
+    """{label: from_pretrained keyword arguments}: the face-model pipeline (when FaceFit and the face model are
+    there) and the paper's DP-CoarseNet framed by the ink box and the locator alone, as shipped before FaceFit."""
+    from sketchface.facemodel import FaceModelNotFound, find_face_model
+
+    out = {}
+    if (bundle / "facefit" / "config.json").is_file():
+        try:
+            find_face_model()
+            out["face model (FaceFit) + FineNet, head mesh"] = {"coarse": "face_model"}
+        except FaceModelNotFound:
+            pass
+    out["DP-CoarseNet + FineNet, locator framing, heightfield mesh"] = {"coarse": "dp_coarse", "facefit": False}
+    return out
+
+
 def bench_pipeline(bundle: Path, repeat: int, device: str, threads=(1, 2),
                    backends=("torch",)) -> list[dict[str, Any]]:
-    """End-to-end SketchFace call (a 512x512 drawing -> mesh) and the λ update, per backend and thread setting."""
+    """End-to-end SketchFace call (a 512x512 drawing -> mesh) and the λ update, per pipeline, backend and thread
+    setting (the pipelines measured in the same run, so their ratio holds on a busy machine too)."""
     import torch
 
     from sketchface.pipeline import SketchFace
@@ -177,16 +199,17 @@ def bench_pipeline(bundle: Path, repeat: int, device: str, threads=(1, 2),
     before = torch.get_num_threads()
     try:
         for backend in backends:
-            sf = SketchFace.from_pretrained(bundle, device=device, backend=backend)
-            for t in threads:
-                torch.set_num_threads(t)
-                r = time_call(lambda: sf(img, kind="sketch"), repeat, device)   # kind given: no guess (~11 ms)
-                res = sf(img, kind="sketch")
-                lam = time_call(lambda: sf.refine(res, lambda_line=0.3), repeat, device)
-                mesh = time_call(lambda: res.mesh(), repeat, device)
-                rows.append({"backend": sf.backend, "threads": t, "end_to_end_ms": r["ms"],
-                             "lambda_update_ms": lam["ms"], "mesh_ms": mesh["ms"],
-                             "peak_mb": max(r["peak_mb"], lam["peak_mb"])})
+            for label, kwargs in pipelines_to_bench(bundle).items():
+                sf = SketchFace.from_pretrained(bundle, device=device, backend=backend, **kwargs)
+                for t in threads:
+                    torch.set_num_threads(t)
+                    r = time_call(lambda: sf(img, kind="sketch"), repeat, device)   # kind given: no guess (~11 ms)
+                    res = sf(img, kind="sketch")
+                    lam = time_call(lambda: sf.refine(res, lambda_line=0.3), repeat, device)
+                    mesh = time_call(lambda: res.mesh(), repeat, device)
+                    rows.append({"pipeline": label, "backend": sf.backend, "threads": t, "end_to_end_ms": r["ms"],
+                                 "lambda_update_ms": lam["ms"], "mesh_ms": mesh["ms"],
+                                 "peak_mb": max(r["peak_mb"], lam["peak_mb"])})
     finally:
         torch.set_num_threads(before)
     return rows
@@ -306,11 +329,12 @@ def markdown(res: dict[str, Any]) -> str:
                  f"{r['peak_mb']:.0f} | {r['gflops']:.2f} | {r['gflops_per_s']:.1f} | {r['of_matmul']:.0%} |")
     if res.get("pipeline"):
         L += ["", "### End to end (512×512 drawing → depth, l, l′, mesh), lite checkpoints", "",
-              "| backend | threads | end to end ms | λ update ms (FineNet + l′) | mesh ms | peak RSS MB |",
-              "|---|---|---|---|---|---|"]
+              "| pipeline | backend | threads | end to end ms | λ update ms (FineNet + l′) | mesh ms | "
+              "peak RSS MB |", "|---|---|---|---|---|---|---|"]
         for r in res["pipeline"]:
-            L.append(f"| {r.get('backend', 'torch')} | {r['threads']} | {r['end_to_end_ms']:.1f} | "
-                     f"{r['lambda_update_ms']:.1f} | {r['mesh_ms']:.1f} | {r['peak_mb']:.0f} |")
+            L.append(f"| {r.get('pipeline', '')} | {r.get('backend', 'torch')} | {r['threads']} | "
+                     f"{r['end_to_end_ms']:.1f} | {r['lambda_update_ms']:.1f} | {r['mesh_ms']:.1f} | "
+                     f"{r['peak_mb']:.0f} |")
     if res.get("backends"):
         b = res["backends"][0]
         L += ["", f"### ONNX Runtime vs PyTorch ({b['preset']}, batch {b['batch']}, {b['threads']} thread(s), "

@@ -496,7 +496,11 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     res["seconds"] = round(time.time() - t0, 1)
     res["targets"] = check_targets(res)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(to_markdown(res) + targets_markdown(res["targets"]))
+    text = to_markdown(res) + targets_markdown(res["targets"])
+    if out.is_file():   # the "Real sketches" section (``evaluate-real``) is kept as it is
+        from sketchface.evaluate_real import keep_real_section
+        text = keep_real_section(out.read_text(), text)
+    out.write_text(text)
     jpath = Path(cfg.json) if cfg.json else out.with_suffix(".json")
     jpath.write_text(json.dumps(res, indent=1, default=float))
     return res

@@ -236,22 +236,90 @@ def real_picture(rows, chosen, before: dict, after: dict, path, names=("before",
         strips.append(np.concatenate(cells, 1))
     pic = (np.repeat(np.concatenate(strips, 0)[..., None], 3, -1) * 255).astype(np.uint8)
     top = np.full((26, pic.shape[1], 3), 255, np.uint8)
-    heads = ["real sketch", f"{names[0]}: front", "45 deg", f"{names[1]}: front", "45 deg"]
+    heads = ["real sketch", "before: front", "before: 45 deg", "now: front", "now: 45 deg"]
     top = np.concatenate([label(np.full((26, cell, 3), 255, np.uint8), t) for t in heads], 1)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate([top, pic], 0)).save(path, quality=88)
 
 
+def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines", "pencil")) -> dict:
+    """Err and Err_inner (docs/RESULTS.md) on the synthetic test split, in the training framing, of DP-CoarseNet
+    and of the face model FaceFit fits (no re-framing: the drawing is already in the training framing)."""
+    from sketchface.evaluate import RIM, STYLE_KEYS, load_split, predict
+    from sketchface.facemodel import load_face_model
+    from sketchface.framing import flatten_paper
+    from sketchface.metrics import depth_error, erode_mask
+    from sketchface.nets import load_network
+    from sketchface.prior import FacePrior
+
+    keys = ("depth", "mask", *[STYLE_KEYS[s] for s in styles])
+    test = load_split(data, "test", keys, n)
+    prior = FacePrior(load_network(Path(checkpoints) / "facefit"), load_face_model(face_model))
+    dp = load_network(Path(checkpoints) / "dp_coarse")
+    gt, inner = test["depth"], erode_mask(test["mask"], RIM)
+    out = {}
+    for style in styles:
+        x = test[STYLE_KEYS[style]]
+        net = predict(dp, x[:, None], "sketch", 16, "cpu")
+        fm = np.stack([prior.render(prior.fit(flatten_paper(img)), gt.shape[-1])[0] for img in x])
+        out[style] = {"n": len(x), **{f"{name} {metric}": round(depth_error(gt, pred, mask=m), 1)
+                                      for name, pred in (("DP-CoarseNet", net), ("face model only", fm))
+                                      for metric, m in (("Err", None), ("Err_inner", inner))}}
+    return out
+
+
+START, END = "<!-- real-sketches:start -->", "<!-- real-sketches:end -->"
+
+
+def real_section(report: dict, date: str | None = None) -> str:
+    """The "Real sketches" section of docs/RESULTS.md, between its markers."""
+    import datetime
+
+    date = date or datetime.date.today().isoformat()
+    secs = ", ".join(f"{k} {v:.0f} s" for k, v in report["seconds"].items())
+    return (f"{START}\n## Real sketches\n\n"
+            f"Written by `python -m sketchface evaluate-real --real DIR --results docs/RESULTS.md` on {date}: "
+            f"{report['n']} real drawings no renderer made (CUFS and FS2K artist sketches, DeepPS line drawings; "
+            "their dev split, never trained on), each scored by the Pearson r between the model's depth at the "
+            "468 FaceMesh landmarks of its photo and the landmarks' own depth (1 = the right shape up to scale "
+            "and offset). The template is the face model's mean face placed by the *true* eyes and mouth; a model "
+            "finds the face by itself. \"> template\" is the share of sketches on which the model's r is higher.\n\n"
+            f"{markdown(report)}\n\nSeconds per model (all sketches, 2 threads): {secs}.\n"
+            f"\nThe picture: the first sketches of each group (4 CUFS, 3 FS2K, 1 line drawing; not chosen), the mesh "
+            f"the app serves, shaded, from the front and from 45°: *before* is the first row of the table, *now* "
+            f"the last.\n"
+            f"{synthetic_markdown(report.get('synthetic'))}"
+            f"![real sketches](img/real_sketches.jpg)\n{END}")
+
+
+def synthetic_markdown(syn: dict | None) -> str:
+    if not syn:
+        return ""
+    cols = list(next(iter(syn.values())))[1:]
+    lines = ["", "The same models on the synthetic test split (`--synthetic DATA`; "
+             f"{next(iter(syn.values()))['n']} test drawings of each style, training framing, coarse depth; "
+             "Err on 0..255 depth as above):", "", "| input | " + " | ".join(cols) + " |",
+             "|---|" + "---|" * len(cols)]
+    lines += [f"| {style} | " + " | ".join(f"{row[c]:.1f}" for c in cols) + " |" for style, row in syn.items()]
+    return "\n".join(lines) + "\n"
+
+
+def keep_real_section(old: str, new: str) -> str:
+    """``new`` with the real-sketch section of ``old`` (if any) appended unchanged."""
+    if START in old and END in old and START not in new:
+        return new.rstrip() + "\n\n" + old[old.index(START):old.index(END) + len(END)] + "\n"
+    return new
+
+
 def write_results(report: dict, path: str | Path) -> None:
-    """Put the table between the "Real sketches" markers of docs/RESULTS.md (appended when absent)."""
-    start, end = "<!-- real-sketches:start -->", "<!-- real-sketches:end -->"
+    """Put the real-sketch section between its markers in ``path`` (appended when absent)."""
     p = Path(path)
     text = p.read_text() if p.is_file() else ""
-    block = f"{start}\n{markdown(report)}\n{end}"
-    if start in text and end in text:
-        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    block = real_section(report)
+    if START in text and END in text:
+        text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
     else:
-        text = text.rstrip() + "\n\n## Real sketches\n\n" + block + "\n"
+        text = text.rstrip() + "\n\n" + block + "\n"
     p.write_text(text)
 
 
@@ -265,6 +333,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", default=None, help="write the report as JSON here")
     p.add_argument("--results", default=None, help="put the table into this markdown file (docs/RESULTS.md)")
     p.add_argument("--picture", default=None, help="write the before/after picture here (docs/img/real_sketches.jpg)")
+    p.add_argument("--synthetic", default=None, metavar="DATA",
+                   help="also measure DP-CoarseNet and the face model on this make-data folder's test split")
     p.add_argument("--face-model", default=None)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run)
@@ -278,7 +348,9 @@ def _run(a: argparse.Namespace) -> int:
             raise UserError(f"unknown model(s) {sorted(unknown)}; choose from {[m[0] for m in MODELS]}")
         models = tuple(m for m in MODELS if m[0] in a.models)
     report = evaluate_real(a.checkpoints, a.real, models, a.limit, a.face_model, not a.no_progress, a.picture)
-    print(markdown(report))
+    if a.synthetic:
+        report["synthetic"] = synthetic_err(a.checkpoints, a.synthetic, face_model=a.face_model)
+    print(markdown(report) + "\n" + synthetic_markdown(report.get("synthetic")))
     if a.json:
         Path(a.json).write_text(json.dumps(report, indent=1))
     if a.results:

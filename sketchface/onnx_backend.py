@@ -9,6 +9,7 @@ batch axis) and run by ONNX Runtime on the CPU:
     line_extractor  depth (N, 1, S, S)                        lines (N, 1, S, S)            l'
     finenet         coarse, lines, lambda_line (N,), mask     displacement, fine            FineNet with λ input
     photo_to_sketch photo (N, 3, S, S)                        sketch (N, 1, S, S)           CycleGAN G_ps
+    facefit         image (N, 3, S, S)                        raw (N, K)                    FaceFit (decoded in torch)
 
 Exports are cached in ``$SKETCHFACE_ONNX_CACHE``, else ``$XDG_CACHE_HOME/sketchface/onnx``, else
 ``~/.cache/sketchface/onnx``, one folder per network named by a hash of its config and weights (and the torch
@@ -376,6 +377,25 @@ class OnnxCycleGAN(_StandIn):
     def photo_to_sketch(self, photo):
         return self.graph(photo)
 
+
+
+class OnnxFaceFit(_StandIn):
+    """FaceFit ``fit(image, mirror)`` through ONNX Runtime: the raw forward runs as a graph (the image and its
+    mirror image in one batch), the small decoding in torch."""
+
+    def __init__(self, net, cache: Path | None = None):
+        self.net = net
+        s = int(net.config.image_size)
+        self.graph = OnnxModule("facefit", net, lambda: (net, (_example(2, 3, s),)), ("image",), ("raw",), net, cache)
+
+    def fit(self, image, mirror: bool = True):
+        import torch
+
+        if not mirror:
+            return self.net.decode(self.graph(image))
+        raw = self.graph(torch.cat([image, image.flip(-1)]))
+        n = len(image)
+        return self.net.combine_mirrored(raw[:n], raw[n:])
 
 
 def onnx_runners(coarse, line_extractor, finenet, cyclegan=None, cache: Path | None = None) -> Runners:

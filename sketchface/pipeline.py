@@ -119,7 +119,7 @@ class Reconstruction:
     @property
     def has_head(self) -> bool:
         """Whether a whole-head mesh in the face model's topology can be made (a FaceFit fit and the model)."""
-        return self.fit is not None and self.face_prior is not None
+        return self.fit is not None and self.face_prior is not None and self.face_prior.has_model
 
     def mesh(self, which: str = "fine", relief: float = 1.0, step: int = 1, topology: str = "auto"):
         """trimesh.Trimesh of the fine (or coarse) depth, upright, facing +Z, centimetres, with vertex colours.
@@ -217,7 +217,7 @@ class SketchFace:
             prior.net.to(self.device)
         if coarse_source not in ("network", FACE_MODEL):
             raise PipelineError(f"coarse_source must be 'network' or '{FACE_MODEL}', got {coarse_source!r}")
-        if coarse_source == FACE_MODEL and prior is None:
+        if coarse_source == FACE_MODEL and (prior is None or not prior.has_model):
             raise PipelineError("the face-model coarse depth needs FaceFit and the face model (prior=FacePrior(...))")
         self.coarse_source = coarse_source
         self.size = int(self.coarse.config.image_size)
@@ -228,8 +228,10 @@ class SketchFace:
         self.backend = resolve_backend(backend, self.device)
         self._onnx = None
         if self.backend == "onnx":
-            from sketchface.onnx_backend import onnx_runners
+            from sketchface.onnx_backend import OnnxFaceFit, onnx_runners
             self._onnx = onnx_runners(self.coarse, self.line_extractor, self.finenet, self.cyclegan)
+            if prior is not None and prior.runner is prior.net:
+                prior.runner = OnnxFaceFit(prior.net)
 
     @property
     def _run(self):
@@ -247,9 +249,9 @@ class SketchFace:
         ``coarse`` picks the CoarseNet sub-folder (dp_coarse, sp_coarse, sp_coarse_minus, dnet) or "face_model"
         (the depth of the face model FaceFit fits; needs the bundle's facefit and the ICT face model, see
         ``sketchface.facemodel``); ``face_model``: the face model file or folder (default: its search order).
-        When the bundle has FaceFit and the face model is found, FaceFit frames every input (and the mesh is the
-        fitted head); without the face model, or with ``facefit=False``, the pipeline frames as before. ``backend``: "torch" | "onnx" |
-        "auto" (see ``SketchFace``)."""
+        When the bundle has FaceFit, it frames every input; with the face model found too, the mesh is the fitted
+        head. With ``facefit=False`` the pipeline frames by the ink box and the locator, as before. ``backend``:
+        "torch" | "onnx" | "auto" (see ``SketchFace``)."""
         from sketchface.nets import CheckpointError, load_network
 
         root = resolve_bundle(path_or_repo_id, revision)
@@ -283,8 +285,12 @@ class SketchFace:
                 nets[role] = load_network(folder, device=device)
             except CheckpointError as exc:
                 raise PipelineError(str(exc)) from None
-        prior = _load_prior(nets["facefit"] if facefit or coarse_source == FACE_MODEL else None, face_model,
-                            required=coarse_source == FACE_MODEL)
+        # asked for by name, the face model must be there; named by the bundle's pipeline.json, a missing face
+        # model (or FaceFit) falls back to the bundle's CoarseNet, so that the shipped bundle runs without it
+        asked = coarse == FACE_MODEL
+        prior = _load_prior(nets["facefit"] if facefit or asked else None, face_model, required=asked)
+        if coarse_source == FACE_MODEL and (prior is None or not prior.has_model):
+            coarse_source = "network"
         return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], locator=nets["locator"],
                    device=device, backend=backend, prior=prior, coarse_source=coarse_source)
 
@@ -373,7 +379,7 @@ class SketchFace:
                     coarse = nets.coarse.predict_depth(sketch, "sketch")
                 image_used = gray
             prior = mask = None
-            if fit is not None:
+            if fit is not None and self.prior.has_model:
                 prior, prior_mask = self.prior.render(fit, self.size)
                 if not network_coarse:
                     coarse, mask = self._tensor(prior), prior_mask
@@ -425,8 +431,8 @@ class SketchFace:
 
 
 def _load_prior(facefit, face_model, required: bool):
-    """A FacePrior from the bundle's FaceFit and the face model, or None when either is missing and not
-    ``required`` (then the pipeline frames and meshes as without FaceFit)."""
+    """A FacePrior from the bundle's FaceFit and the face model; without the face model FaceFit only frames the
+    input (``FacePrior.has_model`` False), unless the face model is ``required``. None without FaceFit."""
     from sketchface.facemodel import FaceModelNotFound, load_face_model
     from sketchface.prior import FacePrior
 
@@ -440,7 +446,7 @@ def _load_prior(facefit, face_model, required: bool):
     except FaceModelNotFound as exc:
         if required:
             raise PipelineError(str(exc)) from None
-        return None
+        fm = None
     return FacePrior(facefit, fm)
 
 

@@ -56,20 +56,29 @@ def reframe(crop_box, fit: Fit) -> tuple[int, int, int, int]:
 
 
 class FacePrior:
-    """FaceFit plus the face model it was trained with."""
+    """FaceFit plus the face model it was trained with. Without the face model (``face_model=None``) FaceFit still
+    frames (``frame``, ``fit``: its placement needs no model); ``render`` and ``mesh`` need the model."""
 
-    def __init__(self, facefit, face_model, rounds: int = 2):
+    def __init__(self, facefit, face_model=None, rounds: int = 2):
         from sketchface.framing import InputError
 
         self.net = facefit.eval()
+        self.runner = self.net          # what ``fit`` calls: the module, or its ONNX Runtime stand-in
         self.fm = face_model
         self.rounds = int(rounds)
-        self._face_triangles = face_model.face_triangles
         self._loops = None
+        if face_model is None:
+            return
+        self._face_triangles = face_model.face_triangles
         if int(facefit.config.face_vertices) != int(face_model.neutral.shape[0]):
             raise InputError(f"FaceFit was trained with a face model of {facefit.config.face_vertices} vertices "
                              f"but the one found has {face_model.neutral.shape[0]}; use the ICT Face Model Light "
                              "that `python -m sketchface fetch-face-model` fetches")
+
+    @property
+    def has_model(self) -> bool:
+        """Whether the face model is there (the prior's depth and the head mesh can be made)."""
+        return self.fm is not None
 
     @property
     def size(self) -> int:
@@ -83,10 +92,10 @@ class FacePrior:
         x = np.repeat(x[..., None], 3, -1) if x.ndim == 2 else x[..., :3]
         t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None].to(self.net.device)
         with torch.inference_mode():
-            out = {k: v[0].float().cpu().numpy() for k, v in self.net.fit(t).items()}
-        ident = np.zeros(self.fm.n_identity, np.float32)
+            out = {k: v[0].float().cpu().numpy() for k, v in self.runner.fit(t).items()}
+        ident = np.zeros(self.fm.n_identity if self.has_model else len(out["identity"]), np.float32)
         ident[: len(out["identity"])] = out["identity"]
-        expr = np.zeros(self.fm.n_expression, np.float32)
+        expr = np.zeros(self.fm.n_expression if self.has_model else len(out["expression"]), np.float32)
         expr[: len(out["expression"])] = out["expression"]
         return Fit(ident, expr, out["angles"].astype(np.float32), float(out["scale"]),
                    out["shift"].astype(np.float32))

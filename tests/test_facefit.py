@@ -198,9 +198,16 @@ def test_pipeline_on_the_face_model(tiny_model, tiny_bundle, tmp_path, monkeypat
     assert SketchFace.from_pretrained(bundle, backend="torch")(img, kind="lines").framing_method.endswith("+facefit")
     plain = SketchFace.from_pretrained(bundle, backend="torch", facefit=False)(img, kind="lines")
     assert "facefit" not in plain.framing_method and not plain.has_head
-    # without the face model: the default pipeline frames as before; the face-model one says what to do
+    # a bundle whose pipeline.json names the face model makes it the default
+    (bundle / "pipeline.json").write_text(json.dumps({**spec, "facefit": "facefit", "coarse": "face_model"}))
+    assert SketchFace.from_pretrained(bundle, backend="torch").coarse_source == "face_model"
+    # without the face model: the default pipeline falls back to the CoarseNet and frames as before; asked for by
+    # name, the face model's absence is one sentence that says what to do
     monkeypatch.setenv("SKETCHFACE_FACE_MODEL", str(tmp_path / "nowhere"))
-    assert SketchFace.from_pretrained(bundle, backend="torch").prior is None
+    fallback = SketchFace.from_pretrained(bundle, backend="torch")
+    assert not fallback.prior.has_model and fallback.coarse_source == "network"
+    r = fallback(img, kind="lines")          # FaceFit still frames; the mesh is the heightfield
+    assert r.coarse_source == "dp_coarse" and r.framing_method.endswith("+facefit") and not r.has_head
     with pytest.raises(PipelineError, match="fetch-face-model"):
         SketchFace.from_pretrained(bundle, coarse="face_model")
 
@@ -224,8 +231,17 @@ def test_evaluate_real_on_a_few_dev_sketches(tmp_path, monkeypatch):
     # the template is the metric's own ceiling check: placed by the true eyes and mouth it correlates well
     assert rep["template"]["cufs"]["r"] > 0.8
     assert (tmp_path / "p.jpg").stat().st_size > 10_000
+    # the synthetic side: DP-CoarseNet and the face model on a few test drawings of the real face model's world
+    from sketchface.data.make_data import make_data
+    from sketchface.evaluate_real import synthetic_err
+    make_data(tmp_path / "syn", 16, size=128, workers=1, progress=False)
+    rep["synthetic"] = syn = synthetic_err(ckpt, tmp_path / "syn")
+    for style in ("lines", "pencil"):
+        # a fitted face model is far closer to the true depth than no face at all (Err of a zero map ~ 10^4)
+        assert 0 < syn[style]["face model only Err"] < 3000 and 0 < syn[style]["DP-CoarseNet Err"] < 3000
     write_results(rep, tmp_path / "R.md")
-    assert "<!-- real-sketches:start -->" in (tmp_path / "R.md").read_text()
+    text = (tmp_path / "R.md").read_text()
+    assert "<!-- real-sketches:start -->" in text and "| lines |" in text
 
 
 def test_evaluate_real_needs_a_folder(tmp_path, monkeypatch):
@@ -238,3 +254,57 @@ def test_evaluate_real_needs_a_folder(tmp_path, monkeypatch):
     with pytest.raises(UserError, match="landmarks.json"):
         find_real(tmp_path)
     assert os.path.isdir(tmp_path)
+
+
+def test_onnx_runtime_reads_like_torch(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from sketchface.onnx_backend import OnnxFaceFit
+
+    torch.manual_seed(0)
+    net = FaceFit(FaceFitConfig(image_size=64, widths=(8, 8, 8, 8, 8), hidden=16, n_identity=3, n_expression=2))
+    torch.nn.init.normal_(net.head[-1].weight, std=0.1)
+    net.eval()
+    x = torch.rand(1, 3, 64, 64)
+    stand_in = OnnxFaceFit(net, cache=tmp_path)
+    with torch.inference_mode():
+        a, b = net.fit(x), stand_in.fit(x)
+    assert stand_in.graph.ready() and not stand_in.graph.failed
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=1e-4, rtol=1e-4)
+
+
+def test_the_real_sketch_section_survives_evaluate(tmp_path):
+    from sketchface.evaluate_real import keep_real_section, write_results
+
+    rep = {"n": 3, "template": {"cufs": {"n": 3, "r": 0.9}}, "seconds": {"m": 1.0},
+           "models": {"m": {"cufs": {"n": 3, "r": 0.95, "beats_template": 2 / 3, "coverage": 1.0}}}}
+    path = tmp_path / "RESULTS.md"
+    path.write_text("# synthetic tables\n")
+    write_results(rep, path)
+    write_results(rep, path)                      # replaced in place, not appended twice
+    text = path.read_text()
+    assert text.count("## Real sketches") == 1 and "| m | 0.950 | 67% |" in text
+    kept = keep_real_section(text, "# new synthetic tables\n")
+    assert kept.startswith("# new synthetic tables") and "| m | 0.950 | 67% |" in kept
+
+
+def test_dress_paints_hair_glasses_and_collar_only_as_ink():
+    from conftest import _template68
+
+    from sketchface.synth.dress import collar, dress, glasses, hair
+
+    size = 128
+    lm = _template68() * [1, -1] * 4 + [size / 2, size / 2 + 4]      # cm, y up -> pixels, y down
+    img = np.ones((size, size), np.float32)
+    rng = np.random.default_rng(0)
+    brow = int(lm[17:27, 1].min())
+    h = hair(img, lm, rng)
+    assert (h <= img).all() and (1 - h[:brow]).mean() > 0.05 > (1 - h[brow + 8:]).mean()
+    g = glasses(img, lm, np.random.default_rng(1))
+    eye_rows = slice(int(lm[36:48, 1].min()) - 12, int(lm[36:48, 1].max()) + 12)
+    assert (g <= img).all() and (g[eye_rows] < 0.5).any() and (g[: eye_rows.start] == 1).all()
+    c = collar(img, lm, np.random.default_rng(2))
+    assert (c[int(lm[8, 1]):] < 0.5).any() and (c[: int(lm[8, 1])] == 1).all()
+    a, b = dress(img, lm, np.random.default_rng(3)), dress(img, lm, np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == img.shape and a.dtype == np.float32

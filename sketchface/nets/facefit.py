@@ -102,19 +102,22 @@ class FaceFit(HubModel):
                 "scale": CANONICAL_SCALE * torch.exp(raw[:, e + 3]), "shift": raw[:, e + 4:e + 6]}
 
     def fit(self, image: torch.Tensor, mirror: bool = True) -> dict[str, torch.Tensor]:
-        """``decode(forward(image))`` at inference; with ``mirror`` the mirrored image's answer is mirrored back and
-        averaged into the pose and placement (yaw, roll and tx change sign); coefficients come from the image as
-        given."""
-        out = self.decode(self(image))
+        """``decode(forward(image))`` at inference; with ``mirror`` the mirrored image is read in the same batch and
+        its pose and placement, mirrored back (yaw, roll and tx change sign), are averaged in; the coefficients
+        come from the image as given."""
         if not mirror:
-            return out
-        m = self.decode(self(image.flip(-1)))
-        flip = torch.tensor([-1.0, 1.0, -1.0], dtype=image.dtype, device=image.device)
-        avg = {"identity": out["identity"], "expression": out["expression"],
-               "angles": (out["angles"] + m["angles"] * flip) / 2, "scale": (out["scale"] + m["scale"]) / 2,
-               "shift": (out["shift"] + m["shift"] * torch.tensor([-1.0, 1.0], dtype=image.dtype,
-                                                                  device=image.device)) / 2}
-        return avg
+            return self.decode(self(image))
+        n = len(image)
+        raw = self(torch.cat([image, image.flip(-1)]))
+        return self.combine_mirrored(raw[:n], raw[n:])
+
+    def combine_mirrored(self, raw: torch.Tensor, raw_mirrored: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The answer for an image from the raw outputs for it and for its mirror image (see ``fit``)."""
+        out, m = self.decode(raw), self.decode(raw_mirrored)
+        flip = torch.tensor([-1.0, 1.0, -1.0], dtype=raw.dtype, device=raw.device)
+        return {"identity": out["identity"], "expression": out["expression"],
+                "angles": (out["angles"] + m["angles"] * flip) / 2, "scale": (out["scale"] + m["scale"]) / 2,
+                "shift": (out["shift"] + m["shift"] * flip[[0, 1]]) / 2}
 
 
 def rotation_matrices(angles: torch.Tensor) -> torch.Tensor:

@@ -21,6 +21,7 @@ RUNS = {
     "finenet": "fine-line+dis/final",
     "cyclegan": "cyclegan/final",
     "locator": "locator/final",          # python -m sketchface train-locator --out RUNS/locator/final
+    "facefit": "facefit/final",          # python -m sketchface train-facefit --out RUNS/facefit/final
 }
 REQUIRED = ("dp_coarse", "line_extractor", "finenet")
 

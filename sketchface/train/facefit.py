@@ -3,7 +3,8 @@
 Every sample of a make-data folder carries the face-model coefficients, head pose and placement that made it
 (``params.jsonl``). Each step shows FaceFit a batch of pencil sketches, line drawings and photos of the training
 identities through random squares around the training framing (as the pipeline's framing misses it: half-side
-0.8-1.25, centre within +-0.15; the pen varied on half of the drawings) and compares the face it answers with
+0.8-1.25, centre within +-0.15; the pen varied on half of the drawings, 70 % of them dressed with hair, glasses
+and collars by ``sketchface.synth.dress``, since real artist sketches mostly show them) and compares the face it answers with
 the true one *posed*: the mean |difference| of 2-D position and depth over the 68 landmarks and a fixed subset
 of face vertices (3DDFA's vertex distance, in crop units), plus a small loss on the coefficients themselves.
 
@@ -26,6 +27,7 @@ STYLE_SHARE = (0.4, 0.4, 0.2)
 N_SUBSET = 600              # face vertices in the loss besides the 68 landmarks
 LANDMARK_WEIGHT = 2.0       # a landmark counts as this many subset vertices
 COEFF_WEIGHT = 0.02         # the loss on raw coefficients, beside the vertex loss
+DRESS = 0.7                 # share of training drawings dressed with hair, glasses, collars (synth.dress)
 
 
 def load_fit_split(data: str | Path, split: str, n: int = 0, progress: bool = False) -> dict[str, np.ndarray]:
@@ -40,9 +42,9 @@ def load_fit_split(data: str | Path, split: str, n: int = 0, progress: bool = Fa
         raise UserError(f"{root} is not a make-data folder (no meta.json); make one with "
                         "`python -m sketchface make-data`")
     shards = [s for s in json.loads((root / "meta.json").read_text())["shards"] if s.startswith(split + "-")]
-    out: dict[str, list] = {k: [] for k in (*STYLES, "identity", "expression", "camera")}
+    out: dict[str, list] = {k: [] for k in (*STYLES, "landmarks", "identity", "expression", "camera")}
     for shard in tqdm(shards, desc=f"load {split}", disable=not progress):
-        for k in STYLES:
+        for k in (*STYLES, "landmarks"):
             out[k].append(np.load(root / shard / f"{k}.npy"))
         for line in (root / shard / "params.jsonl").read_text().splitlines():
             p = json.loads(line)
@@ -52,7 +54,7 @@ def load_fit_split(data: str | Path, split: str, n: int = 0, progress: bool = Fa
             out["camera"].append(np.array([c["yaw"], c["pitch"], c["roll"], c["scale"], *c["offset"]], np.float32))
     if not out["identity"]:
         raise UserError(f"{data} has no {split} samples")
-    d = {k: np.concatenate(v) if k in STYLES else np.stack(v) for k, v in out.items()}
+    d = {k: np.concatenate(v) if k in (*STYLES, "landmarks") else np.stack(v) for k, v in out.items()}
     if n and n < len(d["identity"]):
         idx = np.linspace(0, len(d["identity"]) - 1, n).round().astype(int)
         d = {k: v[idx] for k, v in d.items()}
@@ -99,8 +101,23 @@ def sample_crops(n: int, generator):
     return torch.stack([lo + (hi - lo) * u[:, 0], SHIFT * (2 * u[:, 1] - 1), SHIFT * (2 * u[:, 2] - 1)], 1)
 
 
-def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128):
-    """The framed RGB inputs (N, 3, size, size) of samples ``idx`` seen through ``crops``, each in a random style."""
+def dress_drawings(x, landmarks, rng, share: float):
+    """A ``share`` of the drawings (N, H, W float in [0, 1]) dressed with hair, glasses and collars
+    (``sketchface.synth.dress``)."""
+    import torch
+
+    from sketchface.synth.dress import dress
+
+    out = x.clone()
+    for i in range(len(x)):
+        if rng.random() < share:
+            out[i] = torch.from_numpy(dress(x[i].numpy(), landmarks[i], rng))
+    return out
+
+
+def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128, dress: float = 0.0, rng=None):
+    """The framed RGB inputs (N, 3, size, size) of samples ``idx`` seen through ``crops``, each in a random style;
+    a share ``dress`` of the drawings dressed first (hair, glasses, collar; ``rng``: a numpy Generator)."""
     import torch
 
     from sketchface.nets.locator import crop_squares
@@ -118,6 +135,8 @@ def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128
         if key == "photo":
             x = crop_squares(x.permute(0, 3, 1, 2), crops[sel], size, "border")
         else:
+            if dress > 0:
+                x = dress_drawings(x, d["landmarks"][ids], rng, dress)
             x = crop_squares(restyle(x[:, None], generator, pen), crops[sel], size, "white").expand(-1, 3, -1, -1)
         out[sel] = x
     return out
@@ -165,7 +184,7 @@ def evaluate_fit(net, d: dict, basis, seed: int = 1, batch: int = 64) -> dict:
 
 def train_facefit(data: str | Path, out: str | Path, steps: int = 8000, batch: int = 48, lr: float = 2e-3,
                   seed: int = 0, config=None, face_model=None, progress: bool = True, pen: float = 0.5,
-                  log_every: int = 200, save_every: int = 1000) -> dict:
+                  dress: float = DRESS, log_every: int = 200, save_every: int = 1000) -> dict:
     """Train, save ``out`` (fp16 safetensors + config.json, and ``metrics.json``); returns test errors."""
     import torch
     from tqdm.auto import tqdm
@@ -175,6 +194,7 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 8000, batch: i
 
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
     fm = load_face_model(face_model)
     net = FaceFit(config or FaceFitConfig(face_vertices=int(fm.neutral.shape[0])))
     if net.config.face_vertices != fm.neutral.shape[0]:
@@ -196,7 +216,7 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 8000, batch: i
     for step in bar:
         idx = torch.randint(0, n, (batch,), generator=gen)
         crops = sample_crops(batch, gen)
-        x = make_batch(train, idx, crops, gen, pen, net.config.image_size)
+        x = make_batch(train, idx, crops, gen, pen, net.config.image_size, dress, rng)
         truth = true_fit(*(torch.from_numpy(train[k][idx.numpy()]) for k in ("identity", "expression", "camera")),
                          crops)
         loss, vert, coeff = fit_loss(net, basis, weights, net(x), truth)
@@ -227,6 +247,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=8000)
     p.add_argument("--batch", type=int, default=48)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dress", type=float, default=DRESS,
+                   help="share of training drawings dressed with hair, glasses and collars")
     p.add_argument("--face-model", default=None, help="face model file or folder (default: $SKETCHFACE_FACE_MODEL)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run)
@@ -234,7 +256,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 
 def _run(a: argparse.Namespace) -> int:
     res = train_facefit(a.data, a.out, steps=a.steps, batch=a.batch, seed=a.seed, face_model=a.face_model,
-                        progress=not a.no_progress)
+                        progress=not a.no_progress, dress=a.dress)
     t = res["test"]
     print(f"wrote {a.out}: on {t['n']} test samples' random crops, landmark error {t['landmark_px']:.2f} px, "
           f"|log scale| {t['log_scale_abs']:.3f}")

@@ -13,7 +13,8 @@ from sketchface.webapp.models import ModelBank
 from sketchface.webapp.sparse_tab import SparseLogic
 from sketchface.webapp.ui import LAUNCH_KWARGS, QUEUE_KWARGS, build_demo
 
-__all__ = ["LAUNCH_KWARGS", "QUEUE_KWARGS", "ModelBank", "SparseLogic", "build_demo", "limit_malloc_arenas"]
+__all__ = ["LAUNCH_KWARGS", "QUEUE_KWARGS", "ModelBank", "SparseLogic", "build_demo", "fetch_face_model_if_missing",
+           "limit_malloc_arenas"]
 
 M_ARENA_MAX = -8    # glibc mallopt parameter
 
@@ -30,4 +31,26 @@ def limit_malloc_arenas(n: int = 2) -> bool:
     try:
         return bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, int(n)))
     except (OSError, AttributeError):        # not glibc (e.g. musl): nothing to do
+        return False
+
+
+def fetch_face_model_if_missing() -> bool:
+    """Fetch the ICT face model into the user cache when none is found; never raises (the app then runs without
+    the face-model prior). Returns whether a face model is there afterwards."""
+    import logging
+
+    from sketchface.facemodel import FaceModelNotFound, find_face_model
+
+    try:
+        find_face_model()
+        return True
+    except FaceModelNotFound:
+        pass
+    try:
+        from sketchface.fetch import fetch_face_model
+        fetch_face_model(progress=False)
+        return True
+    except Exception as exc:     # offline, rate-limited ...: the app still starts
+        logging.getLogger(__name__).warning("the face model could not be fetched (%s); the app runs without the "
+                                            "face-model prior", str(exc).splitlines()[0] if str(exc) else exc)
         return False

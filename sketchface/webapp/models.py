@@ -1,7 +1,9 @@
 """The networks behind the app: loaded once, shared between the model choices.
 
-Every choice uses the same line extractor, FineNet and CycleGAN; only the CoarseNet differs, so a bundle with
-several CoarseNet folders costs one extra CoarseNet per choice, not a second pipeline.
+Every choice uses the same line extractor, FineNet, CycleGAN and (when the bundle has FaceFit and the face model is
+found) the same face-model prior, which frames every input; only the coarse depth differs: a CoarseNet of the
+bundle, or the fitted face model's own depth ("face_model"). A bundle with several CoarseNet folders costs one
+extra CoarseNet per choice, not a second pipeline.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sketchface.pipeline import PipelineError, SketchFace, default_checkpoints, resolve_bundle
+from sketchface.pipeline import FACE_MODEL, PipelineError, SketchFace, default_checkpoints, resolve_bundle
 
 log = logging.getLogger(__name__)
 
@@ -17,11 +19,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ModelChoice:
     label: str        # what the dropdown shows
-    coarse: str       # CoarseNet folder of the bundle
-    refine: bool      # run FineNet after the CoarseNet
+    coarse: str       # CoarseNet folder of the bundle, or "face_model" (FaceFit's fitted face)
+    refine: bool      # run FineNet after the coarse depth
 
 
 CHOICES = (
+    ModelChoice("Face model (FaceFit) + FineNet", FACE_MODEL, True),
+    ModelChoice("Face model only (FaceFit)", FACE_MODEL, False),
     ModelChoice("DP-CoarseNet + FineNet", "dp_coarse", True),
     ModelChoice("DP-CoarseNet only (coarse)", "dp_coarse", False),
     ModelChoice("SP-CoarseNet + FineNet", "sp_coarse", True),
@@ -58,6 +62,12 @@ class ModelBank:
             name = choice.coarse
             if name in pipelines:
                 continue
+            if name == FACE_MODEL:
+                if main.prior is not None and main.prior.has_model:
+                    pipelines[name] = SketchFace(main.coarse, main.line_extractor, main.finenet, main.cyclegan,
+                                                 device=str(main.device), locator=main.locator, prior=main.prior,
+                                                 coarse_source=FACE_MODEL)
+                continue
             folder = root / name
             if name == main_kind and not (folder / "config.json").is_file():
                 pipelines[name] = main
@@ -74,7 +84,7 @@ class ModelBank:
                             net.config.image_size, main.size)
                 continue
             pipelines[name] = SketchFace(net, main.line_extractor, main.finenet, main.cyclegan,
-                                         device=str(main.device), locator=main.locator)
+                                         device=str(main.device), locator=main.locator, prior=main.prior)
         if main_kind not in pipelines:
             pipelines[main_kind] = main
         return cls(pipelines, root)
