@@ -28,7 +28,8 @@ GROUPS = ("cufs", "fs2k", "lines")
 MP_EYES_MOUTH = ((33, 133), (362, 263), (13, 14))    # FaceMesh: eye corners, inner lips
 ICT_EYES_MOUTH = ((36, 39), (42, 45), (62, 66))      # 68-point indices
 # rows of the table: (name, SketchFace.from_pretrained coarse, which depth is scored, FaceFit frames the input)
-MODELS = (("DP-CoarseNet + FineNet, ink+locator framing", "dp_coarse", "fine", False),
+BEFORE = "before: DP-CoarseNet + FineNet, ink box + locator (--before)"
+MODELS = (("DP-CoarseNet + FineNet, without FaceFit's framing", "dp_coarse", "fine", False),
           ("DP-CoarseNet + FineNet", "dp_coarse", "fine", True),
           ("SP-CoarseNet + FineNet", "sp_coarse", "fine", True),
           ("SP-CoarseNet− + FineNet", "sp_coarse_minus", "fine", True),
@@ -142,7 +143,10 @@ def summarise(rows: list[dict], template: dict[str, float]) -> dict:
 
 
 def evaluate_real(checkpoints, real, models=MODELS, limit: int = 0, face_model=None, progress: bool = True,
-                  picture: str | Path | None = None) -> dict:
+                  picture: str | Path | None = None, before: str | Path | None = None) -> dict:
+    """Every model row on the dev sketches. ``before``: another bundle (e.g. the checkpoints of an earlier commit)
+    whose DP-CoarseNet + FineNet, framed without FaceFit, is scored first and shown as "before" in the picture
+    (default: the first row)."""
     from PIL import Image
 
     from sketchface.facemodel import load_face_model
@@ -163,20 +167,21 @@ def evaluate_real(checkpoints, real, models=MODELS, limit: int = 0, face_model=N
         if t:
             report["template"][g] = {"n": len(t), "r": round(float(np.nanmean(t)), 3)}
     kept_all = {}
-    cache: dict[str, object] = {}
-    for name, coarse, which, framed in models:
-        if (coarse, framed) not in cache:
-            cache = {(coarse, framed): SketchFace.from_pretrained(checkpoints, coarse=coarse, face_model=face_model,
-                                                                  facefit=framed)}
+    cache: dict[tuple, object] = {}
+    runs = [(BEFORE, "dp_coarse", "fine", False, before)] if before else []
+    runs += [(*m, checkpoints) for m in models]
+    for name, coarse, which, framed, bundle in runs:
+        key = (coarse, framed, str(bundle))
+        if key not in cache:
+            cache = {key: SketchFace.from_pretrained(bundle, coarse=coarse, face_model=face_model, facefit=framed)}
         t0 = time.time()
-        per, kept = score_model(cache[(coarse, framed)], rows, which, progress, chosen)
+        per, kept = score_model(cache[key], rows, which, progress, chosen)
         report["seconds"][name] = round(time.time() - t0, 1)
         report["models"][name] = summarise(per, template)
         kept_all[name] = kept
     if picture:
-        names = [m[0] for m in models]
-        before, after = names[0], names[-1]
-        real_picture(rows, chosen, kept_all[before], kept_all[after], picture, (before, after))
+        names = [r[0] for r in runs]
+        real_picture(rows, chosen, kept_all[names[0]], kept_all[names[-1]], picture)
     return report
 
 
@@ -214,7 +219,7 @@ def shaded_view(mesh, yaw: float, size: int = 200) -> np.ndarray:
     return np.where(mask, g, 1.0).astype(np.float32)
 
 
-def real_picture(rows, chosen, before: dict, after: dict, path, names=("before", "after"), cell: int = 160):
+def real_picture(rows, chosen, before: dict, after: dict, path, cell: int = 160):
     """One row per chosen sketch: the sketch, then each model's mesh from the front and from 45°."""
     import cv2
     from PIL import Image
@@ -287,7 +292,7 @@ def real_section(report: dict, date: str | None = None) -> str:
             f"{markdown(report)}\n\nSeconds per model (all sketches, 2 threads): {secs}.\n"
             f"\nThe picture: the first sketches of each group (4 CUFS, 3 FS2K, 1 line drawing; not chosen), the mesh "
             f"the app serves, shaded, from the front and from 45°: *before* is the first row of the table, *now* "
-            f"the last.\n"
+            f"the last (the default pipeline).\n"
             f"{synthetic_markdown(report.get('synthetic'))}"
             f"![real sketches](img/real_sketches.jpg)\n{END}")
 
@@ -333,6 +338,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", default=None, help="write the report as JSON here")
     p.add_argument("--results", default=None, help="put the table into this markdown file (docs/RESULTS.md)")
     p.add_argument("--picture", default=None, help="write the before/after picture here (docs/img/real_sketches.jpg)")
+    p.add_argument("--before", default=None, metavar="DIR",
+                   help="an earlier checkpoint bundle: its DP-CoarseNet + FineNet (no FaceFit) is the first row and "
+                        "the picture's 'before'")
     p.add_argument("--synthetic", default=None, metavar="DATA",
                    help="also measure DP-CoarseNet and the face model on this make-data folder's test split")
     p.add_argument("--face-model", default=None)
@@ -347,7 +355,8 @@ def _run(a: argparse.Namespace) -> int:
         if unknown:
             raise UserError(f"unknown model(s) {sorted(unknown)}; choose from {[m[0] for m in MODELS]}")
         models = tuple(m for m in MODELS if m[0] in a.models)
-    report = evaluate_real(a.checkpoints, a.real, models, a.limit, a.face_model, not a.no_progress, a.picture)
+    report = evaluate_real(a.checkpoints, a.real, models, a.limit, a.face_model, not a.no_progress, a.picture,
+                           a.before)
     if a.synthetic:
         report["synthetic"] = synthetic_err(a.checkpoints, a.synthetic, face_model=a.face_model)
     print(markdown(report) + "\n" + synthetic_markdown(report.get("synthetic")))

@@ -71,6 +71,7 @@ class FaceModel:
     landmarks68: np.ndarray        # (68,) int32 vertex indices
     face_vertex_count: int
     path: Path | None = None
+    narrow_face_vertex_count: int | None = None   # vertices [0, n) are the face without ears and forehead edge
 
     @property
     def n_identity(self) -> int:
@@ -84,6 +85,12 @@ class FaceModel:
     def face_triangles(self) -> np.ndarray:
         """Triangles of the face area only (no head and neck)."""
         return self.triangles[(self.triangles < self.face_vertex_count).all(1)]
+
+    @property
+    def inner_face_triangles(self) -> np.ndarray:
+        """Triangles of the narrow face area (no ears, no forehead edge; the face area when the file has none)."""
+        n = self.narrow_face_vertex_count or self.face_vertex_count
+        return self.triangles[(self.triangles < n).all(1)]
 
     def vertices(self, identity: np.ndarray | None = None, expression: np.ndarray | None = None) -> np.ndarray:
         """Vertices (V, 3) for identity weights (<=100) and expression weights (<=53)."""
@@ -125,6 +132,8 @@ def _load_cached(path: str) -> FaceModel:
             landmarks68=data["landmarks68"].astype(np.int64),
             face_vertex_count=int(data["face_vertex_count"]),
             path=p,
+            narrow_face_vertex_count=(int(data["narrow_face_vertex_count"]) if "narrow_face_vertex_count" in data
+                                      else None),
         )
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from sketchface.framing import (KINDS, Framing, InputError, crop_to_frame, flatten_paper, frame_face, guess_kind,
                                 load_image, paste_back, refine_framing, to_gray)
+from sketchface.prior import DETAIL_FADE_PX
 
 PIPELINE_FILE = "pipeline.json"
 DEFAULT_BUNDLE = {"coarse": "dp_coarse", "line_extractor": "line_extractor", "finenet": "finenet",
@@ -99,6 +100,7 @@ class Reconstruction:
     fit: Any = field(default=None, repr=False)      # sketchface.prior.Fit: FaceFit's face for this frame
     prior: np.ndarray | None = field(default=None, repr=False)   # the fitted face's depth (model frame)
     face_prior: Any = field(default=None, repr=False, compare=False)   # sketchface.prior.FacePrior (meshes)
+    detail_mask: np.ndarray | None = field(default=None, repr=False)   # where FineNet carves (default: mask)
 
     @property
     def size(self) -> int:
@@ -378,11 +380,12 @@ class SketchFace:
                 if network_coarse:
                     coarse = nets.coarse.predict_depth(sketch, "sketch")
                 image_used = gray
-            prior = mask = None
+            prior = mask = detail_mask = None
             if fit is not None and self.prior.has_model:
                 prior, prior_mask = self.prior.render(fit, self.size)
                 if not network_coarse:
                     coarse, mask = self._tensor(prior), prior_mask
+                    detail_mask = self.prior.detail_mask(fit, self.size, DETAIL_FADE_PX * self.size / 128)
             lines = xdog_torch(sketch, **xdog_kw)
             if min_stroke > 1:
                 lines = self._tensor(remove_specks(self._np(lines), min_stroke))
@@ -394,7 +397,8 @@ class SketchFace:
                            fine=self._np(coarse), lines_pred=self._np(lines_pred), lambda_line=lam,
                            framing_method=framing.method, colors=colors, sketch=self._np(sketch),
                            coarse_source=self.coarse_source if self.coarse_source == FACE_MODEL else
-                           str(self.coarse.config.kind), fit=fit, prior=prior, face_prior=self.prior)
+                           str(self.coarse.config.kind), fit=fit, prior=prior, face_prior=self.prior,
+                           detail_mask=detail_mask)
         return self.refine(r, lam) if refine else r
 
     def refine(self, result: Reconstruction, lambda_line: float | None = None,
@@ -405,7 +409,7 @@ class SketchFace:
         torch = self.torch
         with torch.inference_mode():
             coarse = self._tensor(result.coarse)
-            mask = self._tensor(result.mask.astype(np.float32))
+            mask = self._tensor(_finenet_mask(result))
             l = self._tensor(l_np)
             out = self._run.finenet(coarse, l, torch.full((1,), lam, device=self.device), mask)
             fine = out["fine"].clamp(0, 1)
@@ -420,7 +424,7 @@ class SketchFace:
         n = len(lams)
         with torch.inference_mode():
             coarse = self._tensor(result.coarse).expand(n, -1, -1, -1)
-            mask = self._tensor(result.mask.astype(np.float32)).expand(n, -1, -1, -1)
+            mask = self._tensor(_finenet_mask(result)).expand(n, -1, -1, -1)
             l = self._tensor(result.lines).expand(n, -1, -1, -1)
             out = self._run.finenet(coarse, l, torch.tensor(lams, device=self.device), mask)
             fine = out["fine"].clamp(0, 1)
@@ -428,6 +432,12 @@ class SketchFace:
         return [replace(result, displacement=out["displacement"][i, 0].float().cpu().numpy(),
                         fine=fine[i, 0].float().cpu().numpy(), lines_pred=lp[i, 0].float().cpu().numpy(),
                         lambda_line=lams[i]) for i in range(n)]
+
+
+def _finenet_mask(result: Reconstruction) -> np.ndarray:
+    """Where FineNet may move the surface: the result's detail mask (the face model's narrow face), else its mask."""
+    m = result.detail_mask if result.detail_mask is not None else result.mask
+    return np.asarray(m, np.float32)
 
 
 def _load_prior(facefit, face_model, required: bool):

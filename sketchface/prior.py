@@ -55,6 +55,9 @@ def reframe(crop_box, fit: Fit) -> tuple[int, int, int, int]:
     return bx, by, bx + side, by + side
 
 
+DETAIL_FADE_PX = 3.0   # at 128 px: FineNet's detail fades out over this many pixels inside the narrow face's rim
+
+
 class FacePrior:
     """FaceFit plus the face model it was trained with. Without the face model (``face_model=None``) FaceFit still
     frames (``frame``, ``fit``: its placement needs no model); ``render`` and ``mesh`` need the model."""
@@ -70,6 +73,7 @@ class FacePrior:
         if face_model is None:
             return
         self._face_triangles = face_model.face_triangles
+        self._inner_triangles = face_model.inner_face_triangles
         if int(facefit.config.face_vertices) != int(face_model.neutral.shape[0]):
             raise InputError(f"FaceFit was trained with a face model of {facefit.config.face_vertices} vertices "
                              f"but the one found has {face_model.neutral.shape[0]}; use the ICT Face Model Light "
@@ -114,13 +118,20 @@ class FacePrior:
             fit = self.fit(framed)
         return box, framed, fit
 
+    def detail_mask(self, fit: Fit, size: int, fade: float = DETAIL_FADE_PX) -> np.ndarray:
+        """Where FineNet may carve the fitted face (size, size, in [0, 1]): the narrow face, fading to 0 over
+        ``fade`` pixels towards its rim, so that hair, collar and neck strokes beside the face leave no grooves and
+        the detail ends without a step."""
+        return _fade_at_rim(np.ones((size, size)), self.render(fit, size, inner=True)[1], fade).astype(np.float32)
+
     def vertices(self, fit: Fit) -> np.ndarray:
         return self.fm.vertices(fit.identity, fit.expression)
 
-    def render(self, fit: Fit, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """The fitted face's depth (size, size; normalised as the training depth, 1 = near) and mask."""
+    def render(self, fit: Fit, size: int, inner: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The fitted face's depth (size, size; normalised as the training depth, 1 = near) and mask; ``inner``:
+        the narrow face only (no ears, neck or forehead edge)."""
         xy, d = fit.camera().project(self.vertices(fit), size)
-        zbuf = rasterize(xy, d, self._face_triangles, (size, size)).zbuf
+        zbuf = rasterize(xy, d, self._inner_triangles if inner else self._face_triangles, (size, size)).zbuf
         mask = np.isfinite(zbuf)
         depth, mask, _ = fill_holes(np.where(mask, zbuf, 0.0).astype(np.float32), mask)
         return (np.clip(depth, 0.0, 1.0) * mask).astype(np.float32), mask

@@ -192,6 +192,9 @@ def test_pipeline_on_the_face_model(tiny_model, tiny_bundle, tmp_path, monkeypat
     assert len(r.mesh(topology="heightfield").vertices) <= sf.size ** 2
     paths = r.save(tmp_path / "out")
     assert json.loads(paths["json"].read_text())["face_fit"]["scale"] > 0
+    # FineNet carves only inside the face model's narrow face (here the whole tiny face), fading at its rim
+    assert r.detail_mask is not None and np.all(r.displacement[r.detail_mask == 0] == 0)
+    assert r.detail_mask.max() == 1 and r.detail_mask[~r.mask].max() == 0
     # the λ slider still re-runs FineNet on the face model's depth
     assert not np.array_equal(sf.refine(r, 0.0).displacement, sf.refine(r, 1.0).displacement)
     # the network CoarseNets are framed by FaceFit too, or not at all when asked
@@ -308,3 +311,19 @@ def test_dress_paints_hair_glasses_and_collar_only_as_ink():
     a, b = dress(img, lm, np.random.default_rng(3)), dress(img, lm, np.random.default_rng(3))
     np.testing.assert_array_equal(a, b)
     assert a.shape == img.shape and a.dtype == np.float32
+
+
+def test_detail_mask_is_the_narrow_face_with_a_soft_rim(tiny_model, tmp_path):
+    import dataclasses
+
+    from sketchface.nets import load_network
+    from sketchface.prior import FacePrior, Fit
+
+    narrow = dataclasses.replace(tiny_model, narrow_face_vertex_count=len(tiny_model.neutral) // 2)
+    prior = FacePrior(load_network(_tiny_facefit(tmp_path / "ff", len(tiny_model.neutral))), narrow)
+    fit = Fit(np.zeros(100, np.float32), np.zeros(53, np.float32), np.zeros(3, np.float32), CANONICAL_SCALE,
+              np.zeros(2, np.float32))
+    face, inner = prior.render(fit, 64)[1], prior.render(fit, 64, inner=True)[1]
+    assert inner.sum() < 0.7 * face.sum() and not (inner & ~face).any()
+    m = prior.detail_mask(fit, 64, fade=3)
+    assert m[~inner].max() == 0 and m.max() == 1 and ((m > 0) & (m < 1)).any()

@@ -30,7 +30,7 @@ def export_bundle(runs: str | Path, out: str | Path, only: tuple[str, ...] = ())
     import torch
 
     from sketchface.nets import load_network
-    from sketchface.pipeline import DEFAULT_BUNDLE, PIPELINE_FILE
+    from sketchface.pipeline import DEFAULT_BUNDLE, FACE_MODEL, PIPELINE_FILE
 
     runs, out = Path(runs), Path(out)
     missing = [n for n in REQUIRED if not (runs / RUNS[n] / "config.json").is_file()]
@@ -49,7 +49,10 @@ def export_bundle(runs: str | Path, out: str | Path, only: tuple[str, ...] = ())
         net.save_pretrained(out / name, dtype=torch.float16, inference_only=True)
         sizes[name] = (out / name / "model.safetensors").stat().st_size
         print(f"{name:16s} <- {src}  {sizes[name] / 2**20:.1f} MiB")
-    (out / PIPELINE_FILE).write_text(json.dumps(DEFAULT_BUNDLE, indent=2) + "\n")
+    # with FaceFit in the bundle, the face model's depth is the default coarse depth (docs/RESULTS.md, "Real
+    # sketches"); without the face model the pipeline falls back to the DP-CoarseNet on its own
+    spec = {**DEFAULT_BUNDLE, "coarse": FACE_MODEL} if "facefit" in sizes else DEFAULT_BUNDLE
+    (out / PIPELINE_FILE).write_text(json.dumps(spec, indent=2) + "\n")
     (out / "TRAINING.md").write_text(training_table(runs, sizes))
     print(f"total {sum(sizes.values()) / 2**20:.1f} MiB in {out}")
     return sizes
