@@ -161,7 +161,7 @@ def evaluate_real(checkpoints, real, models=MODELS, limit: int = 0, face_model=N
         template[row["rel"]] = pearson(sample(template_depth(fm, row["points"], h, w), row["points"]),
                                        -row["points"][:, 2])
     chosen = {r["rel"] for g, k in PICTURE for r in [x for x in rows if x["group"] == g][:k]}
-    report = {"n": len(rows), "template": {}, "models": {}, "seconds": {}}
+    report = {"n": len(rows), "template": {}, "models": {}, "seconds": {}, "before": bool(before)}
     for g in GROUPS:
         t = [template[r["rel"]] for r in rows if r["group"] == g]
         if t:
@@ -282,13 +282,17 @@ def real_section(report: dict, date: str | None = None) -> str:
 
     date = date or datetime.date.today().isoformat()
     secs = ", ".join(f"{k} {v:.0f} s" for k, v in report["seconds"].items())
+    flags = (" --before OLD_BUNDLE" if report.get("before") else "") + (" --synthetic DATA" if report.get("synthetic")
+                                                                        else "")
     return (f"{START}\n## Real sketches\n\n"
-            f"Written by `python -m sketchface evaluate-real --real DIR --results docs/RESULTS.md` on {date}: "
+            f"Written by `python -m sketchface evaluate-real --real DIR{flags} --results docs/RESULTS.md` on {date}: "
             f"{report['n']} real drawings no renderer made (CUFS and FS2K artist sketches, DeepPS line drawings; "
             "their dev split, never trained on), each scored by the Pearson r between the model's depth at the "
             "468 FaceMesh landmarks of its photo and the landmarks' own depth (1 = the right shape up to scale "
             "and offset). The template is the face model's mean face placed by the *true* eyes and mouth; a model "
-            "finds the face by itself. \"> template\" is the share of sketches on which the model's r is higher.\n\n"
+            "finds the face by itself. \"> template\" is the share of sketches on which the model's r is higher. "
+            "OLD_BUNDLE: the checkpoints of an earlier commit (here those shipped before FaceFit, with the face "
+            "locator); the rows after it use this bundle.\n\n"
             f"{markdown(report)}\n\nSeconds per model (all sketches, 2 threads): {secs}.\n"
             f"\nThe picture: the first sketches of each group (4 CUFS, 3 FS2K, 1 line drawing; not chosen), the mesh "
             f"the app serves, shaded, from the front and from 45°: *before* is the first row of the table, *now* "
