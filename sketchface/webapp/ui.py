@@ -19,8 +19,9 @@ QUEUE_KWARGS = dict(default_concurrency_limit=1, max_size=64)
 
 INTRO = """# SketchFace: from a face sketch to a 3-D face
 Draw a face (outline, eyes, nose, mouth, a few wrinkles) or upload a sketch, a line drawing or a photo, then press
-**Reconstruct**. CoarseNet gives the overall face; FineNet adds the details your lines ask for. **λ_line** weighs
-keeping your lines against keeping the displacement small (λ_dis = 1 − λ_line): move it and only FineNet re-runs.
+**Reconstruct**. A 3-D face model is fitted to your drawing (or, under *Model*, a CoarseNet of the paper gives the
+overall face); FineNet adds the details your lines ask for. **λ_line** weighs keeping your lines against keeping
+the displacement small (λ_dis = 1 − λ_line): move it and only FineNet re-runs.
 """
 
 CSS = """
