@@ -137,12 +137,13 @@ class Reconstruction:
         if topology == "head" and not self.has_head:
             raise ValueError("a head mesh needs a FaceFit fit and the face model (coarse='face_model' or a bundle "
                              "with facefit); use topology='heightfield'")
-        if topology == "head" or (topology == "auto" and self.has_head):
-            depth = {"fine": self.fine, "coarse": self.coarse}[which]
-            base = self.prior if self.prior is not None else self.face_prior.render(self.fit, self.size)[0]
-            detail = np.where(self.mask, depth - base, 0.0)
-            return self.face_prior.mesh(self.fit, detail=detail, colors=self.colors, relief=relief)
         depth = {"fine": self.fine, "coarse": self.coarse}[which]
+        if topology == "head" or (topology == "auto" and self.has_head):
+            # the face model's depth is the coarse depth: its mask is the rendered one; else render it again
+            rendered = ((self.prior, self.mask) if self.coarse_source == FACE_MODEL and self.prior is not None
+                        else self.face_prior.render(self.fit, self.size))
+            detail = np.where(rendered[1], depth - rendered[0], 0.0)
+            return self.face_prior.mesh(self.fit, detail=detail, colors=self.colors, relief=relief, rendered=rendered)
         colors = self.colors if self.colors is not None else shade(depth, self.mask)
         step = int(step)
         if step < 1:
@@ -328,17 +329,12 @@ class SketchFace:
             framing = refine_framing(src, framing, self.locator)
         fill = None if kind == "photo" else (1.0, 1.0, 1.0)
         fit = None
-        if self.prior is not None:
+        if self.prior is not None:      # FaceFit moves the crop (a given crop_box stays) and fits the face model
+            box, seen, fit = self.prior.frame(src, framing.crop_box, fill, rounds=0 if crop_box is not None else None)
             if crop_box is None:
-                box, framed, fit = self.prior.frame(src, framing.crop_box, fill)
                 framing = Framing(box, framing.face_box, framing.method + "+facefit")
-            else:
-                framed = crop_to_frame(src, framing.crop_box, self.size, fill)
-                fit = self.prior.fit(framed)
-            if self.prior.size != self.size:
-                framed = crop_to_frame(src, framing.crop_box, self.size, fill)
-        else:
-            framed = crop_to_frame(src, framing.crop_box, self.size, fill)
+        framed = (seen if fit is not None and self.prior.size == self.size
+                  else crop_to_frame(src, framing.crop_box, self.size, fill))
         return (rgb, kind, framing, framed, fit) if with_fit else (rgb, kind, framing, framed)
 
     def __call__(self, image: Any, lambda_line: float = 0.85, kind: str = "auto", xdog: dict | None = None,

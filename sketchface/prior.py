@@ -137,13 +137,14 @@ class FacePrior:
         return (np.clip(depth, 0.0, 1.0) * mask).astype(np.float32), mask
 
     def mesh(self, fit: Fit, detail: np.ndarray | None = None, colors: np.ndarray | None = None,
-             relief: float = 1.0, close_holes: bool = True):
+             relief: float = 1.0, close_holes: bool = True, rendered: tuple | None = None):
         """The fitted face in the face model's own topology (head and neck), upright and facing +Z, centimetres.
 
         ``detail`` (size, size; depth units, e.g. fine - prior) is moved onto the vertices that face the viewer and
         are visible in the frame, along the view direction (scaled by ``relief``); ``colors`` (size, size, 3) in
         [0, 1] colours those vertices (a photo), the others a neutral skin tone. ``close_holes`` closes the eye,
-        mouth and neck openings so that the mesh is watertight where the model allows."""
+        mouth and neck openings so that the mesh is watertight where the model allows. ``rendered``: ``render(fit,
+        size)`` when the caller has it already."""
         import trimesh
         from scipy.ndimage import map_coordinates
 
@@ -153,11 +154,11 @@ class FacePrior:
         base = np.full((len(v), 3), (0.86, 0.74, 0.66))
         if detail is not None or colors is not None:
             size = int((detail if detail is not None else colors).shape[0])
-            xy, _ = cam.project(v.astype(np.float32), size)
-            depth, mask = self.render(fit, size)
+            xy, d = cam.project(v.astype(np.float32), size)
+            depth, mask = self.render(fit, size) if rendered is None else rendered
             rot = rotation_matrix(cam.yaw, cam.pitch, cam.roll).astype(np.float64)
-            normal_view = vertex_normals(v, tris) @ rot.T                           # (V, 3) camera space
-            _, d = cam.project(v.astype(np.float32), size)
+            normals = trimesh.Trimesh(v, tris, process=False).vertex_normals
+            normal_view = np.asarray(normals) @ rot.T                                # (V, 3) camera space
             coords = np.stack([xy[:, 1], xy[:, 0]])
             zbuf = map_coordinates(np.where(mask, depth, -1.0), coords, order=1, mode="constant", cval=-1.0)
             # how much each vertex takes of the picture's detail: 1 on the visible front of the face, falling to 0
@@ -222,14 +223,6 @@ def close_boundaries(v: np.ndarray, triangles: np.ndarray, rgba: np.ndarray, loo
         n += 1
     return np.concatenate(v), np.concatenate(tris).astype(np.int64), np.concatenate(cols)
 
-
-def vertex_normals(v: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Unit vertex normals: the area-weighted sum of the normals of the triangles around each vertex."""
-    fn = np.cross(v[triangles[:, 1]] - v[triangles[:, 0]], v[triangles[:, 2]] - v[triangles[:, 0]])
-    n = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(n, triangles[:, k], fn)
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
 def _fade_at_rim(detail: np.ndarray, mask: np.ndarray, width: float = 4.0) -> np.ndarray:

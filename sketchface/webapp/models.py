@@ -56,8 +56,9 @@ class ModelBank:
         except PipelineError as exc:
             return cls({}, None, f"No checkpoints could be loaded from {where}: {exc}. Set SKETCHFACE_CHECKPOINTS "
                                  "to a checkpoint bundle (see checkpoints/README.md) and restart the app.")
-        pipelines: dict[str, SketchFace] = {}
-        main_kind = main.coarse.config.kind
+        # the default pipeline serves its own choice; the others share its networks and face-model prior
+        main_kind = str(main.coarse.config.kind)
+        pipelines: dict[str, SketchFace] = {FACE_MODEL if main.coarse_source == FACE_MODEL else main_kind: main}
         for choice in CHOICES:
             name = choice.coarse
             if name in pipelines:
@@ -69,24 +70,22 @@ class ModelBank:
                                                  coarse_source=FACE_MODEL)
                 continue
             folder = root / name
-            if name == main_kind and not (folder / "config.json").is_file():
-                pipelines[name] = main
+            if name == main_kind:          # the CoarseNet the default pipeline already holds
+                net = main.coarse
+            elif not (folder / "config.json").is_file():
                 continue
-            if not (folder / "config.json").is_file():
-                continue
-            try:
-                net = load_network(folder, device=str(main.device))
-            except CheckpointError as exc:
-                log.warning("skipping %s: %s", folder, exc)
-                continue
-            if int(net.config.image_size) != main.size:
-                log.warning("skipping %s: it works at %s px, the other networks at %s px", folder,
-                            net.config.image_size, main.size)
-                continue
+            else:
+                try:
+                    net = load_network(folder, device=str(main.device))
+                except CheckpointError as exc:
+                    log.warning("skipping %s: %s", folder, exc)
+                    continue
+                if int(net.config.image_size) != main.size:
+                    log.warning("skipping %s: it works at %s px, the other networks at %s px", folder,
+                                net.config.image_size, main.size)
+                    continue
             pipelines[name] = SketchFace(net, main.line_extractor, main.finenet, main.cyclegan,
                                          device=str(main.device), locator=main.locator, prior=main.prior)
-        if main_kind not in pipelines:
-            pipelines[main_kind] = main
         return cls(pipelines, root)
 
     @property
