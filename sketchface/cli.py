@@ -17,6 +17,8 @@ CLI_MODULES = [
     "sketchface.data.preview",    # preview-data
     "sketchface.nets.summary",    # nets
     "sketchface.data.synthesize",  # synthesize-sketches
+    "sketchface.data.realpairs",  # prepare-real-pairs
+    "sketchface.style_gap",  # style-gap
     "sketchface.train.cli",       # train
     "sketchface.train.export",    # export-checkpoints
     "sketchface.train.locator",   # train-locator

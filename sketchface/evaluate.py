@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from sketchface.cli import UserError
+from sketchface.data.make_data import SKETCH_STYLES as STYLE_KEYS
 
 COARSE_ORDER = (("dnet", "D-Net"), ("sp_coarse_minus", "SP-CoarseNet−"), ("sp_coarse", "SP-CoarseNet"),
                 ("dp_coarse", "DP-CoarseNet"))
-STYLE_KEYS = {"lines": "sketch_lines", "pencil": "sketch_pencil", "cyclegan": "sketch_cyclegan"}
 ABLATIONS = (("La", "La: L3d"), ("Lb", "Lb: L3d + Lrec"), ("Lc", "Lc: L3d + Lcvt"), ("full", "full"))
 LAMBDAS = (0.0, 0.25, 0.5, 0.75, 0.85, 1.0)
 

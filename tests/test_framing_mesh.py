@@ -1,5 +1,7 @@
 """Input reading, face framing, paste-back, and mesh export."""
 import io
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -196,3 +198,34 @@ def test_depth_png16_round_trip(tmp_path):
     back = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     assert back.dtype == np.uint16
     np.testing.assert_allclose(back / 65535.0, d, atol=1 / 65535)
+
+
+def test_kind_guess_pale_wall_photo_and_blue_pen():
+    wall = np.full((120, 160, 3), 0.82, np.float32)                    # a face before a pale grey wall: mostly
+    yy, xx = np.mgrid[0:120, 0:160]                                    # "paper", but coloured beyond any ink
+    wall[(yy - 60) ** 2 / 40 ** 2 + (xx - 80) ** 2 / 22 ** 2 < 1] = (0.86, 0.62, 0.52)
+    assert guess_kind(wall) == "photo"
+    a = load_image(drawing()).copy()                                   # the same lines drawn in blue ink
+    ink = a.mean(-1) < 0.5
+    a[ink] = (0.1, 0.2, 0.7)
+    assert guess_kind(a) != "photo"
+
+
+REALSKETCH = Path(os.environ.get("SKETCHFACE_REALSKETCH", Path(__file__).resolve().parents[2] / "shared" / "data"
+                                 / "realsketch"))
+
+
+@pytest.mark.skipif(not (REALSKETCH / "dev").is_dir(), reason="the real dev sketches (../shared) are not here")
+def test_kind_guess_on_real_dev_sketches_and_photos():
+    from sketchface.data.real import IMAGE_EXTS
+
+    wrong, n = [], 0
+    for group in sorted(p for p in (REALSKETCH / "dev").iterdir() if p.is_dir()):
+        for role, want in (("sketches", False), ("photos", True)):
+            for path in sorted((group / role).iterdir()):
+                if path.suffix.lower() in IMAGE_EXTS:
+                    n += 1
+                    if (guess_kind(load_image(str(path))) == "photo") != want:
+                        wrong.append(f"{group.name}/{role}/{path.name}")
+    assert n > 500
+    assert len(wrong) <= 0.005 * n, wrong

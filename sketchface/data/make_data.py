@@ -29,6 +29,9 @@ import numpy as np
 
 from sketchface.cli import UserError
 
+# sketch style -> its array in a make-data shard (cyclegan and artist are written by synthesize-sketches)
+SKETCH_STYLES = {"pencil": "sketch_pencil", "lines": "sketch_lines", "cyclegan": "sketch_cyclegan",
+                 "artist": "sketch_artist"}
 ARRAY_KEYS = ("photo", "sketch_pencil", "sketch_lines", "lines", "shading", "depth", "depth_coarse_gt",
               "normals", "mask", "landmarks")
 

@@ -1,8 +1,10 @@
-"""``synthesize-sketches --data DIR --cyclegan CKPT``: the paper's step between CycleGAN and CoarseNet.
+"""``synthesize-sketches --data DIR --cyclegan CKPT [--style artist]``: the paper's step between CycleGAN and
+CoarseNet.
 
 The trained photo -> sketch generator turns every photo of a make-data folder into a sketch, stored beside
-the other modalities as ``sketch_cyclegan.npy`` (uint8) in each shard. Training stages then mix it in through
-``sketch_styles: [pencil, lines, cyclegan]``.
+the other modalities as ``sketch_<style>.npy`` (uint8) in each shard: style ``cyclegan`` for a CycleGAN trained on
+the world's own pencil sketches, ``artist`` for one trained on real artist sketches (``configs/lite/
+cyclegan_real.yaml``). Training stages then mix them in through ``sketch_styles: [pencil, lines, artist]``.
 """
 from __future__ import annotations
 
@@ -14,11 +16,11 @@ import numpy as np
 
 from sketchface.cli import UserError
 
-KEY = "sketch_cyclegan"
+STYLES = ("cyclegan", "artist")
 
 
 def synthesize_sketches(data: str | Path, cyclegan: str | Path, batch: int = 32, device: str = "cpu",
-                        progress: bool = True) -> int:
+                        progress: bool = True, style: str = "cyclegan") -> int:
     import json
 
     import torch
@@ -27,6 +29,9 @@ def synthesize_sketches(data: str | Path, cyclegan: str | Path, batch: int = 32,
 
     from sketchface.nets import CheckpointError, load_network
 
+    if style not in STYLES:
+        raise UserError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+    key = f"sketch_{style}"
     root = Path(data)
     if not (root / "meta.json").is_file():
         raise UserError(f"{root} is not a make-data folder (no meta.json)")
@@ -54,9 +59,9 @@ def synthesize_sketches(data: str | Path, cyclegan: str | Path, batch: int = 32,
                 s = F.interpolate(s, size=(h, w), mode="bilinear", align_corners=False)
             out[i:i + batch] = (s[:, 0].clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
             bar.update(len(x))
-        tmp = root / shard / f".{KEY}.tmp.npy"
+        tmp = root / shard / f".{key}.tmp.npy"
         np.save(tmp, out)
-        os.replace(tmp, root / shard / f"{KEY}.npy")                        # atomic per shard
+        os.replace(tmp, root / shard / f"{key}.npy")                        # atomic per shard
         done += n
     bar.close()
     return done
@@ -69,5 +74,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cyclegan", required=True, help="CycleGAN checkpoint folder (e.g. runs/lite/cyclegan/final)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--device", default="cpu")
-    p.set_defaults(func=lambda a: print(f"wrote {synthesize_sketches(a.data, a.cyclegan, a.batch, a.device)} "
-                                        f"sketches ({KEY}.npy) into {a.data}") or 0)
+    p.add_argument("--style", default="cyclegan", choices=STYLES,
+                   help="the style's name: cyclegan (trained on the world's sketches) or artist (on real ones)")
+    p.set_defaults(func=lambda a: print(f"wrote {synthesize_sketches(a.data, a.cyclegan, a.batch, a.device, style=a.style)} "
+                                        f"sketches (sketch_{a.style}.npy) into {a.data}") or 0)

@@ -71,6 +71,10 @@ class TrainConfig:
     lines_ckpt: str = _f("", "fine: line-extractor checkpoint folder")
     cycle_weight: float = _f(10.0, "cyclegan: weight of the cycle loss")
     identity_weight: float = _f(0.5, "cyclegan: weight of the identity loss (relative to cycle)")
+    real_pairs: str = _f("", "cyclegan: prepare-real-pairs folder; set, the sketch domain is real artist sketches "
+                             "(as in the paper) and real photos join the rendered ones; empty = rendered pencil "
+                             "sketches")
+    real_photo_share: float = _f(0.5, "cyclegan with real_pairs: share of the photo domain that is real photos")
     export_at: list = _f([], "steps at which the networks are also exported to RUN/step_N (ablations at equal steps)")
     ckpt_every: int = _f(500, "steps between training checkpoints (atomic; --resume continues from the last)")
     sample_every: int = _f(500, "steps between sample grids (PNG in the run folder)")

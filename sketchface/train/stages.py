@@ -16,13 +16,13 @@ import torch.nn.functional as F
 
 from sketchface import losses as L
 from sketchface.cli import UserError
+from sketchface.data.make_data import SKETCH_STYLES as SKETCH_KEYS
 from sketchface.nets import build, load_network, preset
 from sketchface.train.config import TrainConfig
 from sketchface.train.loop import tile
 from sketchface.xdog import xdog_torch
 
 COARSE_KINDS = {"sp-": "sp_coarse_minus", "sp": "sp_coarse", "dp": "dp_coarse", "dnet": "dnet"}
-SKETCH_KEYS = {"pencil": "sketch_pencil", "lines": "sketch_lines", "cyclegan": "sketch_cyclegan"}
 
 
 def net_config(cfg: TrainConfig, kind: str):
@@ -144,7 +144,7 @@ class Stage:
 
 class CoarseStage(Stage):
     name = "coarse"
-    keys = ("sketch_pencil", "sketch_lines", "sketch_cyclegan", "photo", "depth", "mask")
+    keys = (*SKETCH_KEYS.values(), "photo", "depth", "mask")
 
     def build_models(self, cfg, device):
         return {"net": new_network(COARSE_KINDS[cfg.variant], cfg).to(device).train()}
@@ -218,7 +218,7 @@ class LinesStage(Stage):
 class FineStage(Stage):
     """FineNet with CoarseNet and the line extractor fixed; λ-conditioned by default."""
     name = "fine"
-    keys = ("sketch_pencil", "sketch_lines", "sketch_cyclegan", "photo", "depth", "mask")
+    keys = (*SKETCH_KEYS.values(), "photo", "depth", "mask")
 
     def build_models(self, cfg, device):
         if not cfg.coarse_ckpt or not cfg.lines_ckpt:
@@ -281,14 +281,23 @@ class FineStage(Stage):
 
 
 class CycleGANStage(Stage):
-    """Unpaired photo -> sketch: photos of one half of the training identities against pencil sketches of the
-    other half (CUFSF sketches when a user has them)."""
+    """Unpaired photo -> sketch. With ``real_pairs`` (a prepare-real-pairs folder), as in the paper: real sketches
+    against photos, part real, part rendered; else photos of one half of the training identities against pencil
+    sketches of the other half."""
     name = "cyclegan"
     keys = ("photo", "sketch_pencil")
 
     def dataset(self, cfg, split):
+        if cfg.real_pairs:
+            from sketchface.data.realpairs import RealSketchDomains
+            return RealSketchDomains(training_dataset(cfg, split, ("photo",)), cfg.real_pairs,
+                                     cfg.real_photo_share, "train" if split == "train" else "val", cfg.seed)
         from sketchface.data.synthetic import UnpairedDomains
         return UnpairedDomains(training_dataset(cfg, split, self.keys))
+
+    @staticmethod
+    def _sketches(batch):
+        return batch["sketch_real"] if "sketch_real" in batch else batch["sketch_pencil"]
 
     def build_models(self, cfg, device):
         if int(__import__("os").environ.get("WORLD_SIZE", "1")) > 1:
@@ -305,7 +314,7 @@ class CycleGANStage(Stage):
         m = models["net"]
         size = m.config.image_size
         p = _resize(batch["photo"], size)              # even identities
-        s = _resize(batch["sketch_pencil"], size)      # odd identities (unpaired)
+        s = _resize(self._sketches(batch), size)      # other identities (unpaired)
         out = m(p, s, identity=cfg.identity_weight > 0)
         m.D_s.requires_grad_(False)
         m.D_p.requires_grad_(False)
@@ -321,7 +330,7 @@ class CycleGANStage(Stage):
         m = models["net"]
         p = _resize(batch["photo"], m.config.image_size)
         fake = m.photo_to_sketch(p)
-        return tile([p, fake, _resize(batch["sketch_pencil"], m.config.image_size)])
+        return tile([p, fake, _resize(self._sketches(batch), m.config.image_size)])
 
 
 STAGES = {"coarse": CoarseStage, "lines": LinesStage, "fine": FineStage, "cyclegan": CycleGANStage}
