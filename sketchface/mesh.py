@@ -71,6 +71,92 @@ def depth_to_mesh(depth: np.ndarray, mask: np.ndarray | None = None, colors: np.
     return mesh
 
 
+SPIKE_RATIO = 3.0     # a cell or triangle is a spike when its depth span exceeds this many times its neighbours'
+SPIKE_MIN_CM = 0.5    # ... and this many centimetres
+
+
+def _neighbour_median(span: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Per cell of a 2-D grid, the median span of its (up to 8) valid neighbours (inf where it has none)."""
+    h, w = span.shape
+    pad = np.pad(np.where(valid, span, np.nan), 1, constant_values=np.nan)
+    stack = np.stack([pad[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                      if dy or dx])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)      # cells without valid neighbours: NaN, then inf
+        med = np.nanmedian(stack, 0)
+    return np.where(np.isnan(med), np.inf, med)
+
+
+def spiky_cells(z: np.ndarray, ratio: float = SPIKE_RATIO, min_cm: float = SPIKE_MIN_CM) -> np.ndarray:
+    """Which 2x2 cells of a height grid (cm; NaN where there is no surface) are spikes: all four corners on the
+    surface, a depth span over ``min_cm`` and over ``ratio`` times the median span of the neighbouring cells.
+    Shape (H - 1, W - 1), bool."""
+    z = np.asarray(z, np.float64)
+    corners = np.stack([z[:-1, :-1], z[:-1, 1:], z[1:, :-1], z[1:, 1:]])
+    valid = np.isfinite(corners).all(0)
+    span = np.where(valid, np.where(valid, corners, 0.0).max(0) - np.where(valid, corners, 0.0).min(0), 0.0)
+    return valid & (span > min_cm) & (span > ratio * _neighbour_median(span, valid))
+
+
+def spiky_triangles(mesh, ratio: float = SPIKE_RATIO, min_cm: float = SPIKE_MIN_CM) -> np.ndarray:
+    """Which triangles of a mesh (cm, +z toward the viewer) are spikes: a z span over ``min_cm`` and over ``ratio``
+    times the median z span of the triangles that share a vertex with it. (T,) bool."""
+    f = np.asarray(mesh.faces)
+    z = np.asarray(mesh.vertices)[:, 2][f]
+    span = z.max(1) - z.min(1)
+    bad = np.zeros(len(f), bool)
+    candidates = np.nonzero(span > min_cm)[0]
+    if not len(candidates):
+        return bad
+    vertex_faces = np.asarray(mesh.vertex_faces)             # (V, most triangles at a vertex), -1 padded
+    for t in candidates:                                     # only the few candidates need their neighbours
+        around = np.unique(vertex_faces[f[t]].ravel())
+        around = around[(around >= 0) & (around != t)]
+        bad[t] = not len(around) or span[t] > ratio * np.median(span[around])
+    return bad
+
+
+def drop_spiky_triangles(mesh, rounds: int = 4):
+    """The mesh without its spiky triangles (``spiky_triangles``), checked again after each removal (a removed
+    triangle changes its neighbours' medians); unreferenced vertices go too."""
+    for _ in range(rounds):
+        bad = spiky_triangles(mesh)
+        if not bad.any():
+            break
+        mesh.update_faces(~bad)
+    mesh.remove_unreferenced_vertices()
+    return mesh
+
+
+def trusted_mask(depth: np.ndarray, mask: np.ndarray, relief: float = 1.0, rounds: int = 6) -> np.ndarray:
+    """The face pixels whose depth can be trusted for a surface or a mesh: the mask without its outermost ring
+    (pixels that mix face and background when the depth was resized or pasted) and without the far corners of
+    cells that would stand out as spikes (``spiky_cells``): where the predicted surface plunges at the rim."""
+    from scipy.ndimage import binary_erosion
+    from scipy.ndimage import label as label_regions
+
+    depth = np.asarray(depth, np.float64)
+    m = binary_erosion(np.asarray(mask, bool), iterations=1, border_value=0)
+    z = depth * (DEPTH_NEAR_CM - DEPTH_FAR_CM) * float(relief)
+    for _ in range(rounds):
+        bad = spiky_cells(np.where(m, z, np.nan))
+        if not bad.any():
+            break
+        corners = np.stack([z[:-1, :-1], z[:-1, 1:], z[1:, :-1], z[1:, 1:]])
+        far = np.argmin(corners, 0)                     # drop the farthest corner of each spiky cell
+        ys, xs = np.nonzero(bad)
+        k = far[ys, xs]
+        m[ys + (k >= 2), xs + (k % 2)] = False
+    labels, n = label_regions(m)
+    if n > 1:                                           # a rim cut off by the cliff: keep the face itself
+        sizes = np.bincount(labels.ravel())
+        sizes[0] = 0
+        m = labels == int(np.argmax(sizes))
+    return m
+
+
 def shade(depth: np.ndarray, mask: np.ndarray | None = None, light=(0.3, 0.4, 0.87)) -> np.ndarray:
     """Lambertian gray shading of a depth map (H, W) -> (H, W) in [0, 1], for pictures and vertex colours."""
     from sketchface.render import normals_from_depth

@@ -130,7 +130,7 @@ class Reconstruction:
         onto its front), "heightfield" (one vertex per face pixel of the depth map) or "auto" (head when
         ``has_head``). ``relief`` exaggerates (> 1) or flattens (< 1) the depth (its detail, for the head);
         ``step`` keeps every step-th pixel (heightfield only)."""
-        from sketchface.mesh import depth_to_mesh, shade
+        from sketchface.mesh import depth_to_mesh, drop_spiky_triangles, shade, trusted_mask
 
         if topology not in ("auto", "head", "heightfield"):
             raise ValueError(f"topology must be auto, head or heightfield, got {topology!r}")
@@ -149,7 +149,10 @@ class Reconstruction:
         if step < 1:
             raise ValueError(f"step must be a positive integer, got {step}")
         s = slice(None, None, step)
-        return depth_to_mesh(depth[s, s], self.mask[s, s], colors[s, s], relief=relief)
+        # only the pixels whose depth can be trusted: no rim ring, no cells that plunge like spikes
+        mesh = depth_to_mesh(depth[s, s], trusted_mask(depth[s, s], self.mask[s, s], relief), colors[s, s],
+                             relief=relief)
+        return drop_spiky_triangles(mesh)
 
     def picture(self, labels: bool = True) -> np.ndarray:
         """One RGB uint8 strip: input | l | coarse | fine (shaded) | l', each named above (``labels``)."""

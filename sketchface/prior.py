@@ -55,6 +55,7 @@ def reframe(crop_box, fit: Fit) -> tuple[int, int, int, int]:
     return bx, by, bx + side, by + side
 
 
+DETAIL_LIMIT_CM = 0.3  # the head mesh takes the detail (fine - prior) softly limited to this depth (tanh)
 DETAIL_FADE_PX = 3.0   # at 128 px: FineNet's detail fades out over this many pixels inside the narrow face's rim
 
 
@@ -141,7 +142,8 @@ class FacePrior:
         """The fitted face in the face model's own topology (head and neck), upright and facing +Z, centimetres.
 
         ``detail`` (size, size; depth units, e.g. fine - prior) is moved onto the vertices that face the viewer and
-        are visible in the frame, along the view direction (scaled by ``relief``); ``colors`` (size, size, 3) in
+        are visible in the frame, along the view direction, softly limited to ``DETAIL_LIMIT_CM`` (then scaled by
+        ``relief``); ``colors`` (size, size, 3) in
         [0, 1] colours those vertices (a photo), the others a neutral skin tone. ``close_holes`` closes the eye,
         mouth and neck openings so that the mesh is watertight where the model allows. ``rendered``: ``render(fit,
         size)`` when the caller has it already."""
@@ -171,7 +173,9 @@ class FacePrior:
             if detail is not None:
                 dd = map_coordinates(_fade_at_rim(np.asarray(detail, np.float64), mask), coords, order=1,
                                      mode="constant", cval=0.0)
-                dz_cm = weight * dd * (DEPTH_NEAR_CM - DEPTH_FAR_CM) / max(cam.scale, 1e-3) * relief
+                dz_cm = dd * (DEPTH_NEAR_CM - DEPTH_FAR_CM) / max(cam.scale, 1e-3)
+                # softly limited: a carved stroke reads as a crease, never as a slot or a spike
+                dz_cm = weight * DETAIL_LIMIT_CM * np.tanh(dz_cm / DETAIL_LIMIT_CM) * relief
                 v = v + np.outer(dz_cm, rot[2])          # the camera's +z (toward the viewer) in model space
             if colors is not None:
                 c = np.stack([map_coordinates(np.asarray(colors[..., i], np.float64), coords, order=1,

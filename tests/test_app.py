@@ -55,10 +55,12 @@ def test_model_bank_shares_networks_between_choices(bank):
 def test_drawn_face_gives_surface_and_every_picture(logic, face_pad):
     fig, lines, lines_pred, heat, model_input, info, state = run(logic, pad=face_pad)
     trace = fig.data[0]
-    assert trace.type == "surface" and fig.layout.scene.aspectmode == "data"
+    assert trace.type == "mesh3d" and fig.layout.scene.aspectmode == "data"
     z = np.asarray(trace.z, float)
-    assert np.isfinite(z).any() and np.nanmin(z) >= 0                      # face only, above its deepest point
-    assert fig.layout.scene.camera.eye.z > 1 and fig.layout.scene.camera.up.y == 1   # looking at the face
+    assert len(z) > 100 and np.isfinite(z).all() and len(trace.i) > 100     # a mesh, nothing to hover as NaN
+    eye = fig.layout.scene.camera.eye                                       # three-quarter view of the face
+    assert eye.z > 0.8 and abs(eye.x) > 0.5 and fig.layout.scene.camera.up.y == 1
+    assert fig.layout.uirevision                                            # the visitor's camera is kept
     for pic in (lines, lines_pred, model_input):
         assert pic.dtype == np.uint8 and pic.shape == (256, 256, 3)
     assert heat.shape[1] == 256 and heat.shape[0] > 256                     # colour bar under the map
@@ -279,10 +281,12 @@ def test_editor_lines_and_figures_helpers():
     depth = np.zeros((40, 40), np.float32)
     depth[10:30, 10:30] = 0.6
     mask = depth > 0
-    xs, ys, z = figures.surface_xyz(depth, mask, relief=2.0)
-    assert xs[0] < 0 < xs[-1] and ys[0] > 0 > ys[-1] and np.isnan(z[0, 0]) and np.nanmax(z) == 0
-    big = np.zeros((300, 300), np.float32)
-    assert figures.surface_xyz(big, big > -1)[2].shape[0] <= figures.PLOT_MAX_SIDE
+    hf = figures.heightfield(depth, mask, relief=2.0)
+    v = np.asarray(hf.vertices)
+    assert v[:, 0].min() < 0 < v[:, 0].max() and v[:, 1].min() < 0 < v[:, 1].max()       # centred, cm
+    assert len(v) == 18 * 18                                   # the rim ring of the 20x20 square is not trusted
+    big = np.full((300, 300), 0.5, np.float32)
+    assert len(figures.heightfield(big, big > 0).vertices) <= figures.PLOT_MAX_SIDE ** 2
     heat = figures.heatmap_image(np.where(mask, 0.01, 0).astype(np.float32), mask)
     assert heat[128, 128, 0] > heat[128, 128, 2]                          # outwards is red
 

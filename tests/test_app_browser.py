@@ -32,16 +32,24 @@ pytestmark = [
 ]
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]     # software WebGL: 3-D plots draw and turn
 TIMEOUT_MS = 120_000
 
-# a hash of the surface the page shows, its name (which holds λ_line) and heights; null until a surface is there
+# a hash of the 3-D face the page shows, its name (which holds λ_line) and depths; null until a face is there
 SURFACE_JS = """() => {
   const g = document.querySelector('#sf-plot .js-plotly-plot');
-  if (!g || !g.data || !g.data.length || g.data[0].type !== 'surface') return null;
-  const s = g.data[0].name + JSON.stringify(g.data[0].z); let h = 0;
+  if (!g || !g.data || !g.data.length || g.data[0].type !== 'mesh3d') return null;
+  const s = g.data[0].name + JSON.stringify(Array.from(g.data[0].z || [])); let h = 0;
   for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
   return h + ':' + s.length;
+}"""
+# the camera's eye of the main plot as the visitor sees it now
+EYE_JS = """() => {
+  const g = document.querySelector('#sf-plot .js-plotly-plot');
+  const sc = g && g._fullLayout && g._fullLayout.scene;
+  const cam = sc && sc._scene && sc._scene.getCamera ? sc._scene.getCamera() : null;
+  return cam ? [cam.eye.x, cam.eye.y, cam.eye.z] : null;
 }"""
 
 
@@ -123,12 +131,31 @@ def test_draw_reconstruct_slide_download(app_url, shots, tmp_path):
             page.wait_for_selector("#sf-files a")
             page.screenshot(path=str(shots / "02_reconstructed.png"), full_page=True)
 
+            # the visitor turns the face: the view must survive the λ move below
+            page.locator("#sf-plot .js-plotly-plot").scroll_into_view_if_needed()
+            plot = page.locator("#sf-plot .js-plotly-plot").bounding_box()
+            px, py = plot["x"] + plot["width"] / 2, plot["y"] + plot["height"] / 2
+            eye0 = page.evaluate(EYE_JS)
+            page.mouse.move(px, py)
+            page.mouse.down()
+            for i in range(1, 21):
+                page.mouse.move(px - 9 * i, py + 2 * i)
+                page.wait_for_timeout(30)
+            page.mouse.up()
+            page.wait_for_timeout(1500)
+            turned = page.evaluate(EYE_JS)
+            assert max(abs(a - b) for a, b in zip(turned, eye0)) > 0.1          # the drag turned the face
+
             # move λ_line to about 0.1: FineNet re-runs, the surface is redrawn
+            page.locator("#sf-lambda input[type=range]").scroll_into_view_if_needed()
             track = page.locator("#sf-lambda input[type=range]").bounding_box()
             page.mouse.click(track["x"] + track["width"] * 0.1, track["y"] + track["height"] / 2)
             page.wait_for_function("() => /λ_line 0\\.[01]\\d/.test(document.querySelector('#sf-info').innerText)")
             page.wait_for_function(f"() => {{ const h = ({SURFACE_JS})(); return h !== null && h !== '{first}'; }}")
             assert float(page.locator("#sf-lambda-dis input").input_value()) > 0.8   # λ_dis = 1 - λ_line
+            page.wait_for_timeout(1500)
+            kept = page.evaluate(EYE_JS)
+            assert max(abs(a - b) for a, b in zip(kept, turned)) < 0.02, (eye0, turned, kept)   # view kept
             # the file list shows stem and extension in separate cells: match the links' download names
             page.wait_for_function("() => [...document.querySelectorAll('#sf-files a[download]')]"
                                    ".some(a => /lambda0p[01]\\d\\.glb$/.test(a.getAttribute('download')))")

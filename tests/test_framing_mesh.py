@@ -229,3 +229,23 @@ def test_kind_guess_on_real_dev_sketches_and_photos():
                         wrong.append(f"{group.name}/{role}/{path.name}")
     assert n > 500
     assert len(wrong) <= 0.005 * n, wrong
+
+
+def test_plunging_rim_gives_no_spikes_in_meshes():
+    from sketchface.mesh import drop_spiky_triangles, spiky_cells, spiky_triangles, trusted_mask
+    from sketchface.render import DEPTH_FAR_CM, DEPTH_NEAR_CM
+
+    yy, xx = np.mgrid[0:64, 0:64]
+    r2 = ((yy - 32) ** 2 + (xx - 32) ** 2) / 24.0 ** 2
+    mask = r2 < 1
+    depth = np.where(mask, 0.5 + 0.3 * np.sqrt(np.clip(1 - r2, 0, 1)), 0).astype(np.float32)
+    rim = mask & (r2 > 0.8)
+    depth[rim] = 0.08                                   # the rim plunges, as predicted depth often does
+    z = np.where(mask, depth * (DEPTH_NEAR_CM - DEPTH_FAR_CM), np.nan)
+    assert spiky_cells(z).sum() > 20                    # what the app drew before: a curtain of spikes
+    raw = depth_to_mesh(depth, mask, max_edge_cm=100.0)
+    assert spiky_triangles(raw).sum() > 20
+    trusted = trusted_mask(depth, mask)
+    assert trusted.sum() > 0.5 * mask.sum() and trusted[r2 < 0.7].all()
+    mesh = drop_spiky_triangles(depth_to_mesh(depth, trusted))
+    assert spiky_triangles(mesh).sum() == 0 and len(mesh.faces) > 1000

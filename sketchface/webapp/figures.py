@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from sketchface.mesh import shade
-from sketchface.render import DEPTH_FAR_CM, DEPTH_NEAR_CM, FRAME_CM
+from sketchface.render import DEPTH_FAR_CM, DEPTH_NEAR_CM
 
 DEPTH_RANGE_CM = DEPTH_NEAR_CM - DEPTH_FAR_CM      # one depth unit in centimetres
 SKIN = "rgb(226, 196, 170)"
@@ -17,59 +17,72 @@ PLOT_MAX_SIDE = 128                                # surfaces are drawn at most 
 PICTURE_SIDE = 256                                 # side of the pictures the app shows
 
 
-# ------------------------------------------------------------------------------------------------ surfaces
+# ------------------------------------------------------------------------------------------------ 3-D views
+# Every 3-D view is a lit triangle mesh (Plotly Mesh3d): the fitted head when there is one, else the depth map's
+# heightfield on the pixels whose depth can be trusted (sketchface.mesh.trusted_mask), so no view shows the
+# curtain of spikes a plunging rim makes, and hovering never meets a hole. The camera starts at three-quarter
+# view, lit from the side, so the shape reads before anyone drags.
 
-def surface_xyz(depth: np.ndarray, mask: np.ndarray, relief: float = 1.0, max_side: int = PLOT_MAX_SIDE):
-    """x, y (1-D, cm, x right, y up) and z (2-D, cm above the deepest face point, NaN off the face)."""
+CAMERA_EYE = dict(x=0.95, y=0.18, z=1.25)          # three-quarter view from the face's left
+LIGHT = dict(x=-1800, y=1200, z=1400)              # from the upper side opposite the camera: the relief casts shade
+LIGHTING = dict(ambient=0.38, diffuse=0.85, specular=0.12, roughness=0.65, fresnel=0.1)
+
+
+def heightfield(depth: np.ndarray, mask: np.ndarray, relief: float = 1.0, max_side: int = PLOT_MAX_SIDE):
+    """The depth map's trusted pixels as a trimesh heightfield (cm, x right, y up, +z toward the viewer), at most
+    ``max_side`` vertices a side."""
+    from sketchface.mesh import depth_to_mesh, drop_spiky_triangles, trusted_mask
+
     depth = np.asarray(depth, np.float32)
-    mask = np.asarray(mask, bool)
     step = max(1, int(np.ceil(max(depth.shape) / max_side)))
-    d, m = depth[::step, ::step], mask[::step, ::step]
-    h, w = depth.shape
-    px = FRAME_CM / max(h, w)
-    xs = (np.arange(0, w, step, dtype=np.float32) - (w - 1) / 2) * px
-    ys = ((h - 1) / 2 - np.arange(0, h, step, dtype=np.float32)) * px
-    z = d * DEPTH_RANGE_CM
-    base = float(z[m].min()) if m.any() else 0.0
-    z = np.where(m, (z - base) * float(relief), np.nan).astype(np.float32)
-    return xs, ys, z
+    d = depth[::step, ::step]
+    m = trusted_mask(d, np.asarray(mask, bool)[::step, ::step], relief)
+    return drop_spiky_triangles(depth_to_mesh(d, m, relief=relief))
 
 
-def _surface_trace(depth, mask, relief, scene="scene", name="fine"):
+def _mesh_trace(vertices, triangles, colors=None, scene: str = "scene", name: str = "face"):
     import plotly.graph_objects as go
 
-    xs, ys, z = surface_xyz(depth, mask, relief)
-    return go.Surface(
-        x=xs, y=ys, z=z, name=name, scene=scene, showscale=False,
-        colorscale=[[0.0, SKIN], [1.0, SKIN]],
-        lighting=dict(ambient=0.35, diffuse=0.8, specular=0.12, roughness=0.7, fresnel=0.05),
-        lightposition=dict(x=600, y=900, z=2500),
-        hovertemplate="x %{x:.1f} cm<br>y %{y:.1f} cm<br>depth %{z:.2f} cm<extra>" + name + "</extra>",
-        contours=dict(x=dict(highlight=False), y=dict(highlight=False), z=dict(highlight=False)),
-    )
+    v = np.asarray(vertices, np.float32)
+    f = np.asarray(triangles, np.int32)
+    if v.ndim != 2 or v.shape[1] != 3 or f.ndim != 2 or f.shape[1] != 3 or not len(f):
+        raise ValueError("a 3-D view needs (V, 3) vertices and (T, 3) triangles")
+    kw = dict(color=SKIN)
+    if colors is not None:
+        rgb = (np.clip(np.asarray(colors, np.float32)[:, :3], 0, 1) * 255 + 0.5).astype(np.uint8)
+        kw = dict(vertexcolor=[f"rgb({r},{g},{b})" for r, g, b in rgb])
+    return go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], name=name, scene=scene,
+                     flatshading=False, showscale=False, hoverinfo="skip", lighting=LIGHTING, lightposition=LIGHT,
+                     **kw)
 
 
 def _scene() -> dict:
     axis = dict(visible=False, showbackground=False, showspikes=False)
     return dict(xaxis=axis, yaxis=axis, zaxis=axis, aspectmode="data", dragmode="orbit",
-                camera=dict(eye=dict(x=0.0, y=0.0, z=1.6), up=dict(x=0, y=1, z=0), center=dict(x=0, y=0, z=0),
+                camera=dict(eye=dict(CAMERA_EYE), up=dict(x=0, y=1, z=0), center=dict(x=0, y=0, z=0),
                             projection=dict(type="perspective")))
 
 
-def surface_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], relief: float = 1.0, height: int = 480):
-    """A Plotly figure with one shaded 3-D surface per (title, depth, mask) panel, side by side, equal aspect,
-    camera in front of the face (x right, y up, looking down -z)."""
+def meshes_figure(panels: list, height: int = 480, uirevision: str = "sketchface"):
+    """A Plotly figure with one lit mesh per (title, trimesh or (vertices, triangles[, colours])) panel, side by
+    side, equal aspect, three-quarter view (x right, y up, +z toward the viewer)."""
     import plotly.graph_objects as go
 
     if not panels:
-        raise ValueError("surface_figure needs at least one panel")
+        raise ValueError("a figure needs at least one panel")
     n = len(panels)
     layout = dict(height=height, margin=dict(l=0, r=0, t=28 if n > 1 else 4, b=0), showlegend=False,
-                  paper_bgcolor="rgba(0,0,0,0)", uirevision="sketchface")
+                  paper_bgcolor="rgba(0,0,0,0)", uirevision=uirevision)
     traces, annotations = [], []
-    for i, (title, depth, mask) in enumerate(panels):
+    for i, (title, mesh) in enumerate(panels):
         scene = "scene" if i == 0 else f"scene{i + 1}"
-        traces.append(_surface_trace(depth, mask, relief, scene, title))
+        if isinstance(mesh, tuple):
+            v, f, c = (mesh + (None,))[:3]
+        else:
+            v, f = mesh.vertices, mesh.faces
+            vc = getattr(mesh.visual, "vertex_colors", None)
+            c = None if vc is None or len(vc) != len(v) or np.ptp(vc[:, :3], 0).max() == 0 else vc[:, :3] / 255.0
+        traces.append(_mesh_trace(v, f, c, scene, title))
         sc = _scene()
         sc["domain"] = dict(x=[i / n, (i + 1) / n], y=[0, 1])
         layout[scene] = sc
@@ -78,6 +91,11 @@ def surface_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], relief: flo
                                     showarrow=False, yanchor="bottom", font=dict(size=14)))
     layout["annotations"] = annotations
     return go.Figure(data=traces, layout=layout)
+
+
+def surface_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], relief: float = 1.0, height: int = 480):
+    """One heightfield per (title, depth, mask) panel (``meshes_figure``)."""
+    return meshes_figure([(title, heightfield(d, m, relief)) for title, d, m in panels], height)
 
 
 def empty_figure(message: str = "Draw a face and press Reconstruct", height: int = 480):
@@ -150,22 +168,6 @@ def mean_abs_displacement_mm(displacement: np.ndarray, mask: np.ndarray) -> floa
 
 def mesh_figure(vertices: np.ndarray, triangles: np.ndarray, colors: np.ndarray | None = None,
                 height: int = 480, name: str = "face"):
-    """A Plotly figure of a triangle mesh (cm, x right, y up, +z toward the viewer), with per-vertex colours in
-    [0, 1] when given (else skin), lit and seen from the front like ``surface_figure``."""
-    import plotly.graph_objects as go
-
-    v = np.asarray(vertices, np.float32)
-    f = np.asarray(triangles, np.int32)
-    if v.ndim != 2 or v.shape[1] != 3 or f.ndim != 2 or f.shape[1] != 3 or not len(f):
-        raise ValueError("mesh_figure needs (V, 3) vertices and (T, 3) triangles")
-    kw = dict(color=SKIN)
-    if colors is not None:
-        rgb = (np.clip(np.asarray(colors, np.float32)[:, :3], 0, 1) * 255 + 0.5).astype(np.uint8)
-        kw = dict(vertexcolor=[f"rgb({r},{g},{b})" for r, g, b in rgb])
-    trace = go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], name=name,
-                      flatshading=False, showscale=False, hoverinfo="skip",
-                      lighting=dict(ambient=0.45, diffuse=0.75, specular=0.1, roughness=0.7, fresnel=0.05),
-                      lightposition=dict(x=600, y=900, z=2500), **kw)
-    layout = dict(height=height, margin=dict(l=0, r=0, t=4, b=0), showlegend=False, paper_bgcolor="rgba(0,0,0,0)",
-                  uirevision="sketchface-sparse", scene=_scene())
-    return go.Figure(data=[trace], layout=layout)
+    """A Plotly figure of one triangle mesh (cm, x right, y up, +z toward the viewer), with per-vertex colours in
+    [0, 1] when given (else skin), lit and seen like ``meshes_figure``."""
+    return meshes_figure([(name, (vertices, triangles, colors))], height, uirevision="sketchface-sparse")

@@ -161,15 +161,22 @@ def line_recall(result) -> float:
     return float(line_scores(result.lines, result.lines_pred)["recall"])
 
 
+def face_mesh(result, which: str = "fine", relief: float = 1.0):
+    """The mesh a 3-D view shows: the fitted head when there is one, else the trusted heightfield, at most
+    figures.PLOT_MAX_SIDE vertices a side."""
+    step = max(1, int(np.ceil(result.size / figures.PLOT_MAX_SIDE)))
+    return result.mesh(which, relief=relief, step=step)
+
+
 def surface_for(result, relief: float = 1.0, show: str = "fine"):
+    fine = f"fine (λ_line {result.lambda_line:.2f})"
     if show == "coarse":
-        panels = [("coarse", result.coarse, result.mask)]
+        panels = [("coarse", face_mesh(result, "coarse", relief))]
     elif show == "side by side":
-        panels = [("coarse", result.coarse, result.mask), (f"fine (λ_line {result.lambda_line:.2f})",
-                                                           result.fine, result.mask)]
+        panels = [("coarse", face_mesh(result, "coarse", relief)), (fine, face_mesh(result, "fine", relief))]
     else:
-        panels = [(f"fine (λ_line {result.lambda_line:.2f})", result.fine, result.mask)]
-    return figures.surface_figure(panels, relief=relief)
+        panels = [(fine, face_mesh(result, "fine", relief))]
+    return figures.meshes_figure(panels)
 
 
 def model_input_picture(result) -> np.ndarray:
@@ -286,8 +293,8 @@ class AppLogic:
         view = self._finish(state, t0, model_ms, relief, show)
         original, _ = self._refine(state, lambda_line, lines=state["lines0"])
         new = state["result"]
-        compare = figures.surface_figure([("from the original lines", original.fine, original.mask),
-                                          ("from the edited lines", new.fine, new.mask)], relief=relief)
+        compare = figures.meshes_figure([("from the original lines", face_mesh(original, "fine", relief)),
+                                         ("from the edited lines", face_mesh(new, "fine", relief))])
         return view + (compare,)
 
     @user_errors

@@ -13,8 +13,51 @@ from sketchface.webapp.sparse_tab import KINDS as SPARSE_KINDS
 from sketchface.webapp.sparse_tab import SparseLogic, finds_face
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "demo" / "examples"
+# The visitor's view of a 3-D plot survives every update. Gradio's Plot mounts a new <div> for each new figure and
+# draws it with Plotly.react, so the figure's ``uirevision`` alone has no earlier view to keep. This page script
+# wraps Plotly.react once: it remembers the last camera the visitor set (the plotly_relayout event) per
+# ``uirevision`` and puts it into the next figure of that ``uirevision`` before it is drawn, so nothing jumps.
+# A figure with another ``uirevision`` (the empty placeholder, the sparse tab) starts from its own camera.
+KEEP_CAMERA_JS = r"""
+() => {
+  const install = () => {
+    const P = window.Plotly;                  // set when the first plot has loaded the plotly bundle
+    if (!P || !P.react) { setTimeout(install, 250); return; }
+    if (P.__sketchfaceCamera) return;
+    P.__sketchfaceCamera = true;
+    const cameras = {};
+    const listen = (gd) => {
+      if (!gd || !gd.on || gd.__sketchfaceListens) return;
+      gd.__sketchfaceListens = true;
+      gd.on('plotly_relayout', (ev) => {
+        const rev = gd.layout && gd.layout.uirevision != null ? String(gd.layout.uirevision) : null;
+        if (rev === null || !ev) return;
+        for (const key of Object.keys(ev)) {
+          const m = key.match(/^(scene\d*)\.camera$/);
+          if (m) cameras[rev + '/' + m[1]] = JSON.parse(JSON.stringify(ev[key]));
+        }
+      });
+    };
+    document.querySelectorAll('.js-plotly-plot').forEach(listen);
+    const react = P.react;
+    P.react = function (gd, data, layout, config) {
+      if (layout && layout.uirevision != null) {
+        const rev = String(layout.uirevision);
+        for (const scene of Object.keys(layout).filter((k) => /^scene\d*$/.test(k))) {
+          const cam = cameras[rev + '/' + scene];
+          if (cam) layout[scene].camera = cam;
+        }
+      }
+      const out = react.apply(this, arguments);
+      listen(gd);
+      return out;
+    };
+  };
+  install();
+}
+"""
 # what demo.launch() gets besides host and port (those come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT)
-LAUNCH_KWARGS = dict(max_file_size=MAX_BYTES, show_error=True)
+LAUNCH_KWARGS = dict(max_file_size=MAX_BYTES, show_error=True, js=KEEP_CAMERA_JS)
 QUEUE_KWARGS = dict(default_concurrency_limit=1, max_size=64)
 
 INTRO = """# SketchFace: from a face sketch to a 3-D face
