@@ -164,10 +164,16 @@ def test_head_mesh_is_closed_and_takes_the_detail(tiny_model, tmp_path):
     assert mask.mean() > 0.2 and depth[mask].min() > 0
     flat = prior.mesh(fit)
     assert flat.is_watertight and flat.is_winding_consistent
-    raised = prior.mesh(fit, detail=np.full((64, 64), 0.02))
-    dz = raised.vertices[:, 2] - flat.vertices[:, 2]
-    # front vertices move toward the viewer by 0.02 depth units (0.6 cm), none moves away
-    assert dz.max() == pytest.approx(0.02 * (DEPTH_NEAR_CM - DEPTH_FAR_CM), rel=1e-3) and dz.min() > -1e-6
+    from sketchface.prior import DETAIL_LIMIT_CM
+
+    for units in (0.002, 0.02):                       # 0.6 mm and 6 mm of detail
+        raised = prior.mesh(fit, detail=np.full((64, 64), units))
+        dz = raised.vertices[:, 2] - flat.vertices[:, 2]
+        cm = units * (DEPTH_NEAR_CM - DEPTH_FAR_CM)
+        # front vertices move toward the viewer by the detail, softly limited to DETAIL_LIMIT_CM; none moves away
+        want = DETAIL_LIMIT_CM * np.tanh(cm / DETAIL_LIMIT_CM)
+        assert dz.max() == pytest.approx(want, rel=1e-3) and dz.min() > -1e-6
+        assert (dz.max() == pytest.approx(cm, rel=0.02)) == (cm < 0.1)   # small detail passes nearly unchanged
 
 
 def test_pipeline_on_the_face_model(tiny_model, tiny_bundle, tmp_path, monkeypatch):
