@@ -34,6 +34,10 @@ MASK_BOX = (0.203, 0.094, 0.790, 0.992)
 FEW_STROKES_INK = 0.015
 USUAL_INK = 0.03
 MAX_PIXELS = 40_000_000        # larger images are refused (decompression bombs included)
+MIN_SIDE = 32                  # smaller images are refused: a face needs more pixels than this a side
+UNSETTLED = 0.1                # FaceFit's last answer moved the frame more than this (log-scale or half-sides):
+                               # it did not settle on a face (1 of 176 real dev drawings and photos, ~1 in 5
+                               # noise and scribble images; docs/APP.md, "Is it a face?")
 MAX_BYTES = 25 * 1024 * 1024   # larger files are refused
 
 
@@ -390,6 +394,14 @@ def crop_to_frame(rgb: np.ndarray, crop_box: tuple[int, int, int, int], size: in
     out = cv2.warpAffine(rgb, m, (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT,
                          borderValue=tuple(float(v) for v in fill))
     return out.astype(np.float32)
+
+
+def check_size(rgb: np.ndarray) -> None:
+    """Refuse an image too small to hold a face (``MIN_SIDE``)."""
+    h, w = rgb.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise InputError(f"the image is only {w} x {h} pixels: a face needs at least {MIN_SIDE} pixels a side, "
+                         "so use a larger picture")
 
 
 def few_strokes_note(gray: np.ndarray) -> str | None:

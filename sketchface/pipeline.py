@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from sketchface.framing import (KINDS, Framing, InputError, crop_to_frame, flatten_paper, frame_face, guess_kind,
-                                load_image, paste_back, refine_framing, to_gray)
+from sketchface.framing import (KINDS, Framing, InputError, check_size, crop_to_frame, flatten_paper, frame_face,
+                                guess_kind, load_image, paste_back, refine_framing, to_gray)
 from sketchface.prior import DETAIL_FADE_PX
 
 PIPELINE_FILE = "pipeline.json"
@@ -107,11 +107,26 @@ class Reconstruction:
         return int(self.fine.shape[0])
 
     def notes(self) -> list[str]:
-        """Sentences worth showing the user about this result (a drawing with too few strokes); often none."""
-        from sketchface.framing import few_strokes_note
+        """Sentences worth showing the user about this result (a drawing with too few strokes, a picture the model
+        could not settle on as a face, a photo without a detected face); often none."""
+        from sketchface.framing import UNSETTLED, few_strokes_note
 
+        notes = []
         note = few_strokes_note(self.image) if self.kind != "photo" and self.image.ndim == 2 else None
-        return [note] if note else []
+        if note:
+            notes.append(note)
+        if self.fit is not None:
+            from sketchface.nets.facefit import CANONICAL_SCALE
+
+            moved = max(abs(float(np.log(max(self.fit.scale, 1e-6) / CANONICAL_SCALE))),
+                        float(np.abs(self.fit.shift).max()))
+            if moved > UNSETTLED:
+                notes.append("The model could not settle on where the face is: this may not be a face, and the "
+                             "result is close to an average face.")
+        if self.kind == "photo" and self.framing_method.startswith("foreground"):
+            notes.append("No face was detected in the photo, so it was framed by its outline: a front view of one "
+                         "face, filling much of the picture, works best.")
+        return notes
 
     def depth_in_input_frame(self, which: str = "fine") -> np.ndarray:
         """The depth map pasted back into the input image's frame (H, W); 0 outside the crop."""
@@ -317,6 +332,7 @@ class SketchFace:
         if kind not in KINDS + ("auto",):
             raise InputError(f"kind must be one of {', '.join(KINDS + ('auto',))}, got {kind!r}")
         rgb = load_image(image)
+        check_size(rgb)
         if kind == "auto":
             kind = guess_kind(rgb)
         # a drawing photographed on tinted paper under uneven light: the paper made white first, like the white

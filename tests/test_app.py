@@ -230,6 +230,10 @@ def test_bad_files_give_a_clear_error(logic, tmp_path, content, match):
 def test_too_small_and_too_large_images(logic, tmp_path, monkeypatch, face_u8):
     with pytest.raises(gr.Error, match="at least 8x8"):
         run(logic, source="upload", upload=_save(tmp_path, "t.png", Image.fromarray(face_u8).resize((5, 5))))
+    noise = (np.random.default_rng(0).uniform(0, 1, (8, 8, 3)) * 255).astype(np.uint8)
+    with pytest.raises(gr.Error, match="only 8 x 8 pixels: a face needs at least 32") as err:
+        run(logic, source="upload", upload=_save(tmp_path, "n.png", Image.fromarray(noise)))
+    assert "Error" not in str(err.value)                      # a sentence, never an exception's name
     import sketchface.framing as framing
 
     monkeypatch.setattr(framing, "MAX_PIXELS", 10_000)
@@ -303,3 +307,24 @@ def test_app_module_builds_without_launching(tiny_bundle, monkeypatch):
     assert {"reconstruct", "set_lambda", "export", "sweep", "refine_lines"} <= names
     source = open(app.__file__).read()
     assert 'if __name__ == "__main__":' in source and "server_port" not in source
+
+
+def test_refusals_clear_every_output_and_kind_is_said_in_words(logic, tmp_path, face_u8):
+    cleared = logic.cleared()
+    assert len(cleared) == 9 and cleared[-1] is None and cleared[-2] is None      # view, state, 3-D model, files
+    assert cleared[0].layout.annotations[0].text.startswith("Nothing to show")
+    out = run(logic, source="upload", upload=_save(tmp_path, "f.png", Image.fromarray(face_u8)))
+    assert out[5].startswith("Read as **a ") and "It is a" in out[5]              # guessed: how to correct it
+    out = run(logic, source="upload", upload=_save(tmp_path, "f.png", Image.fromarray(face_u8)), upload_kind="sketch")
+    assert out[5].startswith("Read as **a shaded sketch**") and "It is a" not in out[5]   # chosen: no hint
+
+
+def test_a_bug_is_reported_without_its_exception_name(logic, face_pad, monkeypatch):
+    def broken(*a, **k):
+        raise KeyError("internal detail")
+
+    monkeypatch.setattr(logic.bank, "get", broken)
+    with pytest.raises(gr.Error) as err:
+        run(logic, pad=face_pad)
+    assert "KeyError" not in str(err.value) and "internal detail" not in str(err.value)
+    assert "went wrong" in str(err.value)

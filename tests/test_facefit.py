@@ -201,6 +201,12 @@ def test_pipeline_on_the_face_model(tiny_model, tiny_bundle, tmp_path, monkeypat
     # FineNet carves only inside the face model's narrow face (here the whole tiny face), fading at its rim
     assert r.detail_mask is not None and np.all(r.displacement[r.detail_mask == 0] == 0)
     assert r.detail_mask.max() == 1 and r.detail_mask[~r.mask].max() == 0
+    # a fit that did not settle on a face says so; a settled one does not
+    from dataclasses import replace
+    settled = replace(r, fit=replace(r.fit, scale=CANONICAL_SCALE, shift=np.zeros(2, np.float32)))
+    assert not any("settle" in n for n in settled.notes())
+    lost = replace(r, fit=replace(r.fit, scale=CANONICAL_SCALE * 1.3, shift=np.zeros(2, np.float32)))
+    assert any("could not settle" in n for n in lost.notes())
     # the λ slider still re-runs FineNet on the face model's depth
     assert not np.array_equal(sf.refine(r, 0.0).displacement, sf.refine(r, 1.0).displacement)
     # the network CoarseNets are framed by FaceFit too, or not at all when asked

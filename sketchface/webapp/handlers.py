@@ -21,7 +21,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from sketchface.framing import InputError
+from sketchface.framing import MIN_SIDE, InputError
 from sketchface.mesh import label
 from sketchface.webapp import figures
 from sketchface.webapp.models import ModelBank
@@ -51,9 +51,9 @@ def error_boundary(errors: tuple[type[Exception], ...] = (InputError,), title: s
                 raise
             except errors as exc:                 # PipelineError is an InputError too
                 raise gr.Error(_sentence(str(exc)), title=title) from None
-            except Exception as exc:
-                log.exception("%s failed", fn.__name__)
-                raise gr.Error(f"Something went wrong ({type(exc).__name__}: {exc}). {retry}", title=bug_title) from None
+            except Exception:
+                log.exception("%s failed", fn.__name__)      # the details go to the server log, not the visitor
+                raise gr.Error(f"Something went wrong on our side with this input. {retry}", title=bug_title) from None
         return wrapper
     return decorate
 
@@ -109,7 +109,7 @@ def inspect_upload(path: str | Path) -> list[str]:
                 notes.append(f"The image is animated ({im.n_frames} frames): its first frame is used.")
             if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
                 notes.append("The image has transparent parts: they are read as white paper.")
-            if 8 <= min(w, h) < SMALL_SIDE:
+            if MIN_SIDE <= min(w, h) < SMALL_SIDE:
                 notes.append(f"The image is only {w}x{h} pixels: the face will be coarse.")
     except Exception:  # unreadable files are reported by load_image with a clear message
         return []
@@ -187,18 +187,30 @@ def model_input_picture(result) -> np.ndarray:
     return pic
 
 
+KIND_WORDS = {"lines": "a line drawing", "sketch": "a shaded sketch", "photo": "a photo"}
+
+
+def kind_sentence(result, source: str | None = None) -> str:
+    """How the input was read, in words, with the one-click way to correct it when it was guessed."""
+    words = f"Read as **{KIND_WORDS.get(result.kind, result.kind)}**"
+    if source == "upload":
+        other = "sketch" if result.kind == "photo" else "photo"
+        words += f" (not right? set *It is a* to *{other}*)"
+    return words
+
+
 def render_view(state: dict, relief: float = 1.0, show: str = "fine") -> View:
     r = state["result"]
     lam = r.lambda_line
-    parts = [f"**{state.get('model', '')}**"]
+    parts = [kind_sentence(r, state.get("source")), f"**{state.get('model', '')}**"]
     if state.get("refine", True):
-        parts.append(f"λ_line {lam:.2f} / λ_dis {1 - lam:.2f}")
+        parts.append(f"lines kept {100 * lam:.0f} % (λ_line {lam:.2f} / λ_dis {1 - lam:.2f})")
     parts += [f"line recall {line_recall(r):.2f}",
               f"mean |displacement| {figures.mean_abs_displacement_mm(r.displacement, r.mask):.2f} mm",
-              f"input: {r.kind} ({r.framing_method} framing)"]
+              f"framing: {r.framing_method}"]
     if state.get("edited"):
         parts.append("edited lines")
-    parts += [f"**{note}**" for note in r.notes()]
+    parts = [f"⚠️ **{note}**" for note in r.notes()] + parts
     return View(surface=surface_for(r, relief, show), lines=figures.to_uint8(r.lines),
                 lines_pred=figures.to_uint8(r.lines_pred), heatmap=figures.heatmap_image(r.displacement, r.mask),
                 model_input=model_input_picture(r), info=" · ".join(parts), state=state)
@@ -238,10 +250,16 @@ class AppLogic:
         result = sf(image, lambda_line=lambda_line, kind=kind, xdog=xdog, refine=choice.refine)
         model_ms = (time.perf_counter() - tm) * 1e3
         state = {"result": result, "model": choice.label, "refine": choice.refine, "lines0": result.lines,
-                 "edited": False}
+                 "edited": False, "source": source if upload_kind == "auto" else None}
         if progress is not None:
             progress(0.9, desc="Drawing the surface")
         return self._finish(state, t0, model_ms, relief, show)
+
+    @staticmethod
+    def cleared(message: str = "Nothing to show: see the message above, then try again") -> tuple:
+        """What every output of a run (the view, the 3-D model and the downloads) shows after a refusal or an
+        error: no old face under the message."""
+        return (figures.empty_figure(message), None, None, None, None, "", None, None, None)
 
     def reconstruct_live(self, live: bool, source: str, pad: Any, *args) -> tuple:
         """After each stroke on the pad: like reconstruct, but silent while the pad is blank or live is off."""

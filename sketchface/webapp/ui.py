@@ -60,11 +60,18 @@ KEEP_CAMERA_JS = r"""
 LAUNCH_KWARGS = dict(max_file_size=MAX_BYTES, show_error=True, js=KEEP_CAMERA_JS)
 QUEUE_KWARGS = dict(default_concurrency_limit=1, max_size=64)
 
-INTRO = """# SketchFace: from a face sketch to a 3-D face
-Draw a face (outline, eyes, nose, mouth, a few wrinkles) or upload a sketch, a line drawing or a photo, then press
-**Reconstruct**. A 3-D face model is fitted to your drawing (or, under *Model*, a CoarseNet of the paper gives the
-overall face); FineNet adds the details your lines ask for. **λ_line** weighs keeping your lines against keeping
-the displacement small (λ_dis = 1 − λ_line): move it and only FineNet re-runs.
+INTRO = """# SketchFace: draw a face, get it in 3-D
+**Draw a face on the pad** (outline, eyes, nose, mouth), **or upload a drawing or a photo**, and the 3-D face
+appears on the right: **drag it to turn it**, download it for Blender below. The slider says how strongly your
+lines are carved into the face.
+"""
+# the research terms, for the Advanced accordion and the docs
+ABOUT = """**How it works** (two papers, docs/PAPER.md). A 3-D face model (ICT Face Model Light) is fitted to your
+drawing by a small network, FaceFit; under *Model* you can pick one of the paper's CoarseNets instead (SP-CoarseNet−,
+SP-CoarseNet, DP-CoarseNet, D-Net). FineNet then carves the details your lines ask for. **λ_line** weighs keeping
+your lines against keeping the displacement small (λ_dis = 1 − λ_line): moving it re-runs FineNet only. Lines l are
+extracted by XDoG; l′ are the lines of the fine face. A photo goes through DP-CoarseNet's photo path, and a CycleGAN
+turns it into a sketch for its lines.
 """
 
 CSS = """
@@ -100,10 +107,10 @@ class InputImage(gr.Image):
             return super().preprocess(payload)
         except gr.Error:
             raise
-        except Exception as exc:
+        except Exception:
             name = getattr(payload, "orig_name", None) or "the file"
-            raise gr.Error(f"{name} is not an image that can be read (PNG, JPEG, BMP, WebP, GIF): "
-                           f"{type(exc).__name__}", title="Cannot use this input") from None
+            raise gr.Error(f"{name} is not an image that can be read: use a PNG, JPEG, BMP, WebP or GIF picture.",
+                           title="Cannot use this input") from None
 
 
 def example_files(kind: str) -> list[str]:
@@ -162,8 +169,8 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                     with gr.Tab("Upload a drawing", id="upload") as tab_upload:
                         upload = InputImage(label="Sketch or line drawing", type="filepath", image_mode=None,
                                             sources=["upload", "clipboard"], height=320, elem_id="sf-upload")
-                        upload_kind = gr.Radio(["auto", "sketch", "lines"], value="auto", label="It is a",
-                                               info="auto: decided from the image (colour photos go the photo path)")
+                        upload_kind = gr.Radio(["auto", "sketch", "lines", "photo"], value="auto", label="It is a",
+                                               info="auto: decided from the image; the result says what it read")
                         drawings = example_files("strokes") + example_files("lines") + example_files("pencil")
                         if drawings:
                             gr.Examples(drawings, inputs=[upload], label="Examples (made by the project)",
@@ -179,13 +186,14 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                             gr.Examples(photos, inputs=[photo], label="Examples (rendered by the project)")
                 model = gr.Dropdown(bank.labels, value=bank.default_label, label="Model", elem_id="sf-model")
                 with gr.Row():
-                    lam = gr.Slider(0, 1, value=0.85, step=0.01, label="λ_line (keep my lines)", scale=3,
+                    lam = gr.Slider(0, 1, value=0.85, step=0.01, label="Keep my lines (λ_line)", scale=3,
                                     elem_id="sf-lambda",
-                                    info="0: smooth face · 1: every line becomes a relief detail")
+                                    info="0: a smooth face · 1: every line carved into the face")
                     lam_dis = gr.Number(0.15, label="λ_dis = 1 − λ_line", interactive=False, scale=1,
                                         elem_id="sf-lambda-dis")
                 run = gr.Button("Reconstruct", variant="primary", elem_id="sf-run")
                 with gr.Accordion("Advanced", open=False):
+                    gr.Markdown(ABOUT)
                     gr.Markdown("XDoG line extraction for l (Winnemöller et al. 2012). Photos, until you move "
                                 "τ: τ 0.95, and specks under 16 pixels dropped.")
                     with gr.Row():
@@ -285,11 +293,15 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
             tab.select(lambda n=name: n, None, source, queue=False, api_visibility="private")
         lam.change(None, lam, lam_dis, js="(x) => Math.round((1 - x) * 100) / 100", queue=False)
 
-        run.click(logic.reconstruct, run_inputs, view_outputs, api_name="reconstruct", concurrency_id="model"
-                  ).success(**export_io, api_name="export", concurrency_id="export")
-        pad.change(logic.reconstruct_live, [live] + run_inputs, view_outputs, trigger_mode="always_last",
-                   show_progress="minimal", concurrency_id="model", api_visibility="private"
-                   ).success(**export_io, concurrency_id="export", api_visibility="private")
+        run_event = run.click(logic.reconstruct, run_inputs, view_outputs, api_name="reconstruct",
+                              concurrency_id="model")
+        run_event.success(**export_io, api_name="export", concurrency_id="export")
+        live_event = pad.change(logic.reconstruct_live, [live] + run_inputs, view_outputs, trigger_mode="always_last",
+                                show_progress="minimal", concurrency_id="model", api_visibility="private")
+        live_event.success(**export_io, concurrency_id="export", api_visibility="private")
+        for event in (run_event, live_event):       # a refusal or an error leaves no old face under its message
+            event.failure(logic.cleared, None, view_outputs + [model3d, files], queue=False,
+                          api_visibility="private")
         lam.release(logic.set_lambda, [state, lam, relief, show], view_outputs, api_name="set_lambda",
                     trigger_mode="always_last", show_progress="minimal", concurrency_id="model"
                     ).success(**export_io, concurrency_id="export", api_visibility="private")
