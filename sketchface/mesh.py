@@ -170,12 +170,35 @@ def shade(depth: np.ndarray, mask: np.ndarray | None = None, light=(0.3, 0.4, 0.
     return np.where(mask, s, 1.0).astype(np.float32)
 
 
+def _label_font(size: int = 13):
+    """DejaVu Sans (shipped with matplotlib: it has λ and the other Greek letters), else None."""
+    try:
+        import os
+
+        import matplotlib
+        from PIL import ImageFont
+
+        return ImageFont.truetype(os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf",
+                                               "DejaVuSans.ttf"), size)
+    except Exception:       # no matplotlib or no FreeType: OpenCV's font, Greek letters spelled out
+        return None
+
+
 def label(picture: np.ndarray, text: str) -> np.ndarray:
     """A white strip with ``text`` above a uint8 RGB picture."""
-    import cv2
-
     strip = np.full((22, picture.shape[1], 3), 255, np.uint8)
-    cv2.putText(strip, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (30, 30, 30), 1, cv2.LINE_AA)
+    font = _label_font()
+    if font is not None:
+        from PIL import Image, ImageDraw
+
+        im = Image.fromarray(strip)
+        ImageDraw.Draw(im).text((6, 3), text, font=font, fill=(30, 30, 30))
+        strip = np.asarray(im)
+    else:
+        import cv2
+
+        cv2.putText(strip, text.replace("λ", "lambda"), (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (30, 30, 30), 1,
+                    cv2.LINE_AA)
     return np.concatenate([strip, picture], 0)
 
 

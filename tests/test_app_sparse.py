@@ -1,4 +1,4 @@
-"""The app's "Photo → 3-D (sparse face model)" path: the handler called directly (tiny sparse checkpoints trained
+"""The app's "Photo → textured 3-D head (sparse face model)" path: the handler called directly (tiny sparse checkpoints trained
 here on the tiny face model, a face rendered by the package), through the served app with gradio_client, and a
 smoke test of the shipped checkpoints/sparse on demo/examples/photo_1.png when the face model is available."""
 from __future__ import annotations
@@ -61,7 +61,7 @@ def test_photo_gives_mesh_points_similar_faces_and_downloads(logic, tiny_sparse,
     source = np.asarray(Image.open(photo).convert("RGB"))
     assert points.dtype == np.uint8 and points.shape == source.shape and (points != source).any()
     assert 1 <= len(similar) <= model.config.k
-    assert similar[0][0].dtype == np.uint8 and "database face" in similar[0][1]
+    assert similar[0][0].dtype == np.uint8 and similar[0][1].startswith("face ")
     assert {Path(f).suffix for f in files} == {".glb", ".obj", ".json"} and glb == files[0]
     assert all(Path(f).is_relative_to(tmp_path / "exports") for f in files)
     glb_mesh = trimesh.load(glb, force="mesh")
@@ -161,7 +161,7 @@ def test_sparse_tab_is_in_the_app(tiny_bundle, tiny_sparse):
     names = {d.api_name for d in demo.fns.values() if d.api_name}
     assert "reconstruct_sparse" in names and "reconstruct" in names
     labels = [getattr(b, "label", None) for b in demo.blocks.values()]
-    assert "Photo → 3-D (sparse face model)" in labels
+    assert "Photo → textured 3-D head (sparse face model)" in labels
     offered = [{Path(str(x)).name for x in str(b.samples).replace("'", " ").split()}
                for b in demo.blocks.values() if isinstance(b, gr.Dataset)]
     # the sparse tab offers the photo examples its detector finds (photo_1), not the others

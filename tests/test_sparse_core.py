@@ -187,3 +187,23 @@ def test_texture_mesh_and_glb_roundtrip(tiny_db, tmp_path):
     nose = np.argmax(back.vertices[:, 2])
     assert n[nose, 2] > 0.5                                  # faces +Z
     assert np.ptp(back.vertices[:, 1]) > np.ptp(back.vertices[:, 0])   # upright: taller than wide
+def test_inner_openings_are_closed_and_shaded():
+    from sketchface.prior import boundary_loops
+    from sketchface.sparse.texture import HOLE_SHADE, close_inner_holes
+
+    n = 6                                                   # a 6x6 vertex grid with its middle cell left open
+    v = np.array([[x, y, 0.0] for y in range(n) for x in range(n)], np.float32)
+    tris = []
+    for y in range(n - 1):
+        for x in range(n - 1):
+            if (x, y) == (2, 2):
+                continue
+            a, b, c, d = y * n + x, y * n + x + 1, (y + 1) * n + x, (y + 1) * n + x + 1
+            tris += [[a, b, c], [b, d, c]]
+    tris = np.array(tris)
+    colors = np.full((len(v), 3), 0.8, np.float32)
+    assert len(boundary_loops(tris)) == 2
+    v2, t2, c2, seen = close_inner_holes(v, tris, colors, np.ones(len(v), bool))
+    assert [len(loop) for loop in boundary_loops(t2)] == [4 * (n - 1)]      # only the outer border stays open
+    assert len(v2) == len(v) + 1 and not seen[-1] and seen[:-1].all()
+    np.testing.assert_allclose(c2[-1], 0.8 * HOLE_SHADE, rtol=1e-5)

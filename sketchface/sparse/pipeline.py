@@ -205,7 +205,7 @@ class SparseFace:
     # ------------------------------------------------------------------------------------------- all
     def __call__(self, image, kind: str = "auto", retrieval: str | None = None) -> SparseResult:
         from sketchface.framing import guess_kind, load_image
-        from sketchface.sparse.texture import donor_colors, texture_mesh
+        from sketchface.sparse.texture import close_inner_holes, donor_colors, texture_mesh
 
         t = {}
         t0 = time.perf_counter()
@@ -230,6 +230,7 @@ class SparseFace:
                                         donor=donor_colors(verts, tris, skin))
         else:
             colors, seen = donor_colors(verts, tris, (0.8, 0.8, 0.8)), np.zeros(len(verts), bool)
+        verts, tris, colors, seen = close_inner_holes(verts, tris, colors, seen)   # eyes, not holes
         t["texture"] = time.perf_counter() - t1
         t["total"] = time.perf_counter() - t0
         return SparseResult(kind, rgb, det.box, det.method, lm, ids, sim, stat, fit.points3d, verts, tris,

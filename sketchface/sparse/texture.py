@@ -143,6 +143,26 @@ def texture_mesh(vertices: np.ndarray, triangles: np.ndarray, image: np.ndarray,
     return poisson_fill(cols, seen, donor, triangles), seen
 
 
+HOLE_SHADE = 0.45      # closed eye and mouth openings take their rim's colour this much darker
+
+
+def close_inner_holes(vertices: np.ndarray, triangles: np.ndarray, colors: np.ndarray, seen: np.ndarray):
+    """The face with its inner openings (eyes, mouth) closed by a fan around each opening's centre, shaded darker
+    than its rim so that the eyes read as eyes, not as holes onto the background; the outer border stays open.
+    Returns vertices, triangles, colours and ``seen`` (False for the new centres)."""
+    from sketchface.prior import boundary_loops, close_boundaries
+
+    loops = boundary_loops(np.asarray(triangles))
+    if len(loops) < 2:
+        return vertices, triangles, colors, seen
+    inner = sorted(loops, key=len)[:-1]                    # the longest loop is the face's outer border
+    rgba = np.concatenate([np.clip(colors, 0, 1), np.ones((len(colors), 1))], 1)
+    v, t, c = close_boundaries(np.asarray(vertices), np.asarray(triangles), rgba, inner)
+    c[len(vertices):, :3] *= HOLE_SHADE
+    return (v.astype(vertices.dtype), t.astype(triangles.dtype), c[:, :3].astype(colors.dtype),
+            np.concatenate([seen, np.zeros(len(v) - len(vertices), bool)]))
+
+
 def to_trimesh(vertices: np.ndarray, triangles: np.ndarray, colors: np.ndarray | None = None):
     """trimesh.Trimesh in the model frame (cm, x right, y up, z toward the viewer) with vertex colours."""
     import trimesh

@@ -352,11 +352,13 @@ class AppLogic:
             mad = figures.mean_abs_displacement_mm(r.displacement, r.mask)
             col = np.concatenate([figures.shaded_image(r.fine, r.mask, relief),
                                   figures.heatmap_image(r.displacement, r.mask, scale_mm=scale)], 0)
-            col = label(label(col, f"recall {rec:.2f}   |d| {mad:.2f} mm"),
-                                f"lambda_line {r.lambda_line:.2f}")
+            col = label(label(col, f"line recall {rec:.2f} · |d| {mad:.2f} mm"),
+                        f"λ_line {r.lambda_line:.2f}")
             columns += [col, np.repeat(gap, col.shape[0], 0)]
             rows.append([round(r.lambda_line, 2), round(1 - r.lambda_line, 2), round(rec, 3), round(mad, 3)])
-        return np.concatenate(columns[:-1], 1), rows
+        strip = np.concatenate(columns[:-1], 1)
+        # room above the panels for the image's own label, which would otherwise hide the first panel's title
+        return np.concatenate([np.full((30, strip.shape[1], 3), 255, np.uint8), strip], 0), rows
 
     # ------------------------------------------------------------------------------ edit view
     @user_errors

@@ -131,7 +131,7 @@ class SparseLogic:
         if progress is not None:
             progress(0.85, desc="Drawing the face")
         fig = figures.mesh_figure(r.vertices, r.triangles, r.colors)
-        similar = [(thumb, f"database face {int(i)} · similarity {float(s):.2f}")
+        similar = [(thumb, f"face {int(i)} · {float(s):.2f}")
                    for thumb, i, s in zip(r.thumbnails, r.retrieved_ids, r.similarities)]
         glb, files = self.export(r)
         parts = [f"**{TITLE}**", f"input: {r.kind}",

@@ -179,8 +179,10 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                         photo = InputImage(label="Photo of a face (front view)", type="filepath", image_mode=None,
                                            sources=["upload", "webcam", "clipboard"], height=320,
                                            elem_id="sf-photo")
-                        gr.Markdown("DP-CoarseNet reads the photo on its photo path; the CycleGAN turns it into "
-                                    "a sketch for the lines l (shown under *Model input*).")
+                        photo_textured = gr.Button("Textured head from this photo", variant="secondary",
+                                                   elem_id="sf-photo-textured")
+                        gr.Markdown("**Reconstruct** gives the face's shape; **Textured head** gives a whole head "
+                                    "wearing the photo (the second paper's sparse face model, shown further down).")
                         photos = example_files("photo")
                         if photos:
                             gr.Examples(photos, inputs=[photo], label="Examples (rendered by the project)")
@@ -254,7 +256,8 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                                           label="Original vs edited", elem_id="sf-compare")
 
         # ------------------------------------------------------------------------ the sparse face model
-        with gr.Accordion("Photo → 3-D (sparse face model)", open=False, elem_id="sf-sparse"):
+        with gr.Accordion("Photo → textured 3-D head (sparse face model)", open=False,
+                          elem_id="sf-sparse") as sparse_box:
             gr.Markdown(SPARSE_INTRO)
             with gr.Row(equal_height=False):
                 with gr.Column(scale=5, min_width=360):
@@ -275,8 +278,8 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                     sparse_info = gr.Markdown("", elem_id="sf-sparse-info")
                     sparse_plot = gr.Plot(figures.empty_figure("Upload a photo and press Reconstruct"),
                                           label="3-D face (drag to turn)", elem_id="sf-sparse-plot")
-                    sparse_similar = gr.Gallery(label="Most similar faces of the 3-D database (their mean is "
-                                                      "the statistical face)", columns=5, height=220,
+                    sparse_similar = gr.Gallery(label="Most similar faces of the 3-D database (number · similarity; "
+                                                      "their mean is the statistical face)", columns=5, height="auto",
                                                 allow_preview=False, elem_id="sf-sparse-similar")
             with gr.Row():
                 sparse_model3d = gr.Model3D(label="Mesh (GLB, the photo as vertex colours)", height=420,
@@ -317,7 +320,12 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                      ).success(**export_io, concurrency_id="export", api_visibility="private")
         reset.click(logic.reset_lines, [state, lam, relief, show], view_outputs + [editor], api_name="reset_lines",
                     concurrency_id="model").success(**export_io, concurrency_id="export", api_visibility="private")
-        sparse_run.click(sparse.reconstruct, [sparse_photo, sparse_kind],
-                         [sparse_plot, sparse_points, sparse_similar, sparse_model3d, sparse_files, sparse_info],
+        sparse_outputs = [sparse_plot, sparse_points, sparse_similar, sparse_model3d, sparse_files, sparse_info]
+        sparse_run.click(sparse.reconstruct, [sparse_photo, sparse_kind], sparse_outputs,
                          api_name="reconstruct_sparse", concurrency_id="sparse")
+        # from the Photo tab: the same photo, the section opened and scrolled into view
+        photo_textured.click(lambda p: (p, "photo", gr.Accordion(open=True)), photo,
+                             [sparse_photo, sparse_kind, sparse_box], queue=False, api_visibility="private"
+                             ).then(sparse.reconstruct, [sparse_photo, sparse_kind], sparse_outputs,
+                                    scroll_to_output=True, concurrency_id="sparse", api_visibility="private")
     return demo
