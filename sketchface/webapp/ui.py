@@ -161,7 +161,7 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                         pad = gr.Sketchpad(
                             value=blank_page(side), label="Sketch pad: black pen on white paper", type="numpy",
                             image_mode="RGBA", canvas_size=(side, side), fixed_canvas=True, layers=False,
-                            transforms=(), height=side + 110,
+                            transforms=(), height=side * 3 // 4 + 90,
                             brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed",
                                            default_size=brush_px),
                             eraser=gr.Eraser(default_size=brush_px * 3), elem_id="sf-pad")
@@ -186,14 +186,14 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                         photos = example_files("photo")
                         if photos:
                             gr.Examples(photos, inputs=[photo], label="Examples (rendered by the project)")
-                model = gr.Dropdown(bank.labels, value=bank.default_label, label="Model", elem_id="sf-model")
+                run = gr.Button("Reconstruct", variant="primary", elem_id="sf-run")
                 with gr.Row():
                     lam = gr.Slider(0, 1, value=0.85, step=0.01, label="Keep my lines (λ_line)", scale=3,
                                     elem_id="sf-lambda",
                                     info="0: a smooth face · 1: every line carved into the face")
                     lam_dis = gr.Number(0.15, label="λ_dis = 1 − λ_line", interactive=False, scale=1,
                                         elem_id="sf-lambda-dis")
-                run = gr.Button("Reconstruct", variant="primary", elem_id="sf-run")
+                model = gr.Dropdown(bank.labels, value=bank.default_label, label="Model", elem_id="sf-model")
                 with gr.Accordion("Advanced", open=False):
                     gr.Markdown(ABOUT)
                     gr.Markdown("XDoG line extraction for l (Winnemöller et al. 2012). Photos, until you move "
@@ -297,7 +297,7 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
         lam.change(None, lam, lam_dis, js="(x) => Math.round((1 - x) * 100) / 100", queue=False)
 
         run_event = run.click(logic.reconstruct, run_inputs, view_outputs, api_name="reconstruct",
-                              concurrency_id="model")
+                              concurrency_id="model", scroll_to_output=True)     # a phone scrolls to the face
         run_event.success(**export_io, api_name="export", concurrency_id="export")
         live_event = pad.change(logic.reconstruct_live, [live] + run_inputs, view_outputs, trigger_mode="always_last",
                                 show_progress="minimal", concurrency_id="model", api_visibility="private")
