@@ -129,6 +129,29 @@ def test_train_facefit_writes_a_loadable_checkpoint(tiny_fit_data, tiny_model_pa
     assert res["test"]["n"] > 0 and 0 < res["test"]["landmark_px"] < 64
 
 
+def test_facefit_fine_tunes_on_the_artist_style(tiny_fit_data, tiny_model_path, tiny_bundle, tmp_path):
+    import shutil
+
+    from sketchface.cli import UserError
+    from sketchface.data.synthesize import synthesize_sketches
+    from sketchface.nets import load_network
+    from sketchface.train.facefit import train_facefit
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_fit_data, data)
+    cfg = FaceFitConfig(image_size=64, widths=(8, 8, 16, 16, 16), hidden=32, n_identity=10, face_vertices=41 * 41)
+    train_facefit(data, tmp_path / "a", steps=4, batch=4, config=cfg, face_model=str(tiny_model_path),
+                  progress=False)
+    with pytest.raises(UserError, match="synthesize-sketches"):      # the style is not made yet: what to run
+        train_facefit(data, tmp_path / "b", steps=1, batch=4, init_from=tmp_path / "a", styles=["artist"],
+                      face_model=str(tiny_model_path), progress=False)
+    assert synthesize_sketches(data, tiny_bundle / "cyclegan", style="artist", progress=False) == 24
+    res = train_facefit(data, tmp_path / "b", steps=4, batch=4, init_from=tmp_path / "a",
+                        styles=["pencil", "artist", "photo"], face_model=str(tiny_model_path), progress=False)
+    assert res["styles"] == ["sketch_pencil", "sketch_artist", "photo"] and res["init_from"].endswith("a")
+    assert load_network(tmp_path / "b").config == load_network(tmp_path / "a").config     # its config is kept
+
+
 def test_training_refuses_a_face_model_of_another_size(tiny_fit_data, tiny_model_path, tmp_path):
     from sketchface.cli import UserError
     from sketchface.train.facefit import train_facefit

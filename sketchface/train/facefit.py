@@ -22,15 +22,37 @@ import numpy as np
 
 SCALE_RANGE = (0.8, 1.25)   # half-side of the shown square, in units of the training frame's half-side
 SHIFT = 0.15                # largest centre offset, same units
-STYLES = ("sketch_pencil", "sketch_lines", "photo")
-STYLE_SHARE = (0.4, 0.4, 0.2)
+STYLES = ("sketch_pencil", "sketch_lines", "photo")   # the default inputs; "artist" adds sketch_artist (CycleGAN)
+PHOTO_SHARE = 0.2           # share of photos among the inputs; the drawing styles share the rest evenly
 N_SUBSET = 600              # face vertices in the loss besides the 68 landmarks
 LANDMARK_WEIGHT = 2.0       # a landmark counts as this many subset vertices
 COEFF_WEIGHT = 0.02         # the loss on raw coefficients, beside the vertex loss
 DRESS = 0.7                 # share of training drawings dressed with hair, glasses, collars (synth.dress)
 
 
-def load_fit_split(data: str | Path, split: str, n: int = 0, progress: bool = False) -> dict[str, np.ndarray]:
+def style_keys(styles=None) -> tuple[str, ...]:
+    """Shard keys of the input styles (names of ``SKETCH_STYLES`` or "photo"); default ``STYLES``."""
+    from sketchface.cli import UserError
+    from sketchface.data.make_data import SKETCH_STYLES
+
+    if not styles:
+        return STYLES
+    keys = []
+    for s in styles:
+        if s != "photo" and s not in SKETCH_STYLES:
+            raise UserError(f"unknown input style {s!r}; use photo or {', '.join(SKETCH_STYLES)}")
+        keys.append("photo" if s == "photo" else SKETCH_STYLES[s])
+    return tuple(keys)
+
+
+def style_shares(keys) -> np.ndarray:
+    drawings = [k for k in keys if k != "photo"]
+    photo = PHOTO_SHARE if "photo" in keys else 0.0
+    return np.array([photo if k == "photo" else (1 - photo) / len(drawings) for k in keys], np.float32)
+
+
+def load_fit_split(data: str | Path, split: str, n: int = 0, progress: bool = False,
+                   keys: tuple[str, ...] = STYLES) -> dict[str, np.ndarray]:
     """uint8 drawings (paper made white) and photos of one split with their true coefficients and camera."""
     from tqdm.auto import tqdm
 
@@ -42,10 +64,14 @@ def load_fit_split(data: str | Path, split: str, n: int = 0, progress: bool = Fa
         raise UserError(f"{root} is not a make-data folder (no meta.json); make one with "
                         "`python -m sketchface make-data`")
     shards = [s for s in json.loads((root / "meta.json").read_text())["shards"] if s.startswith(split + "-")]
-    out: dict[str, list] = {k: [] for k in (*STYLES, "landmarks", "identity", "expression", "camera")}
+    out: dict[str, list] = {k: [] for k in (*keys, "landmarks", "identity", "expression", "camera")}
     for shard in tqdm(shards, desc=f"load {split}", disable=not progress):
-        for k in (*STYLES, "landmarks"):
-            out[k].append(np.load(root / shard / f"{k}.npy"))
+        for k in (*keys, "landmarks"):
+            path = root / shard / f"{k}.npy"
+            if not path.is_file():
+                raise UserError(f"{path} is missing: the style {k} is made by `python -m sketchface "
+                                f"synthesize-sketches --data {root} --style {k.split('_')[-1]}`")
+            out[k].append(np.load(path))
         for line in (root / shard / "params.jsonl").read_text().splitlines():
             p = json.loads(line)
             c = p["camera"]
@@ -54,11 +80,11 @@ def load_fit_split(data: str | Path, split: str, n: int = 0, progress: bool = Fa
             out["camera"].append(np.array([c["yaw"], c["pitch"], c["roll"], c["scale"], *c["offset"]], np.float32))
     if not out["identity"]:
         raise UserError(f"{data} has no {split} samples")
-    d = {k: np.concatenate(v) if k in (*STYLES, "landmarks") else np.stack(v) for k, v in out.items()}
+    d = {k: np.concatenate(v) if k in (*keys, "landmarks") else np.stack(v) for k, v in out.items()}
     if n and n < len(d["identity"]):
         idx = np.linspace(0, len(d["identity"]) - 1, n).round().astype(int)
         d = {k: v[idx] for k, v in d.items()}
-    for k in ("sketch_pencil", "sketch_lines"):
+    for k in (k for k in keys if k != "photo"):
         d[k] = np.stack([(flatten_paper(x.astype(np.float32) / 255) * 255 + 0.5).astype(np.uint8) for x in d[k]])
     return d
 
@@ -124,9 +150,10 @@ def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128
     from sketchface.train.locator import restyle
 
     n = len(idx)
-    style = torch.multinomial(torch.tensor(STYLE_SHARE), n, replacement=True, generator=generator)
+    keys = tuple(k for k in d if k == "photo" or k.startswith("sketch_"))
+    style = torch.multinomial(torch.from_numpy(style_shares(keys)), n, replacement=True, generator=generator)
     out = torch.empty(n, 3, size, size)
-    for si, key in enumerate(STYLES):
+    for si, key in enumerate(keys):
         sel = (style == si).nonzero().flatten()
         if not len(sel):
             continue
@@ -184,8 +211,12 @@ def evaluate_fit(net, d: dict, basis, seed: int = 1, batch: int = 64) -> dict:
 
 def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: int = 48, lr: float = 2e-3,
                   seed: int = 0, config=None, face_model=None, progress: bool = True, pen: float = 0.5,
-                  dress: float = DRESS, log_every: int = 200, save_every: int = 1000) -> dict:
-    """Train, save ``out`` (fp16 safetensors + config.json, and ``metrics.json``); returns test errors."""
+                  dress: float = DRESS, log_every: int = 200, save_every: int = 1000, styles=None,
+                  init_from: str | Path | None = None) -> dict:
+    """Train, save ``out`` (fp16 safetensors + config.json, and ``metrics.json``); returns test errors.
+
+    ``styles``: the input styles (default pencil, lines, photo; "artist" adds the CycleGAN's artist sketches);
+    ``init_from``: a FaceFit checkpoint to start from (fine-tuning; its config is kept)."""
     import torch
     from tqdm.auto import tqdm
 
@@ -196,13 +227,21 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     fm = load_face_model(face_model)
-    net = FaceFit(config or FaceFitConfig(face_vertices=int(fm.neutral.shape[0])))
+    if init_from:
+        from sketchface.nets import load_network
+
+        start = load_network(init_from)
+        net = FaceFit(start.config)
+        net.load_state_dict({k: v.float() for k, v in start.state_dict().items()})
+    else:
+        net = FaceFit(config or FaceFitConfig(face_vertices=int(fm.neutral.shape[0])))
     if net.config.face_vertices != fm.neutral.shape[0]:
         from sketchface.cli import UserError
         raise UserError(f"FaceFitConfig.face_vertices is {net.config.face_vertices} but the face model has "
                         f"{fm.neutral.shape[0]} vertices")
     basis, weights = face_basis(fm, seed=seed)
-    train = load_fit_split(data, "train", progress=progress)
+    keys = style_keys(styles)
+    train = load_fit_split(data, "train", progress=progress, keys=keys)
     test = load_fit_split(data, "test", 300)
     n = len(train["identity"])
     opt = torch.optim.AdamW(net.parameters(), lr, weight_decay=1e-4)
@@ -233,7 +272,8 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
         if (step + 1) % save_every == 0 or step + 1 == steps:
             net.save_pretrained(out, dtype=torch.float16)
             net.train()
-    res = {"steps": steps, "test": evaluate_fit(net, test, basis), "log": log}
+    res = {"steps": steps, "styles": list(keys), "dress": dress, "init_from": str(init_from or ""),
+           "test": evaluate_fit(net, test, basis), "log": log}
     net.save_pretrained(out, dtype=torch.float16)
     (out / "metrics.json").write_text(json.dumps(res, indent=1))
     return res
@@ -249,14 +289,18 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dress", type=float, default=DRESS,
                    help="share of training drawings dressed with hair, glasses and collars")
+    p.add_argument("--styles", nargs="+", default=None,
+                   help="input styles: pencil lines photo (default), artist adds the CycleGAN's artist sketches")
+    p.add_argument("--init-from", default=None, help="FaceFit checkpoint to fine-tune (e.g. checkpoints/facefit)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (fine-tuning: 5e-4)")
     p.add_argument("--face-model", default=None, help="face model file or folder (default: $SKETCHFACE_FACE_MODEL)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run)
 
 
 def _run(a: argparse.Namespace) -> int:
-    res = train_facefit(a.data, a.out, steps=a.steps, batch=a.batch, seed=a.seed, face_model=a.face_model,
-                        progress=not a.no_progress, dress=a.dress)
+    res = train_facefit(a.data, a.out, steps=a.steps, batch=a.batch, lr=a.lr, seed=a.seed, face_model=a.face_model,
+                        progress=not a.no_progress, dress=a.dress, styles=a.styles, init_from=a.init_from)
     t = res["test"]
     print(f"wrote {a.out}: on {t['n']} test samples' random crops, landmark error {t['landmark_px']:.2f} px, "
           f"|log scale| {t['log_scale_abs']:.3f}")
