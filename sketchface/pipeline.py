@@ -22,7 +22,7 @@ import numpy as np
 
 from sketchface.framing import (KINDS, Framing, InputError, check_size, crop_to_frame, flatten_paper, frame_face,
                                 guess_kind, load_image, paste_back, refine_framing, to_gray)
-from sketchface.prior import DETAIL_FADE_PX
+from sketchface.prior import DETAIL_FADE_PX, DETAIL_LIMIT_CM
 
 PIPELINE_FILE = "pipeline.json"
 DEFAULT_BUNDLE = {"coarse": "dp_coarse", "line_extractor": "line_extractor", "finenet": "finenet",
@@ -427,9 +427,10 @@ class SketchFace:
             mask = self._tensor(_finenet_mask(result))
             l = self._tensor(l_np)
             out = self._run.finenet(coarse, l, torch.full((1,), lam, device=self.device), mask)
-            fine = out["fine"].clamp(0, 1)
+            disp = _limit_detail(result, out["displacement"])
+            fine = (coarse + disp).clamp(0, 1)
             lp = self._run.line_extractor(fine)
-        return replace(result, lines=l_np.astype(np.float32), displacement=self._np(out["displacement"]),
+        return replace(result, lines=l_np.astype(np.float32), displacement=self._np(disp),
                        fine=self._np(fine), lines_pred=self._np(lp), lambda_line=lam)
 
     def lambda_sweep(self, result: Reconstruction, lambdas=(0.0, 0.25, 0.5, 0.75, 0.85, 1.0)) -> list[Reconstruction]:
@@ -442,11 +443,24 @@ class SketchFace:
             mask = self._tensor(_finenet_mask(result)).expand(n, -1, -1, -1)
             l = self._tensor(result.lines).expand(n, -1, -1, -1)
             out = self._run.finenet(coarse, l, torch.tensor(lams, device=self.device), mask)
-            fine = out["fine"].clamp(0, 1)
+            disp = _limit_detail(result, out["displacement"])
+            fine = (coarse + disp).clamp(0, 1)
             lp = self._run.line_extractor(fine)
-        return [replace(result, displacement=out["displacement"][i, 0].float().cpu().numpy(),
+        return [replace(result, displacement=disp[i, 0].float().cpu().numpy(),
                         fine=fine[i, 0].float().cpu().numpy(), lines_pred=lp[i, 0].float().cpu().numpy(),
                         lambda_line=lams[i]) for i in range(n)]
+
+
+def _limit_detail(result: Reconstruction, displacement):
+    """On the face model's depth, FineNet's displacement softly limited to ``DETAIL_LIMIT_CM`` (tanh): a drawn
+    stroke becomes a crease of a few millimetres, as on a face, never a slot (docs/TRAINING.md, "FineNet on the
+    face model"). The paper's CoarseNets keep FineNet's displacement as it is."""
+    if result.coarse_source != FACE_MODEL or result.fit is None:
+        return displacement
+    from sketchface.render import DEPTH_FAR_CM, DEPTH_NEAR_CM
+
+    limit = DETAIL_LIMIT_CM * result.fit.camera().scale / (DEPTH_NEAR_CM - DEPTH_FAR_CM)     # depth units
+    return limit * (displacement / limit).tanh()
 
 
 def _finenet_mask(result: Reconstruction) -> np.ndarray:

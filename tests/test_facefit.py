@@ -224,6 +224,11 @@ def test_pipeline_on_the_face_model(tiny_model, tiny_bundle, tmp_path, monkeypat
     # FineNet carves only inside the face model's narrow face (here the whole tiny face), fading at its rim
     assert r.detail_mask is not None and np.all(r.displacement[r.detail_mask == 0] == 0)
     assert r.detail_mask.max() == 1 and r.detail_mask[~r.mask].max() == 0
+    # on the face model FineNet's detail is softly limited to a few millimetres
+    from sketchface.prior import DETAIL_LIMIT_CM
+    limit = DETAIL_LIMIT_CM * r.fit.camera().scale / (DEPTH_NEAR_CM - DEPTH_FAR_CM)
+    for lam in (0.0, 1.0):
+        assert np.abs(sf.refine(r, lam).displacement).max() < limit
     # a fit that did not settle on a face says so; a settled one does not
     from dataclasses import replace
     settled = replace(r, fit=replace(r.fit, scale=CANONICAL_SCALE, shift=np.zeros(2, np.float32)))
