@@ -31,6 +31,7 @@ data: setup
 	@echo "open $(DATA)/sheet.png"
 
 test: setup
+	$(BIN)/python -m ruff check .
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 clean:

@@ -566,7 +566,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(a: argparse.Namespace) -> int:
-    res = evaluate(EvalConfig(checkpoints=a.checkpoints, data=a.data, runs=a.runs, n=a.n, styles=tuple(a.styles),
+    evaluate(EvalConfig(checkpoints=a.checkpoints, data=a.data, runs=a.runs, n=a.n, styles=tuple(a.styles),
                               out=a.out, json=a.json, plots=a.plots, device=a.device))
     print(Path(a.out).read_text())
     return 0

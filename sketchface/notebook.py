@@ -588,7 +588,6 @@ def depth_surface(depth, mask=None, title: str = "", max_size: int = 80, height:
 def depth_surfaces(depths: Sequence, titles: Sequence[str], masks: Sequence | None = None, max_size: int = 64,
                    height: int = 300):
     """Several depth maps side by side as Plotly surfaces (one shared figure)."""
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     n = len(depths)

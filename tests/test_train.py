@@ -94,7 +94,8 @@ def test_depth_loss_decreases_on_a_fixed_batch(data, tmp_path):
     cfg = load_config(None, [f"data={data}", f"out={tmp_path}", *TINY, "variant=sp", "lr=1e-3"], stage="coarse")
     t = Trainer(get_stage("coarse"), cfg, progress=False)
     batch = t.local_batch(0)
-    gen = lambda: torch.Generator().manual_seed(0)
+    def gen():
+        return torch.Generator().manual_seed(0)
     first = t.stage.train_step(t.models, t.opts, batch, cfg, t.scaler, gen())["3d_s"]
     for _ in range(15):
         last = t.stage.train_step(t.models, t.opts, batch, cfg, t.scaler, gen())["3d_s"]

@@ -77,9 +77,12 @@ def build(kind: str, config: NetConfig | dict[str, Any] | None = None,
     return model.to(device) if device is not None else model
 
 
-__all__ = sorted([
-    "CONFIG_CLASSES", "CoarseConfig", "ConfigError", "CycleGANConfig", "DNetConfig",
-    "DPCoarseConfig", "FineNetConfig", "KINDS", "LineExtractorConfig", "NetConfig",
-    "SPCoarseConfig", "SPCoarseMinusConfig", "build", "config_from_dict", "load_all",
-    "load_yaml", "preset", "save_yaml", *_WHERE,
-])
+__all__ = [  # a literal list, so that linters see the re-exports
+    "AdaptiveInstanceNorm2d", "CONFIG_CLASSES", "CheckpointError", "CoarseConfig", "ConfigError",
+    "ContentEncoder", "Conv2dBlock", "CycleGAN", "CycleGANConfig", "DNet", "DNetConfig", "DPCoarseConfig",
+    "DPCoarseNet", "DepthDecoder", "FaceFit", "FaceFitConfig", "FaceLocator", "FineNet", "FineNetConfig",
+    "HubModel", "ImageDecoder", "KINDS", "LayerNorm", "LineExtractor", "LineExtractorConfig", "LocatorConfig",
+    "MLP", "NetConfig", "PatchDiscriminator", "REGISTRY", "ResBlock", "ResBlocks", "ResnetGenerator",
+    "SPCoarseConfig", "SPCoarseMinusConfig", "SPCoarseNet", "SPCoarseNetMinus", "StyleEncoder", "build",
+    "config_from_dict", "load_all", "load_network", "load_yaml", "preset", "save_yaml",
+]

@@ -111,7 +111,7 @@ def eval_recognition(fm, db, sf, views_test: int, views_train: int, progress: bo
     import torch
 
     from sketchface.sparse.recognition import BASELINES, Baseline, cnn_embed, cnn_predict, time_per_face
-    from sketchface.sparse.train import crops, render_views, template_for
+    from sketchface.sparse.train import crops, render_views
 
     size = sf.cnn.config.image_size
     template = np.asarray(sf.cnn.config.template, np.float32)

@@ -129,7 +129,6 @@ def save_cnn(net, folder: str | Path, dtype: str = "float16") -> Path:
 
 
 def load_cnn(folder: str | Path):
-    import torch
     from safetensors.torch import load_file
 
     folder = Path(folder)

@@ -1,7 +1,6 @@
 """``train STAGE --config FILE [key=value ...] [--resume]``."""
 from __future__ import annotations
 
-import argparse
 
 
 def add_cli(sub) -> None:

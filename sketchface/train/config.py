@@ -153,7 +153,7 @@ def _coerce(name: str, value: Any) -> Any:
             raise UserError(f"{name} must be true or false, got {value!r}")
     elif isinstance(default, float) and isinstance(value, int):
         value = float(value)
-    elif type(default) is not type(value) and not (default is None):
+    elif type(default) is not type(value) and default is not None:
         raise UserError(f"{name} must be {type(default).__name__}, got {value!r}")
     return value
 

@@ -156,7 +156,7 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
         with gr.Row(equal_height=False):
             # ------------------------------------------------------------------------------------ inputs
             with gr.Column(scale=5, min_width=360):
-                with gr.Tabs(selected="draw") as input_tabs:
+                with gr.Tabs(selected="draw"):
                     with gr.Tab("Draw", id="draw") as tab_draw:
                         pad = gr.Sketchpad(
                             value=blank_page(side), label="Sketch pad: black pen on white paper", type="numpy",
@@ -222,14 +222,14 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                     img_input = gr.Image(label="Model input (photo: + CycleGAN sketch)", interactive=False,
                                          height=200, elem_id="sf-input")
 
-        with gr.Tabs(selected="model3d") as lower_tabs:
+        with gr.Tabs(selected="model3d"):
             with gr.Tab("3-D model and downloads", id="model3d"):
                 with gr.Row():
                     model3d = gr.Model3D(label="Mesh (GLB)", height=420, clear_color=(0.95, 0.95, 0.95, 1.0),
                                          camera_position=(90, 90, None), elem_id="sf-model3d")
                     files = gr.File(label="Downloads: GLB, OBJ, PLY (vertex colours), 16-bit depth PNG, .npy",
                                     file_count="multiple", interactive=False, elem_id="sf-files")
-            with gr.Tab("λ sweep", id="sweep") as tab_sweep:
+            with gr.Tab("λ sweep", id="sweep"):
                 gr.Markdown("The current face at five values of λ_line (the paper's Figure 12): shaded depth above, "
                             "displacement below, with the line recall of l′ against l and the mean displacement.")
                 sweep_run = gr.Button("Run the sweep", elem_id="sf-sweep-run")
