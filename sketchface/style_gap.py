@@ -99,6 +99,39 @@ def style_gap(real_pairs: str | Path, data: str | Path, styles=tuple(STYLE_KEYS)
     return out
 
 
+def style_sheet(real_pairs: str | Path, data: str | Path, path: str | Path, n: int = 8,
+                styles=("artist", "cyclegan", "pencil", "lines"), seed: int = 0) -> Path:
+    """A contact sheet (JPEG): a row of real train sketches, then the world's photos and, under them, each sketch
+    style of the same test faces (a row per style present), each row named on its left."""
+    import cv2
+
+    from sketchface.data.realpairs import load_real_pairs
+    from sketchface.data.synthetic import SyntheticShards
+    from sketchface.mesh import label
+
+    real = load_real_pairs(real_pairs, "train")["sketch"]
+    pick = np.random.default_rng(seed).choice(len(real), size=min(n, len(real)), replace=False)
+    keys = [STYLE_KEYS[s] for s in styles]
+    ds = SyntheticShards(data, "test", keys=("photo",), to_tensor=False)
+    present = [k for k in keys if ds.shards and (ds.root / ds.shards[0] / f"{k}.npy").is_file()]
+    ds = SyntheticShards(data, "test", keys=("photo", *present), to_tensor=False)
+    faces = [ds[int(i)] for i in np.linspace(0, len(ds) - 1, n).astype(int)]
+
+    def u8(a):
+        a = np.asarray(a)
+        a = a if a.dtype == np.uint8 else (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
+        return np.repeat(a[..., None], 3, -1) if a.ndim == 2 else a
+
+    rows = [("real artist sketches (train pairs)", [u8(real[i]) for i in pick]),
+            ("the world's photos (test faces)", [u8(f["photo"]) for f in faces])]
+    rows += [(f"{k.removeprefix('sketch_')} style of those photos", [u8(f[k]) for f in faces]) for k in present]
+    out = np.concatenate([label(np.concatenate(pics, 1), name) for name, pics in rows], 0)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
+    return path
+
+
 def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("style-gap", help="how well a small CNN tells each training sketch style from real sketches",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,8 +139,12 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="make-data folder")
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sheet", default=None, help="also write a contact sheet of the styles here (e.g. "
+                                                   "docs/img/sketch_styles.jpg)")
 
     def run(a):
+        if a.sheet:
+            print(f"wrote {style_sheet(a.real_pairs, a.data, a.sheet, seed=a.seed)}")
         res = style_gap(a.real_pairs, a.data, steps=a.steps, seed=a.seed)
         print("| style | held-out accuracy, real vs style (50 % = indistinguishable) |\n|---|---|")
         for k, v in res.items():
