@@ -174,3 +174,37 @@ def test_draw_reconstruct_slide_download(app_url, shots, tmp_path):
     mesh = trimesh.load(glb, force="mesh")
     assert len(mesh.faces) > 0 and mesh.visual.vertex_colors is not None
     assert time.time() - t0 < 600
+
+
+def test_first_stroke_updates_the_face_and_a_phone_scrolls_to_it(app_url, shots, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            # a phone: the drawing's face appears after the first stroke, scrolled into view
+            page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(app_url, wait_until="load", timeout=TIMEOUT_MS)
+            page.wait_for_selector("#sf-pad canvas")
+            page.locator("#sf-pad canvas").first.scroll_into_view_if_needed()
+            assert page.locator("#sf-live input[type=checkbox]").is_checked()
+            draw_on(page, "#sf-pad", browser_strokes()[:1])              # one stroke: the face's outline
+            page.wait_for_function(SURFACE_JS)
+            page.screenshot(path=str(shots / "phone_01_first_stroke.png"))
+            draw_on(page, "#sf-pad", browser_strokes()[1:4])
+            page.click("#sf-run")
+            page.wait_for_timeout(2500)
+            box = page.locator("#sf-plot").bounding_box()
+            assert box["y"] < 844 and box["y"] + box["height"] > 0, box            # the face is on the screen
+            page.screenshot(path=str(shots / "phone_02_reconstructed.png"))
+            # a file that is no image: one sentence, no exception's name, no old face left under it
+            bad = tmp_path / "notes.png"
+            bad.write_text("not an image")
+            page.locator("button[role=tab]", has_text="Upload a drawing").click()
+            page.locator("#sf-upload input[type=file]").set_input_files(str(bad))
+            page.wait_for_selector("text=is not an image that can be read")
+            text = page.locator("body").inner_text()
+            assert "Error:" not in text and "UnidentifiedImageError" not in text
+        finally:
+            browser.close()

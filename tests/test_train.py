@@ -162,6 +162,26 @@ def test_fine_stage_with_fixed_coarse_and_lines(data, tmp_path):
     assert "3d" in last
 
 
+def test_dressed_sketches_keep_their_depth(data, tmp_path):
+    import torch
+
+    from sketchface.train.stages import dress_sketches
+
+    cfg = load_config(None, [f"data={data}", "dress_share=1.0"], stage="coarse")
+    t = Trainer(get_stage("coarse"), load_config(None, [f"data={data}", f"out={tmp_path}", *TINY, "dress_share=1",
+                                                       "steps=1"],
+                                                 stage="coarse"), progress=False)
+    batch = t.local_batch(0)
+    s = batch["sketch_pencil"]
+    dressed = dress_sketches(s, batch, cfg, torch.Generator().manual_seed(0))
+    assert dressed.shape == s.shape and dressed.mean() < s.mean() and (dressed < s - 0.1).any()    # more ink
+    again = dress_sketches(s, batch, cfg, torch.Generator().manual_seed(0))
+    assert torch.equal(dressed, again)                                                  # reproducible per step
+    assert "3d_s" in t.fit()                                               # a dressed training run
+    with pytest.raises(UserError, match="dress_share"):
+        load_config(None, ["dress_share=2"], stage="coarse")
+
+
 def test_cyclegan_stage(data, tmp_path):
     _, last = run("cyclegan", data, tmp_path, "steps=2", "net={image_size: 32, ngf: 4, ndf: 4, n_blocks: 1}")
     assert {"g", "d"} <= set(last)

@@ -116,3 +116,17 @@ def dress(img: np.ndarray, lm: np.ndarray, rng: np.random.Generator, p_hair: flo
     if rng.random() < p_glasses:
         out = glasses(out, lm, rng)
     return out
+
+
+def dress_batch(x, landmarks, rng: np.random.Generator, share: float):
+    """A ``share`` of a batch of drawings (torch, (N, H, W) or (N, 1, H, W), in [0, 1]) dressed by ``dress``;
+    ``landmarks`` (N, 68, 2) in the drawings' pixels. Returns a new tensor."""
+    import torch
+
+    out = x.clone()
+    flat = out[:, 0] if out.dim() == 4 else out
+    for i in range(len(x)):
+        if rng.random() < share:
+            pts = np.asarray(landmarks[i].cpu() if hasattr(landmarks[i], "cpu") else landmarks[i], np.float32)
+            flat[i] = torch.from_numpy(dress(flat[i].detach().cpu().float().numpy(), pts, rng)).to(flat)
+    return out

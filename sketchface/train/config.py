@@ -65,6 +65,9 @@ class TrainConfig:
     jitter_share: float = _f(0.0, "coarse: share of examples shown in a random square around the training frame "
                                   "(sketch, photo and depth cropped alike), so CoarseNet follows the drawn outline "
                                   "wherever the pipeline's framing puts it (not in the paper; 0 = the paper's)")
+    dress_share: float = _f(0.0, "coarse: share of training drawings dressed with hair, glasses, a collar and "
+                                  "shoulders (sketchface.synth.dress), the depth target unchanged, so that CoarseNet "
+                                  "learns they are not geometry (not in the paper; 0 = the paper's)")
     jitter_scale: float = _f(1.15, "coarse: largest zoom of that square, in or out (1.15 = half-side 1/1.15-1.15)")
     jitter_shift: float = _f(0.1, "coarse: largest offset of that square's centre, in frame half-sides")
     coarse_ckpt: str = _f("", "fine: CoarseNet checkpoint folder (config.json + model.safetensors)")
@@ -127,6 +130,8 @@ class TrainConfig:
             raise UserError(f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
         if self.warmup_steps < 0 or self.warmup_steps >= self.steps:
             raise UserError(f"warmup_steps must be at least 0 and below steps ({self.steps}), got {self.warmup_steps}")
+        if not 0.0 <= self.dress_share <= 1.0:
+            raise UserError(f"dress_share must be in [0, 1], got {self.dress_share}")
         if not 0.0 <= self.jitter_share <= 1.0 or self.jitter_scale < 1.0 or self.jitter_shift < 0.0:
             raise UserError(f"jitter_share must be in [0, 1], jitter_scale at least 1 and jitter_shift at least 0 "
                             f"(got {self.jitter_share}, {self.jitter_scale}, {self.jitter_shift})")

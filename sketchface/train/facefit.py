@@ -127,20 +127,6 @@ def sample_crops(n: int, generator):
     return torch.stack([lo + (hi - lo) * u[:, 0], SHIFT * (2 * u[:, 1] - 1), SHIFT * (2 * u[:, 2] - 1)], 1)
 
 
-def dress_drawings(x, landmarks, rng, share: float):
-    """A ``share`` of the drawings (N, H, W float in [0, 1]) dressed with hair, glasses and collars
-    (``sketchface.synth.dress``)."""
-    import torch
-
-    from sketchface.synth.dress import dress
-
-    out = x.clone()
-    for i in range(len(x)):
-        if rng.random() < share:
-            out[i] = torch.from_numpy(dress(x[i].numpy(), landmarks[i], rng))
-    return out
-
-
 def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128, dress: float = 0.0, rng=None):
     """The framed RGB inputs (N, 3, size, size) of samples ``idx`` seen through ``crops``, each in a random style;
     a share ``dress`` of the drawings dressed first (hair, glasses, collar; ``rng``: a numpy Generator)."""
@@ -163,7 +149,8 @@ def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128
             x = crop_squares(x.permute(0, 3, 1, 2), crops[sel], size, "border")
         else:
             if dress > 0:
-                x = dress_drawings(x, d["landmarks"][ids], rng, dress)
+                from sketchface.synth.dress import dress_batch
+                x = dress_batch(x, d["landmarks"][ids], rng, dress)
             x = crop_squares(restyle(x[:, None], generator, pen), crops[sel], size, "white").expand(-1, 3, -1, -1)
         out[sel] = x
     return out

@@ -142,9 +142,23 @@ class Stage:
         _module(models["net"]).save_pretrained(out)
 
 
+def dress_sketches(s: torch.Tensor, batch: dict, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+    """A share ``cfg.dress_share`` of the sketches (N, 1, S, S) dressed with hair, glasses and collars
+    (``sketchface.synth.dress``) from the batch's landmarks, drawn reproducibly from ``gen``."""
+    import numpy as np
+
+    from sketchface.synth.dress import dress_batch
+
+    if "landmarks" not in batch:
+        raise UserError("dress_share needs the data's landmarks (make-data writes them)")
+    lm = batch["landmarks"].float() * (s.shape[-1] / batch["depth"].shape[-1])
+    rng = np.random.default_rng(int(torch.randint(2 ** 31 - 1, (1,), generator=gen)))
+    return dress_batch(s.float(), lm, rng, cfg.dress_share).to(s.dtype)
+
+
 class CoarseStage(Stage):
     name = "coarse"
-    keys = (*SKETCH_KEYS.values(), "photo", "depth", "mask")
+    keys = (*SKETCH_KEYS.values(), "photo", "depth", "mask", "landmarks")
 
     def build_models(self, cfg, device):
         return {"net": new_network(COARSE_KINDS[cfg.variant], cfg).to(device).train()}
@@ -156,6 +170,8 @@ class CoarseStage(Stage):
         size = self._size(models)
         net = models["net"]
         s = pick_sketch(batch, cfg, gen, size)
+        if cfg.dress_share > 0:             # hair, glasses, collars over the drawing; the depth target unchanged
+            s = dress_sketches(s, batch, cfg, gen)
         d = _resize(batch["depth"], size)
         p = _resize(batch["photo"], size) if cfg.variant == "dp" else None
         if cfg.jitter_share > 0:

@@ -299,8 +299,10 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
         run_event = run.click(logic.reconstruct, run_inputs, view_outputs, api_name="reconstruct",
                               concurrency_id="model", scroll_to_output=True)     # a phone scrolls to the face
         run_event.success(**export_io, api_name="export", concurrency_id="export")
-        live_event = pad.change(logic.reconstruct_live, [live] + run_inputs, view_outputs, trigger_mode="always_last",
-                                show_progress="minimal", concurrency_id="model", api_visibility="private")
+        # .input, not .change: the Sketchpad drops its first change event (meant for loading its starting page),
+        # which is the first stroke when the pad starts on a white page; .input fires from the first stroke on
+        live_event = pad.input(logic.reconstruct_live, [live] + run_inputs, view_outputs, trigger_mode="always_last",
+                               show_progress="minimal", concurrency_id="model", api_visibility="private")
         live_event.success(**export_io, concurrency_id="export", api_visibility="private")
         for event in (run_event, live_event):       # a refusal or an error leaves no old face under its message
             event.failure(logic.cleared, None, view_outputs + [model3d, files], queue=False,
