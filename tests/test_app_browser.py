@@ -193,18 +193,26 @@ def test_first_stroke_updates_the_face_and_a_phone_scrolls_to_it(app_url, shots,
             page.wait_for_function(SURFACE_JS)
             page.screenshot(path=str(shots / "phone_01_first_stroke.png"))
             draw_on(page, "#sf-pad", browser_strokes()[1:4])
+            before = page.locator("#sf-info").inner_text()
             page.click("#sf-run")
-            page.wait_for_timeout(2500)
+            page.wait_for_function(f"() => document.querySelector('#sf-info').innerText !== {before!r}")
+            page.wait_for_function("() => { const r = document.querySelector('#sf-plot').getBoundingClientRect();"
+                                   " return r.top < window.innerHeight && r.bottom > 0; }", timeout=15_000)
             box = page.locator("#sf-plot").bounding_box()
-            assert box["y"] < 844 and box["y"] + box["height"] > 0, box            # the face is on the screen
+            width = page.evaluate("window.innerWidth")
+            assert box["y"] < 844 and box["y"] + box["height"] > 0, (box, width)   # the face is on the screen
             page.screenshot(path=str(shots / "phone_02_reconstructed.png"))
             # a file that is no image: one sentence, no exception's name, no old face left under it
             bad = tmp_path / "notes.png"
             bad.write_text("not an image")
             page.locator("button[role=tab]", has_text="Upload a drawing").click()
             page.locator("#sf-upload input[type=file]").set_input_files(str(bad))
+            page.wait_for_timeout(1000)
+            page.click("#sf-run")
             page.wait_for_selector("text=is not an image that can be read")
+            page.wait_for_function("() => /Nothing to show/.test(document.querySelector('#sf-plot').innerText)")
             text = page.locator("body").inner_text()
-            assert "Error:" not in text and "UnidentifiedImageError" not in text
+            assert "UnidentifiedImageError" not in text and "Traceback" not in text
+            page.screenshot(path=str(shots / "phone_03_refused.png"))
         finally:
             browser.close()

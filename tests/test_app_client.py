@@ -67,7 +67,7 @@ def test_sketch_pad_input(client, tmp_path):
     Image.fromarray(comp, "RGBA").save(path)
     pad = {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}
     out = reconstruct(client, source="draw", pad=pad)
-    assert "input: lines" in out[5]
+    assert "Read as **a line drawing**" in out[5]
 
 
 def test_bad_input_is_reported_and_the_server_keeps_serving(client, tmp_path, face_png):

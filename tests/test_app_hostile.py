@@ -186,7 +186,7 @@ def test_after_the_corpus_a_face_still_reconstructs_and_the_repository_is_untouc
     face = tmp_path / "face.png"
     Image.fromarray(draw_strokes(face_strokes(), 256, 2)).save(face)
     out = reconstruct(client, handle_file(str(face)))
-    assert "λ_line 0.85" in out[5] and "input: lines" in out[5]
+    assert "λ_line 0.85" in out[5] and "Read as **a line drawing**" in out[5]
     after = repo_snapshot()
     before = served[0]
     added = sorted(set(after) - set(before))

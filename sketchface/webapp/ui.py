@@ -56,6 +56,11 @@ KEEP_CAMERA_JS = r"""
   install();
 }
 """
+# on a narrow screen (a phone: the result column sits under the inputs) a finished Reconstruct scrolls to the face
+SCROLL_TO_FACE_JS = """() => {
+  const plot = document.querySelector('#sf-plot');
+  if (plot && window.innerWidth < 800) setTimeout(() => plot.scrollIntoView({block: 'start'}), 100);
+}"""
 # what demo.launch() gets besides host and port (those come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT)
 LAUNCH_KWARGS = dict(max_file_size=MAX_BYTES, show_error=True, js=KEEP_CAMERA_JS)
 QUEUE_KWARGS = dict(default_concurrency_limit=1, max_size=64)
@@ -297,7 +302,8 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
         lam.change(None, lam, lam_dis, js="(x) => Math.round((1 - x) * 100) / 100", queue=False)
 
         run_event = run.click(logic.reconstruct, run_inputs, view_outputs, api_name="reconstruct",
-                              concurrency_id="model", scroll_to_output=True)     # a phone scrolls to the face
+                              concurrency_id="model")
+        run_event.success(None, js=SCROLL_TO_FACE_JS, queue=False, api_visibility="private")
         run_event.success(**export_io, api_name="export", concurrency_id="export")
         # .input, not .change: the Sketchpad drops its first change event (meant for loading its starting page),
         # which is the first stroke when the pad starts on a white page; .input fires from the first stroke on
