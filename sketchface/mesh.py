@@ -118,7 +118,7 @@ def spiky_triangles(mesh, ratio: float = SPIKE_RATIO, min_cm: float = SPIKE_MIN_
     return bad
 
 
-def drop_spiky_triangles(mesh, rounds: int = 4):
+def drop_spiky_triangles(mesh, rounds: int = 12):
     """The mesh without its spiky triangles (``spiky_triangles``), checked again after each removal (a removed
     triangle changes its neighbours' medians); unreferenced vertices go too."""
     for _ in range(rounds):
