@@ -157,6 +157,13 @@ def trusted_mask(depth: np.ndarray, mask: np.ndarray, relief: float = 1.0, round
     return m
 
 
+def trusted_heightfield(depth: np.ndarray, mask: np.ndarray, colors: np.ndarray | None = None,
+                        relief: float = 1.0):
+    """``depth_to_mesh`` on the trusted pixels only (``trusted_mask``), without spiky triangles: the heightfield
+    that every view and download shows."""
+    return drop_spiky_triangles(depth_to_mesh(depth, trusted_mask(depth, mask, relief), colors, relief=relief))
+
+
 def shade(depth: np.ndarray, mask: np.ndarray | None = None, light=(0.3, 0.4, 0.87)) -> np.ndarray:
     """Lambertian gray shading of a depth map (H, W) -> (H, W) in [0, 1], for pictures and vertex colours."""
     from sketchface.render import normals_from_depth

@@ -145,7 +145,7 @@ class Reconstruction:
         onto its front), "heightfield" (one vertex per face pixel of the depth map) or "auto" (head when
         ``has_head``). ``relief`` exaggerates (> 1) or flattens (< 1) the depth (its detail, for the head);
         ``step`` keeps every step-th pixel (heightfield only)."""
-        from sketchface.mesh import depth_to_mesh, drop_spiky_triangles, shade, trusted_mask
+        from sketchface.mesh import shade, trusted_heightfield
 
         if topology not in ("auto", "head", "heightfield"):
             raise ValueError(f"topology must be auto, head or heightfield, got {topology!r}")
@@ -158,16 +158,17 @@ class Reconstruction:
             rendered = ((self.prior, self.mask) if self.coarse_source == FACE_MODEL and self.prior is not None
                         else self.face_prior.render(self.fit, self.size))
             detail = np.where(rendered[1], depth - rendered[0], 0.0)
-            return self.face_prior.mesh(self.fit, detail=detail, colors=self.colors, relief=relief, rendered=rendered)
+            # over the face model the detail is FineNet's, already limited (_limit_detail): not limited twice
+            limit = None if self.coarse_source == FACE_MODEL else DETAIL_LIMIT_CM
+            return self.face_prior.mesh(self.fit, detail=detail, colors=self.colors, relief=relief, rendered=rendered,
+                                        detail_limit_cm=limit)
         colors = self.colors if self.colors is not None else shade(depth, self.mask)
         step = int(step)
         if step < 1:
             raise ValueError(f"step must be a positive integer, got {step}")
         s = slice(None, None, step)
         # only the pixels whose depth can be trusted: no rim ring, no cells that plunge like spikes
-        mesh = depth_to_mesh(depth[s, s], trusted_mask(depth[s, s], self.mask[s, s], relief), colors[s, s],
-                             relief=relief)
-        return drop_spiky_triangles(mesh)
+        return trusted_heightfield(depth[s, s], self.mask[s, s], colors[s, s], relief)
 
     def picture(self, labels: bool = True) -> np.ndarray:
         """One RGB uint8 strip: input | l | coarse | fine (shaded) | l', each named above (``labels``)."""

@@ -138,12 +138,14 @@ class FacePrior:
         return (np.clip(depth, 0.0, 1.0) * mask).astype(np.float32), mask
 
     def mesh(self, fit: Fit, detail: np.ndarray | None = None, colors: np.ndarray | None = None,
-             relief: float = 1.0, close_holes: bool = True, rendered: tuple | None = None):
+             relief: float = 1.0, close_holes: bool = True, rendered: tuple | None = None,
+             detail_limit_cm: float | None = DETAIL_LIMIT_CM):
         """The fitted face in the face model's own topology (head and neck), upright and facing +Z, centimetres.
 
         ``detail`` (size, size; depth units, e.g. fine - prior) is moved onto the vertices that face the viewer and
-        are visible in the frame, along the view direction, softly limited to ``DETAIL_LIMIT_CM`` (then scaled by
-        ``relief``); ``colors`` (size, size, 3) in
+        are visible in the frame, along the view direction, softly limited to ``detail_limit_cm`` (None: as it is;
+        the default limit is the one the pipeline puts on FineNet's detail over the face model), then scaled by
+        ``relief``; ``colors`` (size, size, 3) in
         [0, 1] colours those vertices (a photo), the others a neutral skin tone. ``close_holes`` closes the eye,
         mouth and neck openings so that the mesh is watertight where the model allows. ``rendered``: ``render(fit,
         size)`` when the caller has it already."""
@@ -175,7 +177,9 @@ class FacePrior:
                                      mode="constant", cval=0.0)
                 dz_cm = dd * (DEPTH_NEAR_CM - DEPTH_FAR_CM) / max(cam.scale, 1e-3)
                 # softly limited: a carved stroke reads as a crease, never as a slot or a spike
-                dz_cm = weight * DETAIL_LIMIT_CM * np.tanh(dz_cm / DETAIL_LIMIT_CM) * relief
+                if detail_limit_cm:
+                    dz_cm = detail_limit_cm * np.tanh(dz_cm / detail_limit_cm)
+                dz_cm = weight * dz_cm * relief
                 v = v + np.outer(dz_cm, rot[2])          # the camera's +z (toward the viewer) in model space
             if colors is not None:
                 c = np.stack([map_coordinates(np.asarray(colors[..., i], np.float64), coords, order=1,

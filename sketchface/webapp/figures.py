@@ -31,13 +31,11 @@ LIGHTING = dict(ambient=0.38, diffuse=0.85, specular=0.12, roughness=0.65, fresn
 def heightfield(depth: np.ndarray, mask: np.ndarray, relief: float = 1.0, max_side: int = PLOT_MAX_SIDE):
     """The depth map's trusted pixels as a trimesh heightfield (cm, x right, y up, +z toward the viewer), at most
     ``max_side`` vertices a side."""
-    from sketchface.mesh import depth_to_mesh, drop_spiky_triangles, trusted_mask
+    from sketchface.mesh import trusted_heightfield
 
     depth = np.asarray(depth, np.float32)
     step = max(1, int(np.ceil(max(depth.shape) / max_side)))
-    d = depth[::step, ::step]
-    m = trusted_mask(d, np.asarray(mask, bool)[::step, ::step], relief)
-    return drop_spiky_triangles(depth_to_mesh(d, m, relief=relief))
+    return trusted_heightfield(depth[::step, ::step], np.asarray(mask, bool)[::step, ::step], relief=relief)
 
 
 def _mesh_trace(vertices, triangles, colors=None, scene: str = "scene", name: str = "face"):
@@ -91,11 +89,6 @@ def meshes_figure(panels: list, height: int = 480, uirevision: str = "sketchface
                                     showarrow=False, yanchor="bottom", font=dict(size=14)))
     layout["annotations"] = annotations
     return go.Figure(data=traces, layout=layout)
-
-
-def surface_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], relief: float = 1.0, height: int = 480):
-    """One heightfield per (title, depth, mask) panel (``meshes_figure``)."""
-    return meshes_figure([(title, heightfield(d, m, relief)) for title, d, m in panels], height)
 
 
 def empty_figure(message: str = "Draw a face and press Reconstruct", height: int = 480):
