@@ -227,6 +227,18 @@ def flatten_paper(gray: np.ndarray) -> np.ndarray:
     return np.clip(gray / surface, 0.0, 1.0).astype(np.float32)
 
 
+PAPER_WHITE = (1.0, 1.0, 1.0)
+
+
+def model_source(rgb: np.ndarray, kind: str) -> tuple[np.ndarray, tuple | None, bool]:
+    """What the networks are shown of an input of ``kind``: a photo as it is (its frame padded with its border
+    colour, fill None); a drawing as grey with its paper made white (``flatten_paper``; padded white). Returns
+    (source RGB, fill, whether the paper was flattened)."""
+    if kind == "photo":
+        return rgb, None, False
+    return np.repeat(flatten_paper(to_gray(rgb))[..., None], 3, -1), PAPER_WHITE, True
+
+
 def colour_share(rgb: np.ndarray, tolerance: float = 0.03) -> float:
     """The share of the image (pixels not near black) whose chromaticity r, g, b / (r + g + b) differs by more
     than ``tolerance`` from the image's median: 0 for a drawing on tinted paper (ink and paper share one tint),

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from sketchface.framing import (KINDS, Framing, InputError, check_size, crop_to_frame, flatten_paper, frame_face,
-                                guess_kind, load_image, paste_back, refine_framing, to_gray)
+from sketchface.framing import (KINDS, Framing, InputError, check_size, crop_to_frame, frame_face,
+                                guess_kind, load_image, model_source, paste_back, refine_framing, to_gray)
 from sketchface.prior import DETAIL_FADE_PX, DETAIL_LIMIT_CM
 
 PIPELINE_FILE = "pipeline.json"
@@ -338,16 +338,14 @@ class SketchFace:
             kind = guess_kind(rgb)
         # a drawing photographed on tinted paper under uneven light: the paper made white first, like the white
         # padding of the frame (docs/APP.md, "Drawings photographed on paper")
-        flat = None if kind == "photo" else flatten_paper(to_gray(rgb))
-        src = rgb if flat is None else np.repeat(flat[..., None], 3, -1)
+        src, fill, flat = model_source(rgb, kind)
         if crop_box is not None:
             box = _check_crop_box(crop_box)
             framing = Framing(box, tuple(float(v) for v in box), "given")
         else:
             framing = frame_face(src, kind)
-        if flat is not None and self.locator is not None and crop_box is None:
+        if flat and self.locator is not None and crop_box is None:
             framing = refine_framing(src, framing, self.locator)
-        fill = None if kind == "photo" else (1.0, 1.0, 1.0)
         fit = None
         if self.prior is not None:      # FaceFit moves the crop (a given crop_box stays) and fits the face model
             box, seen, fit = self.prior.frame(src, framing.crop_box, fill, rounds=0 if crop_box is not None else None)

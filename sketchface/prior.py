@@ -119,6 +119,28 @@ class FacePrior:
             fit = self.fit(framed)
         return box, framed, fit
 
+    def find(self, rgb: np.ndarray, kind: str):
+        """Frame an input of ``kind`` as the pipeline does without its locator (detector or ink box, then
+        FaceFit's rounds) -> (crop box in input pixels, fit for that crop)."""
+        from sketchface.framing import frame_face, model_source
+
+        src, fill, _ = model_source(rgb, kind)
+        box, _, fit = self.frame(src, frame_face(src, kind).crop_box, fill)
+        return box, fit
+
+    def landmarks(self, fit: Fit, crop_box) -> np.ndarray:
+        """The fitted face's 68 feature points (the face model's ``landmarks68``) in the pixels of the input the
+        crop ``crop_box`` was cut from: (68, 2), x right, y down, pixel centres at integers."""
+        xy, _ = fit.camera().project(self.vertices(fit)[self.fm.landmarks68], self.size)
+        x0, y0, x1, _ = crop_box
+        per_px = (x1 - x0) / self.size                 # input pixels per framed pixel
+        return ((xy + 0.5) * per_px + np.array([x0, y0]) - 0.5).astype(np.float32)
+
+    def feature_points(self, rgb: np.ndarray, kind: str) -> np.ndarray:
+        """The 68 feature points (input pixels) of the face FaceFit fits to an input of ``kind`` (``find``)."""
+        box, fit = self.find(rgb, kind)
+        return self.landmarks(fit, box)
+
     def detail_mask(self, fit: Fit, size: int, fade: float = DETAIL_FADE_PX) -> np.ndarray:
         """Where FineNet may carve the fitted face (size, size, in [0, 1]): the narrow face, fading to 0 over
         ``fade`` pixels towards its rim, so that hair, collar and neck strokes beside the face leave no grooves and

@@ -158,3 +158,46 @@ def test_evaluation_says_so_when_no_test_face_is_detected(tiny_sparse, monkeypat
     monkeypatch.setattr(sf, "locate", no_face)
     with pytest.raises(NoFaceError, match="no face was detected in any of the 2 test renders"):
         eval_reconstruction(db, sf, 2, progress=False)
+
+
+def test_feature_points_setting(tiny_sparse, tmp_path):
+    """Without FaceFit beside the sparse checkpoints the pipeline places the points by ASM (asking for the learned
+    ones is one sentence); with a FaceFit of the face model in the bundle they are FaceFit's by default."""
+    import shutil
+
+    from sketchface.cli import UserError
+    from sketchface.nets.facefit import FaceFit, FaceFitConfig
+    from sketchface.sparse.pipeline import SparseConfig, SparseFace
+
+    fm, db, out = tiny_sparse
+    assert SparseFace.from_checkpoints(out, face_model=fm).points == "asm"
+    with pytest.raises(UserError, match="facefit network and the face model"):
+        SparseFace.from_checkpoints(out, face_model=fm, config=SparseConfig(points="facefit")).points
+    shutil.copytree(out, tmp_path / "bundle" / "sparse")
+    torch.manual_seed(0)
+    FaceFit(FaceFitConfig(image_size=64, widths=(4, 4, 4, 4, 4), head_channels=2, hidden=8, n_identity=4,
+                          n_expression=3, face_vertices=len(fm.neutral))).save_pretrained(tmp_path / "bundle" / "facefit")
+    sf = SparseFace.from_checkpoints(tmp_path / "bundle" / "sparse", face_model=fm)
+    assert sf.points == "facefit"
+    from sketchface.sparse.database import frontal_projection
+    from sketchface.sparse.detect import detect
+    for i in db.test_ids:
+        img, _ = frontal_projection(db.vertices[i], db.triangles, db.landmarks68, 128, np.random.default_rng(i),
+                                    light="front")
+        if detect(img) is not None:
+            break
+    rgb = img.astype(np.float32) / 255
+    learned, asm = sf.locate(rgb, "photo")[1], sf.locate(rgb, "photo", "asm")[1]
+    assert learned.shape == asm.shape == (68, 2) and np.isfinite(learned).all() and not np.allclose(learned, asm)
+    np.testing.assert_allclose(learned, sf.prior.feature_points(rgb, "photo"))
+    assert sf(img, kind="photo").landmarks.shape == (68, 2)
+
+
+def test_standardized_cnn_ignores_light_level_and_contrast():
+    torch.manual_seed(0)
+    net = build_cnn(CNNConfig(image_size=32, n_classes=5, batch_norm=True, standardize=True)).eval()
+    x = torch.rand(4, 1, 32, 32).expand(-1, 3, -1, -1) * 0.5 + 0.2
+    with torch.no_grad():
+        torch.testing.assert_close(net.embed(x * 1.6 - 0.1), net.embed(x), atol=1e-2, rtol=1e-2)
+        plain = build_cnn(CNNConfig(image_size=32, n_classes=5)).eval()
+        assert not torch.allclose(plain.embed(x * 1.6 - 0.1), plain.embed(x), atol=1e-2, rtol=1e-2)

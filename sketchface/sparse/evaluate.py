@@ -81,29 +81,37 @@ def evaluate_depth_predictor(predict_depth: Callable[[np.ndarray], np.ndarray], 
 
 # ----------------------------------------------------------------------------------------------- stages
 
-def eval_asm(fm, db, sf, n: int, progress: bool) -> dict:
+def eval_points(fm, db, sf, n: int, progress: bool) -> dict:
+    """68-point NME on renders of test identities: the paper's ASM, the learned points (FaceFit, when loaded) and
+    the ASM's initial mean shape, on the faces the detector finds."""
     from sketchface.sparse.asm import nme
     from sketchface.sparse.train import detections, render_views
 
     out = {}
+    methods = ("asm", "facefit") if sf.prior is not None else ("asm",)
     for kind in ("photo", "sketch"):
         v = render_views(fm, db, db.test_ids[:n], 1, 1000 + (kind == "sketch"), kind=kind, progress=progress)
-        dets = detections(v)
-        asm = sf.asm[kind]
-        pred, base, gt, t = [], [], [], []
-        for im, lm, d in zip(v["images"], v["landmarks"], dets):
+        pred = {m: [] for m in methods}
+        t = {m: [] for m in methods}
+        base, gt = [], []
+        for im, lm, d in zip(v["images"], v["landmarks"], detections(v)):
             if d is None:
                 continue
-            t0 = time.perf_counter()
-            pred.append(asm.search(im, d))
-            t.append(time.perf_counter() - t0)
-            base.append(asm.initial_shape(d))
+            for m in methods:
+                t0 = time.perf_counter()
+                if m == "asm":
+                    pred[m].append(sf.asm[kind].search(im, d))
+                else:
+                    pred[m].append(sf.prior.feature_points(im.astype(np.float32) / 255, kind))
+                t[m].append(time.perf_counter() - t0)
+            base.append(sf.asm[kind].initial_shape(d))
             gt.append(lm)
-        e, b = nme(np.array(pred), np.array(gt)), nme(np.array(base), np.array(gt))
-        out[kind] = {"faces": len(v["images"]), "detected": len(gt), "nme_asm": float(e.mean()),
-                     "nme_mean_shape": float(b.mean()), "nme_asm_median": float(np.median(e)),
-                     "ms_per_face": float(np.mean(t) * 1000),
-                     "methods": {str(m): int((v["methods"] == m).sum()) for m in np.unique(v["methods"]) if m}}
+        row = {"faces": len(v["images"]), "detected": len(gt), "nme_mean_shape": float(nme(np.array(base), np.array(gt)).mean()),
+               "methods": {str(m): int((v["methods"] == m).sum()) for m in np.unique(v["methods"]) if m}}
+        for m in methods:
+            e = nme(np.array(pred[m]), np.array(gt))
+            row[m] = {"nme": float(e.mean()), "nme_median": float(np.median(e)), "ms_per_face": float(np.mean(t[m]) * 1000)}
+        out[kind] = row
     return out
 
 
@@ -146,17 +154,20 @@ def eval_reconstruction(db, sf, n: int, progress: bool) -> dict:
     ids = db.test_ids[:n]
     lm_idx = db.landmarks68
     main = "cnn" if sf.cnn is not None else "landmarks"
+    pts = "learned points" if sf.points == "facefit" else "ASM points"
     mean = db.mean_face(db.train_ids)
-    names = ["mean face", "statistical face (CNN retrieval)", "sparse model + TPS (CNN retrieval)",
-             "sparse model + TPS (landmark retrieval)", "sparse model + TPS (random retrieval)",
-             "sparse model + TPS (CNN retrieval, true 2-D points)"]
+    names = ["mean face", f"statistical face ({main} retrieval, {pts})", f"sparse model + TPS ({main} retrieval, {pts})",
+             f"sparse model + TPS (landmark retrieval, {pts})", f"sparse model + TPS (random retrieval, {pts})",
+             f"sparse model + TPS ({main} retrieval, true 2-D points)"]
+    if sf.points == "facefit":       # the paper's feature points, kept as its row
+        names.append(f"sparse model + TPS ({main} retrieval, ASM points)")
     from sketchface.sparse.database import similarity_align
 
     err = {k: [] for k in names}
     err_al = {k: [] for k in names}
     d7a = {k: [] for k in names}
     d7r = {k: [] for k in names}
-    times = {"detect+asm": [], "retrieval": [], "sparse+tps": []}
+    times = {"detect+points": [], "retrieval": [], "sparse+tps": []}
     missed = 0
     for i in tqdm(ids, desc="reconstruct test faces", disable=not progress):
         img, r = test_input(db, int(i))
@@ -174,13 +185,16 @@ def eval_reconstruction(db, sf, n: int, progress: bool) -> dict:
         except NoFaceError:
             missed += 1
             continue
-        times["detect+asm"].append(t1 - t0)
+        times["detect+points"].append(t1 - t0)
         times["retrieval"].append(t2 - t1)
         times["sparse+tps"].append(t3 - t2)
         meshes = {names[0]: mean, names[1]: stat, names[2]: v}
         meshes[names[3]] = sf.reconstruct(lm, sf.retrieve(rgb, lm, "photo", "landmarks")[0])[2]
         meshes[names[4]] = sf.reconstruct(lm, sf.retrieve(rgb, lm, "photo", "random")[0])[2]
         meshes[names[5]] = sf.reconstruct(r.landmarks, sf.retrieve(rgb, r.landmarks, "photo", main)[0])[2]
+        if len(names) > 6:
+            a = sf.locate(rgb, "photo", "asm")[1]
+            meshes[names[6]] = sf.reconstruct(a, sf.retrieve(rgb, a, "photo", main)[0])[2]
         for k, m in meshes.items():
             err[k].append(float(np.linalg.norm(m - gt, axis=1).mean()) * 10)
             err_al[k].append(float(np.linalg.norm(similarity_align(m, gt) - gt, axis=1).mean()) * 10)
@@ -218,14 +232,19 @@ def markdown(res: dict) -> str:
     db = res["database"]
     L += [f"Database: {db['n_identities']} identities, ids 0..{db['n_train'] - 1} searchable (train), "
           f"{db['n_train']}..{db['n_train'] + db['n_test'] - 1} test; {res['vertices']} vertices per face.", ""]
-    if "asm" in res:
-        L += ["## Feature points (ASM, 68 points)", "",
+    if "points" in res:
+        methods = [m for m in ("asm", "facefit") if m in next(iter(res["points"].values()))]
+        label = {"asm": "ASM (paper)", "facefit": "learned (FaceFit)"}
+        L += ["## Feature points (68 points)", "",
               "Normalised mean error (mean point distance / outer-eye-corner distance) on renders of test identities "
-              "with random pose (yaw ±15°, pitch ±10°, roll ±6°), light and expression.", "",
-              "| input | faces | detected | ASM NME | mean-shape NME (baseline) | ASM median | ms/face |", "|---|---|---|---|---|---|---|"]
-        for kind, a in res["asm"].items():
-            L.append(f"| {kind} | {a['faces']} | {a['detected']} {a['methods']} | {a['nme_asm']:.4f} | "
-                     f"{a['nme_mean_shape']:.4f} | {a['nme_asm_median']:.4f} | {a['ms_per_face']:.1f} |")
+              "with random pose (yaw ±15°, pitch ±10°, roll ±6°), light and expression, on the faces the detector "
+              "finds. The learned points are the 68 landmarks of the face model FaceFit fits (`sketchface.prior`).", "",
+              "| input | faces | detected | " + " | ".join(f"{label[m]} NME | median | ms/face" for m in methods)
+              + " | mean shape NME (baseline) |", "|---|---|---|" + "---|---|---|" * len(methods) + "---|"]
+        for kind, a in res["points"].items():
+            L.append(f"| {kind} | {a['faces']} | {a['detected']} {a['methods']} | "
+                     + " | ".join(f"{a[m]['nme']:.4f} | {a[m]['nme_median']:.4f} | {a[m]['ms_per_face']:.1f}"
+                                  for m in methods) + f" | {a['nme_mean_shape']:.4f} |")
         L.append("")
     if "recognition" in res:
         r = res["recognition"]
@@ -283,11 +302,11 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoints", default=None, help="sparse checkpoints folder (default: checkpoints/sparse)")
     p.add_argument("--db", default=None, help="database .npz (default: rebuilt from the face model)")
     p.add_argument("--faces", type=int, default=200, help="test identities to reconstruct (default: %(default)s)")
-    p.add_argument("--asm-faces", type=int, default=200, help="test renders for the ASM error (default: %(default)s)")
+    p.add_argument("--asm-faces", type=int, default=200, help="test renders for the feature-point error (default: %(default)s)")
     p.add_argument("--views-test", type=int, default=3, help="held-out renders per identity for recognition")
     p.add_argument("--views-train", type=int, default=12, help="training renders per identity (as train-sparse)")
     p.add_argument("--k", type=int, default=None, help="similar faces averaged (default: the checkpoints')")
-    p.add_argument("--skip", nargs="*", default=[], choices=["asm", "recognition", "reconstruction", "tps"])
+    p.add_argument("--skip", nargs="*", default=[], choices=["points", "recognition", "reconstruction", "tps"])
     p.add_argument("--out", default="docs/RESULTS_SPARSE.md", help="markdown report (default: %(default)s)")
     p.add_argument("--json", default=None, help="also write the numbers as JSON here")
     p.add_argument("--threads", type=int, default=1)
@@ -330,8 +349,8 @@ def _run(args) -> int:
         "Sketch inputs retrieve similar faces by feature-point geometry (the CNN was trained on photos).",
     ]
     progress = True
-    if "asm" not in args.skip:
-        res["asm"] = eval_asm(fm, db, sf, args.asm_faces, progress)
+    if "points" not in args.skip:
+        res["points"] = eval_points(fm, db, sf, args.asm_faces, progress)
     if "recognition" not in args.skip and sf.cnn is not None:
         res["recognition"] = eval_recognition(fm, db, sf, args.views_test, args.views_train, progress)
     if "reconstruction" not in args.skip:

@@ -32,6 +32,8 @@ from sketchface.sparse.tps import tps_deform
 class SparseConfig:
     k: int = 10                  # similar faces averaged into the statistical face
     retrieval: str = "auto"      # "cnn", "landmarks", or "auto": CNN for photos, landmarks for drawings
+    points: str = "auto"         # feature points: "facefit" (learned: the 68 points of the face model FaceFit
+    #                              fits), "asm" (the paper's Active Shape Model), "auto": facefit when it is loaded
     noise_cm: float = 0.5        # feature-point noise assumed by the depth estimation (ASM points: ~0.4 cm)
     keep_observed_xy: bool = False  # True: x, y of the sparse model = the observed points (exact points only);
     #                                 False: the regularised 3-D fit (measured better with ASM points)
@@ -102,6 +104,24 @@ def draw_detection(image: np.ndarray, box, landmarks: np.ndarray | None = None) 
     return out
 
 
+def _bundle_prior(bundle: Path, face_model=None):
+    """FaceFit of the checkpoint bundle the sparse folder sits in, with the face model; None when either is
+    missing (the pipeline then places the feature points by ASM)."""
+    from sketchface.facemodel import FaceModelNotFound, load_face_model
+    from sketchface.framing import InputError
+    from sketchface.nets.hub import CheckpointError, load_network
+    from sketchface.prior import FacePrior
+
+    folder = Path(bundle) / "facefit"
+    if not (folder / "config.json").is_file():
+        return None
+    try:
+        fm = face_model if face_model is not None else load_face_model()
+        return FacePrior(load_network(folder), fm)
+    except (FaceModelNotFound, CheckpointError, InputError):   # no face model, or not the one FaceFit knows
+        return None
+
+
 def default_folder() -> Path:
     from sketchface.pipeline import default_checkpoints
 
@@ -110,8 +130,9 @@ def default_folder() -> Path:
 
 class SparseFace:
     def __init__(self, database: FaceDatabase, asm_photo, asm_sketch=None, cnn=None, gallery=None,
-                 config: SparseConfig | None = None):
+                 config: SparseConfig | None = None, prior=None):
         self.db = database
+        self.prior = prior if prior is not None and prior.has_model else None   # sketchface.prior.FacePrior
         self.asm = {"photo": asm_photo, "sketch": asm_sketch or asm_photo}
         self.cnn = cnn
         self.gallery = gallery                       # (n_train, D) CNN features of the frontal projections
@@ -158,11 +179,25 @@ class SparseFace:
             if len(gallery) != db.config.n_train:
                 raise UserError(f"the gallery in {folder} has {len(gallery)} faces but the database "
                                 f"{db.config.n_train}; retrain with `python -m sketchface train-sparse`")
-        return cls(db, asm_p, asm_s, cnn, gallery, cfg)
+        return cls(db, asm_p, asm_s, cnn, gallery, cfg, _bundle_prior(folder.parent, face_model))
 
     # ------------------------------------------------------------------------------------------- stages
-    def locate(self, image: np.ndarray, kind: str) -> tuple[Detection, np.ndarray]:
+    @property
+    def points(self) -> str:
+        """Which feature points ``locate`` answers: "facefit" or "asm"."""
+        if self.config.points not in ("auto", "facefit", "asm"):
+            raise UserError(f"points must be auto, facefit or asm, not {self.config.points!r}")
+        if self.config.points == "facefit" and self.prior is None:
+            raise UserError("the learned feature points need the bundle's facefit network and the face model; "
+                            "use points='asm' or fetch the shipped checkpoints")
+        return "asm" if self.config.points == "asm" or self.prior is None else "facefit"
+
+    def locate(self, image: np.ndarray, kind: str, points: str | None = None) -> tuple[Detection, np.ndarray]:
+        """The face's detection and its 68 feature points (px); ``points``: "facefit" or "asm" (default: the
+        configured ones)."""
         det = detect_or_raise(image, kind)
+        if (points or self.points) == "facefit":
+            return det, self.prior.feature_points(image, kind)
         asm = self.asm["photo" if kind == "photo" else "sketch"]
         return det, asm.search(image, det)
 
@@ -215,7 +250,7 @@ class SparseFace:
         if kind not in ("photo", "sketch", "lines"):
             raise UserError(f"kind must be photo, sketch, lines or auto, not {kind!r}")
         det, lm = self.locate(rgb, kind)
-        t["detect+asm"] = time.perf_counter() - t0
+        t["detect+points"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         ids, sim = self.retrieve(rgb, lm, kind, retrieval)
         t["retrieval"] = time.perf_counter() - t1
@@ -261,6 +296,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoints", default=None, help="folder of the sparse checkpoints (default: checkpoints/sparse)")
     p.add_argument("--db", default=None, help="database .npz (default: rebuilt from the face model)")
     p.add_argument("--k", type=int, default=None, help="similar faces to average")
+    p.add_argument("--points", default="auto", choices=["auto", "facefit", "asm"],
+                   help="feature points: learned (facefit; the default when the bundle has it) or the paper's ASM")
     p.set_defaults(func=_run)
 
 
@@ -270,16 +307,17 @@ def _run(args) -> int:
     sf = SparseFace.from_checkpoints(args.checkpoints, database=args.db)
     if args.k:
         sf.config.k = args.k
+    sf.config.points = args.points
     r = sf(args.image, kind=args.kind)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     r.save_glb(out / "face.glb")
     Image.fromarray(r.draw()).save(out / "face_landmarks.png")
     (out / "face.json").write_text(json.dumps({
-        "kind": r.kind, "box": [round(v, 1) for v in r.box], "detection": r.detection_method,
+        "kind": r.kind, "box": [round(v, 1) for v in r.box], "detection": r.detection_method, "points": sf.points,
         "landmarks": np.round(r.landmarks, 2).tolist(), "retrieved_ids": r.retrieved_ids.tolist(),
         "similarities": np.round(r.similarities, 4).tolist(), "timings_s": {k: round(v, 4) for k, v in r.timings.items()},
     }, indent=1))
     print(f"{args.image}: {r.kind}, face box {tuple(round(v) for v in r.box)} ({r.detection_method}), "
-          f"similar faces {r.retrieved_ids.tolist()} -> {out / 'face.glb'}")
+          f"{sf.points} points, similar faces {r.retrieved_ids.tolist()} -> {out / 'face.glb'}")
     return 0

@@ -67,6 +67,9 @@ class CNNConfig:
     n_classes: int = 200                   # database identities
     dropout: float = 0.3                   # paper: 0.3 before the inner-product layers
     pool_grid: int = 7                     # the third (average) pooling brings the maps to 7x7
+    batch_norm: bool = False               # not in the paper: BatchNorm after each convolution
+    standardize: bool = False              # not in the paper: each crop's grey levels to zero mean, unit spread
+    #                                        (the renders' skin colour and light say nothing of identity)
     template: list = field(default_factory=list)   # (68, 2) alignment template, unit crop coordinates
 
     @classmethod
@@ -91,10 +94,14 @@ def build_cnn(cfg: CNNConfig):
             super().__init__()
             self.config = c
             c1, c2, c3 = c.channels
+
+            def conv(c_in, c_out):
+                return [nn.Conv2d(c_in, c_out, 3, padding=1)] + ([nn.BatchNorm2d(c_out)] if c.batch_norm else [])
+
             self.features = nn.Sequential(
-                nn.Conv2d(3, c1, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),     # (c1, S/2, S/2)
-                nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),    # (c2, S/4, S/4)
-                nn.Conv2d(c2, c3, 3, padding=1), nn.AdaptiveAvgPool2d(c.pool_grid),         # (c3, 7, 7), no ReLU
+                *conv(3, c1), nn.ReLU(inplace=True), nn.MaxPool2d(2),      # (c1, S/2, S/2)
+                *conv(c1, c2), nn.ReLU(inplace=True), nn.MaxPool2d(2),     # (c2, S/4, S/4)
+                *conv(c2, c3), nn.AdaptiveAvgPool2d(c.pool_grid),          # (c3, 7, 7), no ReLU
             )
             self.fc1 = nn.Sequential(nn.Flatten(), nn.Dropout(c.dropout),
                                      nn.Linear(c3 * c.pool_grid ** 2, c.fc_dim), nn.ReLU(inplace=True))
@@ -106,8 +113,15 @@ def build_cnn(cfg: CNNConfig):
                     nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                     nn.init.zeros_(m.bias)
 
+        def prepare(self, x):                        # x: (N, 3, S, S) in [0, 1]
+            if self.config.standardize:
+                g = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
+                mu, sd = g.mean((2, 3), keepdim=True), g.std((2, 3), keepdim=True)
+                x = ((g - mu) / (sd + 1e-3)).expand(-1, 3, -1, -1)
+            return x - self.mean_image
+
         def embed(self, x):                          # x: (N, 3, S, S) in [0, 1]
-            return self.fc1(self.features(x - self.mean_image))   # (N, fc_dim)
+            return self.fc1(self.features(self.prepare(x)))   # (N, fc_dim)
 
         def forward(self, x):
             return self.fc2(self.embed(x))           # (N, n_classes) logits
@@ -158,6 +172,9 @@ class TrainConfig:
     weight_decay: float = 5e-4    # paper
     seed: int = 0
     flip: bool = False            # no mirror augmentation: a mirrored face is another identity
+    schedule: str = "step"        # "step" (paper) or "cosine" (lr to 0 over the run)
+    label_smoothing: float = 0.0  # paper: plain softmax loss
+    colour_jitter: float = 0.0    # per-channel gain spread and gamma spread of the crops (paper: brightness only)
 
 
 def train_cnn(net, images: np.ndarray, labels: np.ndarray, cfg: TrainConfig | None = None,
@@ -170,10 +187,17 @@ def train_cnn(net, images: np.ndarray, labels: np.ndarray, cfg: TrainConfig | No
     cfg = cfg or TrainConfig()
     g = torch.Generator().manual_seed(cfg.seed)
     with torch.no_grad():
-        net.mean_image.copy_(to_tensor(images).mean(0))
+        net.mean_image.zero_()
+        net.mean_image.copy_(torch.cat([net.prepare(to_tensor(images[i:i + 256])) for i in range(0, len(images), 256)])
+                             .mean(0))
     opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.StepLR(opt, cfg.lr_step, cfg.lr_gamma)
-    lossf = nn.CrossEntropyLoss()
+    if cfg.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)
+    elif cfg.schedule == "step":
+        sched = torch.optim.lr_scheduler.StepLR(opt, cfg.lr_step, cfg.lr_gamma)
+    else:
+        raise UserError(f"schedule must be step or cosine, not {cfg.schedule!r}")
+    lossf = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     y_all = torch.as_tensor(labels, dtype=torch.long)
     net.train()
     hist, t0 = [], time.time()
@@ -183,6 +207,11 @@ def train_cnn(net, images: np.ndarray, labels: np.ndarray, cfg: TrainConfig | No
         idx = torch.randint(0, len(images), (cfg.batch,), generator=g)
         x = to_tensor(images[idx.numpy()])
         x = x * (1 + 0.1 * (torch.rand(cfg.batch, 1, 1, 1, generator=g) - 0.5))   # brightness jitter
+        if cfg.colour_jitter:
+            j = cfg.colour_jitter
+            gain = 1 + j * (torch.rand(cfg.batch, 3, 1, 1, generator=g) - 0.5)
+            gamma = torch.exp(j * (torch.rand(cfg.batch, 1, 1, 1, generator=g) - 0.5))
+            x = (x.clamp(0, 1) * gain).clamp(1e-4, 1) ** gamma
         y = y_all[idx]
         logits = net(x)
         loss = lossf(logits, y)

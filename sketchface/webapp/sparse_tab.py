@@ -136,6 +136,7 @@ class SparseLogic:
         glb, files = self.export(r)
         parts = [f"**{TITLE}**", f"input: {r.kind}",
                  f"face found by {'the Haar detector' if r.detection_method == 'haar' else 'the ink box'}",
+                 "points from the fitted face model" if sf.points == "facefit" else "points by the shape model",
                  f"{len(r.retrieved_ids)} similar faces averaged", f"{len(r.vertices)} vertices",
                  f"run {run_ms:.0f} ms"]
         if first and self.load_seconds is not None:
