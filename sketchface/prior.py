@@ -71,6 +71,7 @@ class FacePrior:
         self.fm = face_model
         self.rounds = int(rounds)
         self._loops = None
+        self._front_cache = None
         if face_model is None:
             return
         self._face_triangles = face_model.face_triangles
@@ -159,6 +160,40 @@ class FacePrior:
         depth, mask, _ = fill_holes(np.where(mask, zbuf, 0.0).astype(np.float32), mask)
         return (np.clip(depth, 0.0, 1.0) * mask).astype(np.float32), mask
 
+    def _front(self, fit: Fit, size: int, rendered: tuple | None = None):
+        """What ``mesh`` needs of a fit to move a picture's detail and colours onto it, the same for every detail:
+        the vertices (cm), their pixel coordinates (2, V: row, col) in a ``size`` frame, how much each takes of the
+        picture (1 on the visible front of the face), the rotation and the rendered mask. The last fit's answer is
+        kept: a λ move or a download of the same result rebuilds only the detail."""
+        import trimesh
+        from scipy.ndimage import map_coordinates
+
+        key = (fit.identity.tobytes(), fit.expression.tobytes(), fit.angles.tobytes(), float(fit.scale),
+               fit.shift.tobytes(), int(size),
+               None if rendered is None else tuple(hash(np.asarray(a).tobytes()) for a in rendered))
+        if self._front_cache is not None and self._front_cache[0] == key:
+            return self._front_cache[1]
+        v = self.vertices(fit).astype(np.float64)
+        cam = fit.camera()
+        xy, d = cam.project(v.astype(np.float32), size)
+        depth, mask = self.render(fit, size) if rendered is None else rendered
+        rot = rotation_matrix(cam.yaw, cam.pitch, cam.roll).astype(np.float64)
+        normals = trimesh.Trimesh(v, self.fm.triangles, process=False).vertex_normals
+        normal_view = np.asarray(normals) @ rot.T                                # (V, 3) camera space
+        coords = np.stack([xy[:, 1], xy[:, 0]])
+        zbuf = map_coordinates(np.where(mask, depth, -1.0), coords, order=1, mode="constant", cval=-1.0)
+        # how much each vertex takes of the picture's detail: 1 on the visible front of the face, falling to 0
+        # smoothly where the surface turns away or is hidden, so the detail leaves no step at the turn
+        # (either winding: the hidden back of the head fails the visibility test below)
+        facing = np.clip((np.abs(normal_view[:, 2]) - 0.1) / 0.3, 0.0, 1.0)
+        visible = np.clip(1.0 - (zbuf - d) / 0.01, 0.0, 1.0) * (zbuf > -0.5)
+        weight = facing * visible * (np.arange(len(v)) < self.fm.face_vertex_count)
+        out = (v, coords, weight, rot, mask)
+        for a in out:
+            a.flags.writeable = False
+        self._front_cache = (key, out)
+        return out
+
     def mesh(self, fit: Fit, detail: np.ndarray | None = None, colors: np.ndarray | None = None,
              relief: float = 1.0, close_holes: bool = True, rendered: tuple | None = None,
              detail_limit_cm: float | None = DETAIL_LIMIT_CM):
@@ -174,26 +209,16 @@ class FacePrior:
         import trimesh
         from scipy.ndimage import map_coordinates
 
-        v = self.vertices(fit).astype(np.float64)
         cam = fit.camera()
         tris = self.fm.triangles
+        if detail is None and colors is None:
+            v = self.vertices(fit).astype(np.float64)
+        else:
+            size = int((detail if detail is not None else colors).shape[0])
+            v, coords, weight, rot, mask = self._front(fit, size, rendered)
+            front = weight > 0.5
         base = np.full((len(v), 3), (0.86, 0.74, 0.66))
         if detail is not None or colors is not None:
-            size = int((detail if detail is not None else colors).shape[0])
-            xy, d = cam.project(v.astype(np.float32), size)
-            depth, mask = self.render(fit, size) if rendered is None else rendered
-            rot = rotation_matrix(cam.yaw, cam.pitch, cam.roll).astype(np.float64)
-            normals = trimesh.Trimesh(v, tris, process=False).vertex_normals
-            normal_view = np.asarray(normals) @ rot.T                                # (V, 3) camera space
-            coords = np.stack([xy[:, 1], xy[:, 0]])
-            zbuf = map_coordinates(np.where(mask, depth, -1.0), coords, order=1, mode="constant", cval=-1.0)
-            # how much each vertex takes of the picture's detail: 1 on the visible front of the face, falling to 0
-            # smoothly where the surface turns away or is hidden, so the detail leaves no step at the turn
-            # (either winding: the hidden back of the head fails the visibility test below)
-            facing = np.clip((np.abs(normal_view[:, 2]) - 0.1) / 0.3, 0.0, 1.0)
-            visible = np.clip(1.0 - (zbuf - d) / 0.01, 0.0, 1.0) * (zbuf > -0.5)
-            weight = facing * visible * (np.arange(len(v)) < self.fm.face_vertex_count)
-            front = weight > 0.5
             if detail is not None:
                 dd = map_coordinates(_fade_at_rim(np.asarray(detail, np.float64), mask), coords, order=1,
                                      mode="constant", cval=0.0)

@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 
+from sketchface.cli import UserError
 from sketchface.render import DEPTH_FAR_CM, DEPTH_NEAR_CM
 from sketchface.sparse.database import FaceDatabase, frontal_projection
 
@@ -112,6 +113,61 @@ def eval_points(fm, db, sf, n: int, progress: bool) -> dict:
             e = nme(np.array(pred[m]), np.array(gt))
             row[m] = {"nme": float(e.mean()), "nme_median": float(np.median(e)), "ms_per_face": float(np.mean(t[m]) * 1000)}
         out[kind] = row
+    return out
+
+
+# FaceMesh (MediaPipe, 468 points) -> the 68-point scheme, for the points both define the same way: eye corners,
+# nose tip, nostril wings, mouth corners, lip centres and the chin. Both name the subject's right first (image
+# left): 68-point 36 = outer corner of the right eye = FaceMesh 33.
+FACEMESH_TO_68 = {36: 33, 39: 133, 42: 362, 45: 263, 30: 1, 31: 98, 35: 327, 48: 61, 54: 291, 51: 0, 57: 17, 8: 152}
+
+
+def eval_real_photos(sf, folder: Path, progress: bool) -> dict:
+    """Feature points on the real dev photos of the real-sketch set (``folder``: its ``dev``; ``landmarks.json``
+    holds FaceMesh points taken on each photo resized to its sketch): the share where the detector finds a face,
+    and the NME over the points of FACEMESH_TO_68 (normalised by the outer-eye-corner distance), per group and
+    for each point method. ``bias_nme``: the NME of the mean offset of each point over all photos, the part a
+    different convention of the two schemes (and any systematic error) explains."""
+    from PIL import Image
+    from tqdm import tqdm
+
+    from sketchface.sparse.detect import NoFaceError
+
+    refs = json.loads((folder / "landmarks.json").read_text())
+    idx68, idx468 = np.array(list(FACEMESH_TO_68)), np.array(list(FACEMESH_TO_68.values()))
+    methods = ("asm", "facefit") if sf.prior is not None else ("asm",)
+    rows: dict = {}
+    for key, ref in tqdm(sorted(refs.items()), desc="real dev photos", disable=not progress):
+        if ref.get("from") != "photo":
+            continue
+        group = key.split("/")[1]
+        sketch = Image.open(folder.parent / key)
+        photo = Image.open(folder.parent / ref["photo"]).convert("RGB").resize(sketch.size, Image.BILINEAR)
+        gt = np.asarray(json.loads(ref["points"]) if isinstance(ref["points"], str) else ref["points"])[idx468, :2]
+        row = rows.setdefault(group, {"photos": 0, "found": 0, **{m: {"pred": [], "gt": []} for m in methods}})
+        row["photos"] += 1
+        rgb = np.asarray(photo, np.float32) / 255
+        found = False
+        for m in methods:
+            try:
+                lm = sf.locate(rgb, "photo", m)[1]
+            except NoFaceError:       # the same detector for every method
+                continue
+            found = True
+            row[m]["pred"].append(lm[idx68])
+            row[m]["gt"].append(gt)
+        row["found"] += found
+    out = {}
+    eyes = [list(FACEMESH_TO_68).index(36), list(FACEMESH_TO_68).index(45)]
+    for group, row in rows.items():
+        out[group] = {"photos": row["photos"], "found": row["found"]}
+        for m in methods:
+            p, g = np.array(row[m]["pred"]), np.array(row[m]["gt"])
+            iod = np.linalg.norm(g[:, eyes[0]] - g[:, eyes[1]], axis=1)
+            err = np.linalg.norm(p - g, axis=2) / iod[:, None]
+            off = ((p - g) / iod[:, None, None]).mean(0)            # each point's mean offset, in eye distances
+            out[group][m] = {"nme": float(err.mean()), "nme_median": float(np.median(err.mean(1))),
+                             "bias_nme": float(np.linalg.norm(off, axis=1).mean())}
     return out
 
 
@@ -246,6 +302,22 @@ def markdown(res: dict) -> str:
                      + " | ".join(f"{a[m]['nme']:.4f} | {a[m]['nme_median']:.4f} | {a[m]['ms_per_face']:.1f}"
                                   for m in methods) + f" | {a['nme_mean_shape']:.4f} |")
         L.append("")
+    if "real_points" in res:
+        methods = [m for m in ("asm", "facefit") if m in next(iter(res["real_points"].values()))]
+        label = {"asm": "ASM (paper)", "facefit": "learned (FaceFit)"}
+        L += ["### On real photos", "",
+              "The dev photos of the real-sketch set (`--real`), against the MediaPipe FaceMesh points of "
+              "`landmarks.json` at the 12 points both schemes define alike (eye corners, nose tip, nostril wings, "
+              "mouth corners, lip centres, chin: `FACEMESH_TO_68`). NME normalised by the outer-eye-corner distance. "
+              "*Bias*: the NME of each point's mean offset over the group, what a different convention of the two "
+              "schemes explains (and any systematic error); the mapping carries at most that much.", "",
+              "| group | photos | face found | " + " | ".join(f"{label[m]} NME | median | bias" for m in methods)
+              + " |", "|---|---|---|" + "---|---|---|" * len(methods)]
+        for group, a in res["real_points"].items():
+            L.append(f"| {group} | {a['photos']} | {a['found']} | "
+                     + " | ".join(f"{a[m]['nme']:.4f} | {a[m]['nme_median']:.4f} | {a[m]['bias_nme']:.4f}"
+                                  for m in methods) + " |")
+        L.append("")
     if "recognition" in res:
         r = res["recognition"]
         L += ["## Recognition (the paper's Table 1)", "",
@@ -307,6 +379,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--views-train", type=int, default=12, help="training renders per identity (as train-sparse)")
     p.add_argument("--k", type=int, default=None, help="similar faces averaged (default: the checkpoints')")
     p.add_argument("--skip", nargs="*", default=[], choices=["points", "recognition", "reconstruction", "tps"])
+    p.add_argument("--real", default=None,
+                   help="the dev folder of the real-sketch set (dev/landmarks.json): feature points on its real photos")
     p.add_argument("--out", default="docs/RESULTS_SPARSE.md", help="markdown report (default: %(default)s)")
     p.add_argument("--json", default=None, help="also write the numbers as JSON here")
     p.add_argument("--threads", type=int, default=1)
@@ -351,6 +425,11 @@ def _run(args) -> int:
     progress = True
     if "points" not in args.skip:
         res["points"] = eval_points(fm, db, sf, args.asm_faces, progress)
+    if args.real:
+        real = Path(args.real)
+        if not (real / "landmarks.json").is_file():
+            raise UserError(f"--real {real} has no landmarks.json; give the dev folder of the real-sketch set")
+        res["real_points"] = eval_real_photos(sf, real, progress)
     if "recognition" not in args.skip and sf.cnn is not None:
         res["recognition"] = eval_recognition(fm, db, sf, args.views_test, args.views_train, progress)
     if "reconstruction" not in args.skip:

@@ -43,6 +43,8 @@ def _mesh_trace(vertices, triangles, colors=None, scene: str = "scene", name: st
 
     v = np.asarray(vertices, np.float32)
     f = np.asarray(triangles, np.int32)
+    if len(v) <= np.iinfo(np.uint16).max:        # half the bytes sent to the browser for every update
+        f = f.astype(np.uint16)
     if v.ndim != 2 or v.shape[1] != 3 or f.ndim != 2 or f.shape[1] != 3 or not len(f):
         raise ValueError("a 3-D view needs (V, 3) vertices and (T, 3) triangles")
     kw = dict(color=SKIN)
