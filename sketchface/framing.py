@@ -41,6 +41,9 @@ UNSETTLED = 0.1                # FaceFit's last answer moved the frame more than
 MAX_BYTES = 25 * 1024 * 1024   # larger files are refused
 
 
+UNREADABLE = "the file is not an image that can be read: use a PNG, JPEG, BMP, WebP or GIF picture"
+
+
 class InputError(UserError, ValueError):
     """The input image cannot be used; the message says why in one sentence."""
 
@@ -105,9 +108,8 @@ def _open_bytes(data: bytes):
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(f"the image declares more than {MAX_PIXELS // 10**6} million pixels "
                          "(a decompression bomb?)") from None
-    except Exception as exc:  # PIL raises many types for broken files
-        raise InputError(f"the file is not an image that can be read (PNG, JPEG, BMP, WebP, ...): "
-                         f"{type(exc).__name__}") from None
+    except Exception:  # PIL raises many types for broken files; their names mean nothing to a visitor
+        raise InputError(UNREADABLE) from None
     finally:
         Image.MAX_IMAGE_PIXELS = old
     return img

@@ -213,6 +213,7 @@ def test_first_stroke_updates_the_face_and_a_phone_scrolls_to_it(app_url, shots,
             page.wait_for_function("() => /Nothing to show/.test(document.querySelector('#sf-plot').innerText)")
             text = page.locator("body").inner_text()
             assert "UnidentifiedImageError" not in text and "Traceback" not in text
+            assert "The file is not an image that can be read: use a PNG" in text   # read by the handler
             page.screenshot(path=str(shots / "phone_03_refused.png"))
         finally:
             browser.close()

@@ -4,7 +4,7 @@ Trains variants of the paper's CNN on the cached training renders of ``train-spa
 *validation* renders (their own seed, 1 per identity; not the held-out renders of evaluate-sparse), by
 classification and by retrieval against the database's frontal projections (the gallery the pipeline searches).
 
-    python scripts/experiments/recognition_cnn.py --views 48 --size 64 --steps 3000 --variants paper recipe
+    python scripts/experiments/recognition_cnn.py --views 48 --size 64 --steps 3000 --variants paper robust
 """
 from __future__ import annotations
 
@@ -18,16 +18,12 @@ import torch
 
 from sketchface.facemodel import load_face_model
 from sketchface.sparse.database import DatabaseConfig, load_or_build
-from sketchface.sparse.recognition import CNNConfig, TrainConfig, build_cnn, cnn_embed, cnn_predict, train_cnn
+from sketchface.sparse.recognition import RECIPES, CNNConfig, TrainConfig, build_cnn, cnn_embed, cnn_predict, train_cnn
 from sketchface.sparse.train import crops, embed_gallery, render_views, template_for
 
-VARIANTS = {
-    "paper": ({}, {}),
-    "recipe": ({"batch_norm": True, "standardize": True},
-               {"lr": 0.05, "schedule": "cosine", "label_smoothing": 0.1, "colour_jitter": 0.4}),
-    "bn": ({"batch_norm": True}, {"lr": 0.05, "schedule": "cosine"}),
-    "std": ({"standardize": True}, {"schedule": "cosine"}),
-}
+VARIANTS = {**RECIPES,
+            "bn": ({"batch_norm": True}, {"lr": 0.05, "schedule": "cosine"}),
+            "std": ({"standardize": True}, {"schedule": "cosine"})}
 
 
 def main() -> None:
@@ -36,7 +32,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--variants", nargs="+", default=["paper", "recipe"], choices=sorted(VARIANTS))
+    ap.add_argument("--variants", nargs="+", default=["paper", "robust"], choices=sorted(VARIANTS))
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)

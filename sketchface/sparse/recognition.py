@@ -177,6 +177,17 @@ class TrainConfig:
     colour_jitter: float = 0.0    # per-channel gain spread and gamma spread of the crops (paper: brightness only)
 
 
+# How the CNN is trained. "paper": the paper's layers and solver as written. "robust": the same three convolutions
+# and two inner-product layers with BatchNorm, crops standardised, SGD lr 0.05 on a cosine schedule, label
+# smoothing 0.1 and colour jitter: the recipe that recognises held-out renders (scripts/experiments/recognition_cnn.py,
+# docs/RESULTS_SPARSE.md).
+RECIPES = {
+    "paper": ({}, {}),
+    "robust": ({"batch_norm": True, "standardize": True},
+               {"lr": 0.05, "schedule": "cosine", "label_smoothing": 0.1, "colour_jitter": 0.4}),
+}
+
+
 def train_cnn(net, images: np.ndarray, labels: np.ndarray, cfg: TrainConfig | None = None,
               progress: bool = False, log=None) -> dict:
     """Train on aligned crops (N, S, S, 3) uint8 with identity labels; small photometric jitter on the fly."""

@@ -101,8 +101,8 @@ def check_uploaded(payload) -> None:
 
 
 class InputImage(gr.Image):
-    """gr.Image whose unreadable uploads give one clear sentence instead of a preprocessing traceback, and which
-    reads only files uploaded to the app."""
+    """gr.Image whose unreadable uploads reach the handler as their path, which refuses them in one clear sentence
+    instead of a preprocessing traceback, and which reads only files uploaded to the app."""
 
     is_template = True   # rendered by the frontend as a plain Image
 
@@ -113,9 +113,9 @@ class InputImage(gr.Image):
         except gr.Error:
             raise
         except Exception:
-            name = getattr(payload, "orig_name", None) or "the file"
-            raise gr.Error(f"{name} is not an image that can be read: use a PNG, JPEG, BMP, WebP or GIF picture.",
-                           title="Cannot use this input") from None
+            # the handler reads the file and refuses it in one sentence under the app's own title (an error raised
+            # here would reach the visitor under gradio's plain "Error")
+            return getattr(payload, "path", None)
 
 
 def example_files(kind: str) -> list[str]:
