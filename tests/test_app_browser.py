@@ -16,7 +16,9 @@ import socket
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 CHROMIUM = next((p for p in (os.environ.get("SKETCHFACE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
                              shutil.which("chromium-browser")) if p and Path(p).is_file()), None)
@@ -173,6 +175,8 @@ def test_draw_reconstruct_slide_download(app_url, shots, tmp_path):
     assert glb.suffix == ".glb"
     mesh = trimesh.load(glb, force="mesh")
     assert len(mesh.faces) > 0 and mesh.visual.vertex_colors is not None
+    from sketchface.mesh import spiky_triangles
+    assert not spiky_triangles(mesh).any()          # no triangle of the download reads as a spike
     assert time.time() - t0 < 600
 
 
@@ -214,6 +218,15 @@ def test_first_stroke_updates_the_face_and_a_phone_scrolls_to_it(app_url, shots,
             text = page.locator("body").inner_text()
             assert "UnidentifiedImageError" not in text and "Traceback" not in text
             assert "The file is not an image that can be read: use a PNG" in text   # read by the handler
+            # an image too small to hold a face, and a blank page: each one sentence, and still no face shown
+            for name, picture, words in (("tiny.png", np.zeros((8, 8, 3), np.uint8), "needs at least 32 pixels"),
+                                         ("blank.png", np.full((200, 160, 3), 255, np.uint8), "the drawing is blank")):
+                Image.fromarray(picture).save(tmp_path / name)
+                page.locator("#sf-upload input[type=file]").set_input_files(str(tmp_path / name))
+                page.wait_for_timeout(1000)
+                page.click("#sf-run")
+                page.wait_for_selector(f"text={words}")
+                page.wait_for_function("() => /Nothing to show/.test(document.querySelector('#sf-plot').innerText)")
             page.screenshot(path=str(shots / "phone_03_refused.png"))
         finally:
             browser.close()

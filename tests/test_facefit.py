@@ -415,3 +415,26 @@ def test_shipped_facefit_places_the_68_points_of_new_faces():
         v = render_views(fm, db, db.test_ids[:12], 1, 77, kind=kind, cache=None)
         pred = [prior.feature_points(im.astype(np.float32) / 255, kind) for im in v["images"]]
         assert nme(np.array(pred), v["landmarks"]).mean() < 0.035, kind
+
+
+def test_head_mesh_has_no_spikes_where_the_detail_jumps(tmp_path):
+    """Strokes carved at the full limit next to raised ones (the detail flips sign every few pixels) and the eye
+    and mouth caps leave no triangle of the ICT head that reads as a spike (sketchface.mesh.spiky_triangles),
+    while the detail still moves the front."""
+    from sketchface.facemodel import FaceModelNotFound, load_face_model
+    from sketchface.mesh import spiky_triangles
+    from sketchface.nets import load_network
+    from sketchface.prior import FacePrior, Fit
+
+    try:
+        fm = load_face_model()
+    except FaceModelNotFound:
+        pytest.skip("the face model is not available (python -m sketchface fetch-face-model)")
+    prior = FacePrior(load_network(_tiny_facefit(tmp_path / "ff", len(fm.neutral))), fm)
+    fit = Fit(np.zeros(fm.n_identity, np.float32), np.zeros(fm.n_expression, np.float32),
+              np.array([20.0, 5.0, 0.0], np.float32), CANONICAL_SCALE, np.zeros(2, np.float32))
+    for period in (1, 2, 3, 5):
+        stripes = np.where((np.arange(128) // period) % 2 == 0, 0.05, -0.05)[None, :].repeat(128, 0)
+        flat, carved = prior.mesh(fit), prior.mesh(fit, detail=stripes.astype(np.float32))
+        assert np.abs(carved.vertices[:, 2] - flat.vertices[:, 2]).max() > 0.1     # the detail is there (cm)
+        assert not spiky_triangles(carved).any() and not spiky_triangles(flat).any(), period
