@@ -23,6 +23,7 @@ CLI_MODULES = [
     "sketchface.train.export",    # export-checkpoints
     "sketchface.train.locator",   # train-locator
     "sketchface.train.facefit",   # train-facefit
+    "sketchface.train.facecheck",  # train-facecheck
     "sketchface.reconstruct",     # reconstruct
     "sketchface.evaluate",        # evaluate
     "sketchface.evaluate_real",   # evaluate-real

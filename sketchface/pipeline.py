@@ -26,9 +26,11 @@ from sketchface.prior import DETAIL_FADE_PX, DETAIL_LIMIT_CM
 
 PIPELINE_FILE = "pipeline.json"
 DEFAULT_BUNDLE = {"coarse": "dp_coarse", "line_extractor": "line_extractor", "finenet": "finenet",
-                  "cyclegan": "cyclegan", "locator": "locator", "facefit": "facefit"}
-# a bundle without them still works (no photo path / ink box only / no face-model prior)
-OPTIONAL_ROLES = ("cyclegan", "locator", "facefit")
+                  "cyclegan": "cyclegan", "locator": "locator", "facefit": "facefit", "facecheck": "facecheck"}
+# a bundle without them still works (no photo path / ink box only / no face-model prior / every input taken)
+OPTIONAL_ROLES = ("cyclegan", "locator", "facefit", "facecheck")
+NOT_A_FACE = ("this does not look like a face: use a drawing or photo of one face seen from the front (outline, "
+              "eyes, nose and mouth), filling much of the picture")
 COARSE_FOLDERS = ("dp_coarse", "sp_coarse", "sp_coarse_minus", "dnet")
 # coarse="face_model": the coarse depth is the fitted face model's (FaceFit + ICT Face Model Light), no CoarseNet
 FACE_MODEL = "face_model"
@@ -39,6 +41,10 @@ MASK_THRESHOLD = 0.05   # coarse depth above this is face (as in FineNet trainin
 # path's lines"); sketches and line drawings keep every stroke, a drawn mole included.
 PHOTO_XDOG = {"tau": 0.95}
 PHOTO_MIN_STROKE = 16   # pixels of a 128-px model frame; scaled with the frame's area for larger models
+
+
+class NotAFaceError(InputError):
+    """FaceCheck found no face in the input (``NOT_A_FACE``)."""
 
 
 class PipelineError(InputError):
@@ -216,13 +222,14 @@ class SketchFace:
     """Sketch (or photo) -> 3-D face with the shipped or your own checkpoints."""
 
     def __init__(self, coarse, line_extractor, finenet, cyclegan=None, device: str = "cpu", backend: str = "auto",
-                 locator=None, prior=None, coarse_source: str = "network"):
+                 locator=None, prior=None, coarse_source: str = "network", facecheck=None):
         """``backend``: "torch", "onnx" (ONNX Runtime on the CPU, see sketchface.onnx_backend) or "auto" (onnx
         on the CPU when onnxruntime and onnx are installed, else torch). ``locator``: the face locator that
         refines the ink-box framing of drawings (None: the ink box alone). ``prior``: a
         ``sketchface.prior.FacePrior`` (FaceFit and the face model): it frames every input and fits the face
         model; ``coarse_source="face_model"`` then takes the fitted face's depth as the coarse depth instead of
-        the CoarseNet's."""
+        the CoarseNet's. ``facecheck``: ``sketchface.nets.facecheck.FaceCheck``; inputs it finds hold no face are
+        refused (``NotAFaceError``) unless the caller gives the crop or asks not to check."""
         import torch
 
         from sketchface.onnx_backend import resolve_backend
@@ -234,6 +241,7 @@ class SketchFace:
         self.finenet = finenet.to(self.device).eval()
         self.cyclegan = cyclegan.to(self.device).eval() if cyclegan is not None else None
         self.locator = locator.to(self.device).eval() if locator is not None else None
+        self.facecheck = facecheck.to(self.device).eval() if facecheck is not None else None
         self.prior = prior
         if prior is not None:
             prior.net.to(self.device)
@@ -265,15 +273,18 @@ class SketchFace:
     @classmethod
     def from_pretrained(cls, path_or_repo_id: str | Path | None = None, *, coarse: str | None = None,
                         device: str = "cpu", revision: str | None = None, backend: str = "auto",
-                        face_model: str | Path | None = None, facefit: bool = True) -> "SketchFace":
+                        face_model: str | Path | None = None, facefit: bool = True,
+                        facecheck: bool = True) -> "SketchFace":
         """Load a checkpoint bundle: a local folder (default: ``checkpoints/``) or a Hub repository id.
 
         ``coarse`` picks the CoarseNet sub-folder (dp_coarse, sp_coarse, sp_coarse_minus, dnet) or "face_model"
         (the depth of the face model FaceFit fits; needs the bundle's facefit and the ICT face model, see
         ``sketchface.facemodel``); ``face_model``: the face model file or folder (default: its search order).
         When the bundle has FaceFit, it frames every input; with the face model found too, the mesh is the fitted
-        head. With ``facefit=False`` the pipeline frames by the ink box and the locator, as before. ``backend``:
-        "torch" | "onnx" | "auto" (see ``SketchFace``)."""
+        head. With ``facefit=False`` the pipeline frames by the ink box and the locator, as before. When the bundle
+        has FaceCheck, calls with ``check_face=True`` refuse inputs that hold no face (``facecheck=False``: not
+        loaded).
+        ``backend``: "torch" | "onnx" | "auto" (see ``SketchFace``)."""
         from sketchface.nets import CheckpointError, load_network
 
         root = resolve_bundle(path_or_repo_id, revision)
@@ -295,7 +306,7 @@ class SketchFace:
             import torch
             device = "cuda" if torch.cuda.is_available() else "cpu"
         nets = {}
-        for role in ("coarse", "line_extractor", "finenet", "cyclegan", "locator", "facefit"):
+        for role in ("coarse", "line_extractor", "finenet", "cyclegan", "locator", "facefit", "facecheck"):
             folder = root / str(spec.get(role) or "")
             if not spec.get(role) or not (folder / "config.json").is_file():
                 if role in OPTIONAL_ROLES:
@@ -314,7 +325,8 @@ class SketchFace:
         if coarse_source == FACE_MODEL and (prior is None or not prior.has_model):
             coarse_source = "network"
         return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], locator=nets["locator"],
-                   device=device, backend=backend, prior=prior, coarse_source=coarse_source)
+                   device=device, backend=backend, prior=prior, coarse_source=coarse_source,
+                   facecheck=nets["facecheck"] if facecheck else None)
 
     # ------------------------------------------------------------------------------------------- running
     def _tensor(self, a: np.ndarray):
@@ -325,11 +337,13 @@ class SketchFace:
     def _np(self, t) -> np.ndarray:
         return t[0, 0].detach().float().cpu().numpy()
 
-    def prepare(self, image: Any, kind: str = "auto", crop_box: Any = None, with_fit: bool = False):
+    def prepare(self, image: Any, kind: str = "auto", crop_box: Any = None, with_fit: bool = False,
+                check_face: bool = False):
         """Read, classify and frame the input -> (rgb, kind, framing, framed model input[, fit]). ``crop_box``: the
         square (x0, y0, x1, y1, input pixels) to use instead of finding the face. With a face prior, FaceFit
         moves the framing to where it finds the face (not a given ``crop_box``) and ``with_fit`` also returns
-        its fit for the final frame (None without a prior)."""
+        its fit for the final frame (None without a prior). ``check_face``: refuse (``NotAFaceError``) a framed
+        input that FaceCheck finds holds no face (with the bundle's FaceCheck and no given ``crop_box``)."""
         if kind not in KINDS + ("auto",):
             raise InputError(f"kind must be one of {', '.join(KINDS + ('auto',))}, got {kind!r}")
         rgb = load_image(image)
@@ -353,21 +367,26 @@ class SketchFace:
                 framing = Framing(box, framing.face_box, framing.method + "+facefit")
         framed = (seen if fit is not None and self.prior.size == self.size
                   else crop_to_frame(src, framing.crop_box, self.size, fill))
+        if check_face and crop_box is None and self.facecheck is not None:
+            if self.facecheck.probability(framed) < self.facecheck.config.threshold:
+                raise NotAFaceError(NOT_A_FACE)
         return (rgb, kind, framing, framed, fit) if with_fit else (rgb, kind, framing, framed)
 
     def __call__(self, image: Any, lambda_line: float = 0.85, kind: str = "auto", xdog: dict | None = None,
-                 refine: bool = True, min_stroke: int | None = None, crop_box: Any = None) -> Reconstruction:
+                 refine: bool = True, min_stroke: int | None = None, crop_box: Any = None,
+                 check_face: bool = False) -> Reconstruction:
         """Reconstruct a face from a file path, PIL image or numpy array (gray, RGB or RGBA; uint8 or float).
 
         ``xdog``: XDoG parameters for the lines l (sigma, k, tau, epsilon, phi; see sketchface.xdog; for photos
         they update ``PHOTO_XDOG``); ``min_stroke``: strokes of l with fewer pixels (model frame) are dropped
         (default for photos ``PHOTO_MIN_STROKE`` at 128 px, 0 otherwise); ``refine=False`` stops at the coarse depth
         (fine = coarse, no displacement); ``crop_box``: frame the input by this square (x0, y0, x1, y1 in input
-        pixels, may reach outside it) instead of finding the face."""
+        pixels, may reach outside it) instead of finding the face; ``check_face``: refuse an input that holds no
+        face (the bundle's FaceCheck; see ``prepare``; the app asks for it on uploads)."""
         from sketchface.xdog import remove_specks, xdog_torch
 
         lam = _check_lambda(lambda_line)
-        rgb, kind, framing, framed, fit = self.prepare(image, kind, crop_box, with_fit=True)
+        rgb, kind, framing, framed, fit = self.prepare(image, kind, crop_box, with_fit=True, check_face=check_face)
         xdog_kw = _check_xdog({**PHOTO_XDOG, **(xdog or {})} if kind == "photo" else xdog)
         if min_stroke is None:
             min_stroke = round(PHOTO_MIN_STROKE * (self.size / 128) ** 2) if kind == "photo" else 0

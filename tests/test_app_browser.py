@@ -61,15 +61,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+SHIPPED_FACECHECK = Path(__file__).resolve().parents[1] / "checkpoints" / "facecheck"
+
+
 @pytest.fixture(scope="module")
-def app_url(tiny_bundle):
+def app_url(tiny_bundle, tmp_path_factory):
     url = os.environ.get("SKETCHFACE_APP_URL")
     if url:
         yield url.rstrip("/") + "/"
         return
     from sketchface.webapp import LAUNCH_KWARGS, QUEUE_KWARGS, build_demo
 
-    demo = build_demo(checkpoints=tiny_bundle, device="cpu")
+    bundle = tmp_path_factory.mktemp("app") / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    if (SHIPPED_FACECHECK / "config.json").is_file():      # the shipped check, so that noise is refused
+        shutil.copytree(SHIPPED_FACECHECK, bundle / "facecheck")
+    demo = build_demo(checkpoints=bundle, device="cpu")
     port = _free_port()
     demo.queue(**QUEUE_KWARGS).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                                       quiet=True, **LAUNCH_KWARGS)
@@ -218,9 +225,13 @@ def test_first_stroke_updates_the_face_and_a_phone_scrolls_to_it(app_url, shots,
             text = page.locator("body").inner_text()
             assert "UnidentifiedImageError" not in text and "Traceback" not in text
             assert "The file is not an image that can be read: use a PNG" in text   # read by the handler
-            # an image too small to hold a face, and a blank page: each one sentence, and still no face shown
-            for name, picture, words in (("tiny.png", np.zeros((8, 8, 3), np.uint8), "needs at least 32 pixels"),
-                                         ("blank.png", np.full((200, 160, 3), 255, np.uint8), "the drawing is blank")):
+            # an image too small to hold a face, a blank page and noise: each one sentence, and still no face shown
+            noise = (np.random.default_rng(0).random((200, 200, 3)) * 255).astype(np.uint8)
+            refusals = [("tiny.png", np.zeros((8, 8, 3), np.uint8), "needs at least 32 pixels"),
+                        ("blank.png", np.full((200, 160, 3), 255, np.uint8), "the drawing is blank")]
+            if (SHIPPED_FACECHECK / "config.json").is_file():
+                refusals.append(("noise.png", noise, "does not look like a face"))
+            for name, picture, words in refusals:
                 Image.fromarray(picture).save(tmp_path / name)
                 page.locator("#sf-upload input[type=file]").set_input_files(str(tmp_path / name))
                 page.wait_for_timeout(1000)

@@ -205,5 +205,5 @@ def test_inner_openings_are_closed_and_shaded():
     assert len(boundary_loops(tris)) == 2
     v2, t2, c2, seen = close_inner_holes(v, tris, colors, np.ones(len(v), bool))
     assert [len(loop) for loop in boundary_loops(t2)] == [4 * (n - 1)]      # only the outer border stays open
-    assert len(v2) == len(v) + 1 and not seen[-1] and seen[:-1].all()
+    assert len(v2) == len(v) + 4 + 1 and not seen[len(v):].any() and seen[:len(v)].all()   # a ring of 4, a centre
     np.testing.assert_allclose(c2[-1], 0.8 * HOLE_SHADE, rtol=1e-5)

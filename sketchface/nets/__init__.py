@@ -31,6 +31,7 @@ _LAZY = {
     "sketchface.nets.hub": ("REGISTRY", "CheckpointError", "HubModel", "load_network"),
     "sketchface.nets.locator": ("FaceLocator", "LocatorConfig"),
     "sketchface.nets.facefit": ("FaceFit", "FaceFitConfig"),
+    "sketchface.nets.facecheck": ("FaceCheck", "FaceCheckConfig"),
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -53,7 +54,7 @@ def __getattr__(name: str) -> Any:
 
 def load_all() -> dict[str, type]:
     """Import every network module; returns the filled kind -> class registry."""
-    for module in ("coarse", "dnet", "finenet", "cyclegan", "locator", "facefit"):
+    for module in ("coarse", "dnet", "finenet", "cyclegan", "locator", "facefit", "facecheck"):
         importlib.import_module(f"sketchface.nets.{module}")
     from sketchface.nets.hub import REGISTRY
 

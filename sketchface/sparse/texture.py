@@ -147,9 +147,10 @@ HOLE_SHADE = 0.45      # closed eye and mouth openings take their rim's colour t
 
 
 def close_inner_holes(vertices: np.ndarray, triangles: np.ndarray, colors: np.ndarray, seen: np.ndarray):
-    """The face with its inner openings (eyes, mouth) closed by a fan around each opening's centre, shaded darker
-    than its rim so that the eyes read as eyes, not as holes onto the background; the outer border stays open.
-    Returns vertices, triangles, colours and ``seen`` (False for the new centres)."""
+    """The face with its inner openings (eyes, mouth) closed by a cap around each opening's centre (a ring, then a
+    fan: ``sketchface.prior.close_boundaries``), shaded darker than its rim so that the eyes read as eyes, not as
+    holes onto the background; the outer border stays open. Returns vertices, triangles, colours and ``seen``
+    (False for the new vertices)."""
     from sketchface.prior import boundary_loops, close_boundaries
 
     loops = boundary_loops(np.asarray(triangles))

@@ -247,7 +247,10 @@ class AppLogic:
         if progress is not None:
             progress(0.4, desc="CoarseNet and FineNet")
         tm = time.perf_counter()
-        result = sf(image, lambda_line=lambda_line, kind=kind, xdog=xdog, refine=choice.refine)
+        # what is drawn on the pad is taken as it grows (a first stroke is no face yet); uploads and photos are
+        # refused when they hold no face (the bundle's FaceCheck)
+        result = sf(image, lambda_line=lambda_line, kind=kind, xdog=xdog, refine=choice.refine,
+                    check_face=source != "draw")
         model_ms = (time.perf_counter() - tm) * 1e3
         state = {"result": result, "model": choice.label, "refine": choice.refine, "lines0": result.lines,
                  "edited": False, "source": source if upload_kind == "auto" else None}
