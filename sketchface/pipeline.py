@@ -330,7 +330,8 @@ class SketchFace:
 
     # ------------------------------------------------------------------------------------------- running
     def _tensor(self, a: np.ndarray):
-        t = self.torch.from_numpy(np.ascontiguousarray(a, np.float32))
+        a = np.ascontiguousarray(a, np.float32)
+        t = self.torch.from_numpy(a if a.flags.writeable else a.copy())     # cached renders are read-only
         t = t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
         return t.to(self.device)
 

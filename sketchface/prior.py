@@ -41,6 +41,12 @@ class Fit:
                 "shift": np.round(self.shift, 5).tolist()}
 
 
+def _fit_key(fit: Fit) -> tuple:
+    """A fit's value as a dictionary key (its arrays' bytes)."""
+    return (fit.identity.tobytes(), fit.expression.tobytes(), fit.angles.tobytes(), float(fit.scale),
+            fit.shift.tobytes())
+
+
 def reframe(crop_box, fit: Fit) -> tuple[int, int, int, int]:
     """The square (input pixels) in which ``fit``, answered for ``crop_box``, sits at the training framing."""
     from sketchface.nets.facefit import CANONICAL_SCALE
@@ -73,6 +79,7 @@ class FacePrior:
         self.rounds = int(rounds)
         self._loops = None
         self._front_cache = None
+        self._renders: dict = {}
         self._neighbours = None
         if face_model is None:
             return
@@ -155,7 +162,19 @@ class FacePrior:
 
     def render(self, fit: Fit, size: int, inner: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The fitted face's depth (size, size; normalised as the training depth, 1 = near) and mask; ``inner``:
-        the narrow face only (no ears, neck or forehead edge)."""
+        the narrow face only (no ears, neck or forehead edge). The last few answers are kept (read-only): a λ move
+        renders nothing again."""
+        key = (_fit_key(fit), int(size), bool(inner))
+        if key not in self._renders:
+            if len(self._renders) >= 4:
+                self._renders.pop(next(iter(self._renders)))
+            out = self._render(fit, size, inner)
+            for a in out:
+                a.flags.writeable = False
+            self._renders[key] = out
+        return self._renders[key]
+
+    def _render(self, fit: Fit, size: int, inner: bool) -> tuple[np.ndarray, np.ndarray]:
         xy, d = fit.camera().project(self.vertices(fit), size)
         zbuf = rasterize(xy, d, self._inner_triangles if inner else self._face_triangles, (size, size)).zbuf
         mask = np.isfinite(zbuf)
@@ -170,8 +189,7 @@ class FacePrior:
         import trimesh
         from scipy.ndimage import map_coordinates
 
-        key = (fit.identity.tobytes(), fit.expression.tobytes(), fit.angles.tobytes(), float(fit.scale),
-               fit.shift.tobytes(), int(size),
+        key = (_fit_key(fit), int(size),
                None if rendered is None else tuple(hash(np.asarray(a).tobytes()) for a in rendered))
         if self._front_cache is not None and self._front_cache[0] == key:
             return self._front_cache[1]
