@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="", help="picture, .png or .jpg (empty = tables only)")
     a = ap.parse_args(argv)
 
-    import sketchface.pipeline as pipeline
+    import sketchface.framing as framing
     from sketchface import SketchFace
     from sketchface.evaluate import load_split
     from sketchface.framing import guess_kind
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name} | {cells[0]} | {cells[1]} |")
 
     sf = SketchFace.from_pretrained(a.checkpoints)
-    flatten = pipeline.flatten_paper
+    flatten = framing.flatten_paper          # model_source reads it from sketchface.framing
     print("\nDepth error through the pipeline (input frame), kind given; coarse / fine at λ_line 0.85\n")
     print("| input | paper made white (default) | as it is |")
     print("|---|---|---|")
@@ -92,11 +92,11 @@ def main(argv: list[str] | None = None) -> int:
                        ("pencil sketch on paper", "sketch"), ("line drawing on paper", "lines")):
         cells = []
         for flat in (True, False):
-            pipeline.flatten_paper = flatten if flat else (lambda g: g)
+            framing.flatten_paper = flatten if flat else (lambda g: g)
             try:
                 rs = [sf(x, kind=kind) for x in inputs[name]]
             finally:
-                pipeline.flatten_paper = flatten
+                framing.flatten_paper = flatten
             err = [depth_error(test["depth"], np.stack([r.depth_in_input_frame(w) for r in rs]))
                    for w in ("coarse", "fine")]
             cells.append(f"{err[0]:.1f} / {err[1]:.1f}")

@@ -282,6 +282,12 @@ def eval_tps_timing(db, sf) -> dict:
 
 # ----------------------------------------------------------------------------------------------- report
 
+def _point_methods(section: dict) -> tuple[list[str], dict]:
+    """The point methods a feature-point section of the results holds, and their names in the tables."""
+    label = {"asm": "ASM (paper)", "facefit": "learned (FaceFit)"}
+    return [m for m in label if m in next(iter(section.values()))], label
+
+
 def markdown(res: dict) -> str:
     L = ["# Sparse face model pipeline: results", "",
          "Measured by `" + res["command"] + "` on " + res["machine"] + " (synthetic 3-D database from the ICT face "
@@ -290,8 +296,7 @@ def markdown(res: dict) -> str:
     L += [f"Database: {db['n_identities']} identities, ids 0..{db['n_train'] - 1} searchable (train), "
           f"{db['n_train']}..{db['n_train'] + db['n_test'] - 1} test; {res['vertices']} vertices per face.", ""]
     if "points" in res:
-        methods = [m for m in ("asm", "facefit") if m in next(iter(res["points"].values()))]
-        label = {"asm": "ASM (paper)", "facefit": "learned (FaceFit)"}
+        methods, label = _point_methods(res["points"])
         L += ["## Feature points (68 points)", "",
               "Normalised mean error (mean point distance / outer-eye-corner distance) on renders of test identities "
               "with random pose (yaw ±15°, pitch ±10°, roll ±6°), light and expression, on the faces the detector "
@@ -304,8 +309,7 @@ def markdown(res: dict) -> str:
                                   for m in methods) + f" | {a['nme_mean_shape']:.4f} |")
         L.append("")
     if "real_points" in res:
-        methods = [m for m in ("asm", "facefit") if m in next(iter(res["real_points"].values()))]
-        label = {"asm": "ASM (paper)", "facefit": "learned (FaceFit)"}
+        methods, label = _point_methods(res["real_points"])
         L += ["### On real photos", "",
               "The dev photos of the real-sketch set (`--real`), against the MediaPipe FaceMesh points of "
               "`landmarks.json` at the 12 points both schemes define alike (eye corners, nose tip, nostril wings, "

@@ -1,7 +1,7 @@
 """The app's third input path: one photo -> 3-D face with the second paper's sparse-face-model pipeline.
 
-``SparseLogic.reconstruct`` runs ``sketchface.sparse.pipeline.SparseFace`` (face box, 68 feature points by an
-Active Shape Model, the most similar faces of the 3-D database, their statistical face deformed onto the sparse
+``SparseLogic.reconstruct`` runs ``sketchface.sparse.pipeline.SparseFace`` (face box, 68 feature points: those of
+the face model FaceFit fits, or the paper's Active Shape Model, the most similar faces of the 3-D database, their statistical face deformed onto the sparse
 face model, the photo mapped onto it) and returns what the tab shows: a Plotly mesh, the photo with the
 detected box and points, the retrieved database faces, the GLB for the 3-D viewer, the downloads and a summary
 line. The model is loaded on first use (a few seconds: the database is rebuilt from the face model) and then

@@ -134,7 +134,8 @@ def blank_page(side: int) -> dict:
 
 
 SPARSE_INTRO = """The second paper's pipeline, without networks for the depth: the face is found (Haar detector),
-68 feature points are placed by an Active Shape Model, a CNN picks the most similar faces of a 3-D face
+68 feature points are placed (those of the face model FaceFit fits to your photo; the paper used an Active Shape
+Model), a CNN picks the most similar faces of a 3-D face
 database, their mean (the statistical face) is bent onto the sparse face model of your photo (thin-plate
 spline) and the photo is mapped onto it. The model is loaded on first use (a few seconds)."""
 
