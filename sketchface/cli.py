@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from sketchface.errors import UserError  # its home is sketchface.errors; the CLI prints it without a traceback
+
 # Modules that register subcommands, in the order they appear in --help.
 CLI_MODULES = [
     "sketchface.fetch",          # fetch-face-model
@@ -35,9 +37,6 @@ CLI_MODULES = [
     "sketchface.sparse.evaluate",  # evaluate-sparse
 ]
 
-
-class UserError(Exception):
-    """An error whose message is meant for the user: printed as one sentence, no traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:

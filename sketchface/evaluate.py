@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 from sketchface.data.make_data import SKETCH_STYLES as STYLE_KEYS
 
 COARSE_ORDER = (("dnet", "D-Net"), ("sp_coarse_minus", "SP-CoarseNet−"), ("sp_coarse", "SP-CoarseNet"),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 
 ENV_VAR = "SKETCHFACE_REALSKETCH"
 GROUPS = ("cufs", "fs2k", "lines")

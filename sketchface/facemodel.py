@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 
 FILENAME = "ict_face_light.npz"
 ENV_VAR = "SKETCHFACE_FACE_MODEL"

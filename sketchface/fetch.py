@@ -32,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 from sketchface.facemodel import FILENAME, cache_dir, save_face_model
 
 # --------------------------------------------------------------------------------------------------------

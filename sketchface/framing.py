@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import InputError, UserError  # noqa: F401  (re-exported)
 
 KINDS = ("sketch", "lines", "photo")
 
@@ -44,8 +44,6 @@ MAX_BYTES = 25 * 1024 * 1024   # larger files are refused
 UNREADABLE = "the file is not an image that can be read: use a PNG, JPEG, BMP, WebP or GIF picture"
 
 
-class InputError(UserError, ValueError):
-    """The input image cannot be used; the message says why in one sentence."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from sketchface.framing import (KINDS, Framing, InputError, check_size, crop_to_frame, frame_face,
+from sketchface.errors import CheckpointError, InputError
+from sketchface.framing import (KINDS, Framing, check_size, crop_to_frame, frame_face,
                                 guess_kind, load_image, model_source, paste_back, refine_framing, to_gray)
 from sketchface.prior import DETAIL_FADE_PX, DETAIL_LIMIT_CM
 
@@ -47,8 +48,8 @@ class NotAFaceError(InputError):
     """FaceCheck found no face in the input (``NOT_A_FACE``)."""
 
 
-class PipelineError(InputError):
-    """The checkpoints cannot be found or loaded; one sentence says what to do."""
+class PipelineError(CheckpointError):
+    """The checkpoints cannot be found, loaded or put together; one sentence says what to do."""
 
 
 def default_checkpoints() -> Path:
@@ -285,7 +286,7 @@ class SketchFace:
         has FaceCheck, calls with ``check_face=True`` refuse inputs that hold no face (``facecheck=False``: not
         loaded).
         ``backend``: "torch" | "onnx" | "auto" (see ``SketchFace``)."""
-        from sketchface.nets import CheckpointError, load_network
+        from sketchface.nets import load_network
 
         root = resolve_bundle(path_or_repo_id, revision)
         spec = dict(DEFAULT_BUNDLE)

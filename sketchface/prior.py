@@ -71,7 +71,7 @@ class FacePrior:
     frames (``frame``, ``fit``: its placement needs no model); ``render`` and ``mesh`` need the model."""
 
     def __init__(self, facefit, face_model=None, rounds: int = 2):
-        from sketchface.framing import InputError
+        from sketchface.errors import InputError
 
         self.net = facefit.eval()
         self.runner = self.net          # what ``fit`` calls: the module, or its ONNX Runtime stand-in

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out) / Path(image).stem if many else Path(args.out)
         r = sf(image, lambda_line=args.lambda_line, kind=args.kind, crop_box=args.crop_box)
         if args.mesh == "head" and not r.has_head:
-            from sketchface.cli import UserError
+            from sketchface.errors import UserError
             raise UserError("--mesh head needs the bundle's FaceFit and the face model "
                             "(`python -m sketchface fetch-face-model`); use --mesh heightfield")
         paths = r.save(out, topology=args.mesh)

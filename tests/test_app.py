@@ -328,3 +328,32 @@ def test_a_bug_is_reported_without_its_exception_name(logic, face_pad, monkeypat
         run(logic, pad=face_pad)
     assert "KeyError" not in str(err.value) and "internal detail" not in str(err.value)
     assert "went wrong" in str(err.value)
+
+
+def test_each_kind_of_error_is_said_in_its_own_words():
+    """One hierarchy (sketchface.errors): an input the app cannot use is refused as it is, a model that is not there
+    says so first, a bug says only that something went wrong; no exception name reaches the visitor."""
+    from sketchface import errors
+    from sketchface.framing import InputError as FramingInputError
+    from sketchface.nets import CheckpointError as NetsCheckpointError
+    from sketchface.pipeline import NotAFaceError, PipelineError
+    from sketchface.webapp.handlers import NO_MODEL, user_errors
+
+    assert FramingInputError is errors.InputError and NetsCheckpointError is errors.CheckpointError
+    assert issubclass(PipelineError, errors.CheckpointError) and issubclass(NotAFaceError, errors.InputError)
+    for cls in (errors.InputError, errors.CheckpointError, errors.ConfigError, errors.DataError):
+        assert issubclass(cls, errors.UserError) and issubclass(cls, ValueError)
+
+    def raising(exc):
+        @user_errors
+        def handler():
+            raise exc
+        with pytest.raises(gr.Error) as info:
+            handler()
+        return info.value.message
+
+    assert raising(errors.InputError("the drawing is blank")) == "The drawing is blank"
+    said = raising(PipelineError("the checkpoint bundle x has no finenet network"))
+    assert said.startswith(NO_MODEL + ":") and "finenet" in said
+    bug = raising(KeyError("secret_internal_name"))
+    assert "went wrong on our side" in bug and "KeyError" not in bug and "secret" not in bug

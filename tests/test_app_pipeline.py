@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sketchface import SketchFace
-from sketchface.framing import InputError
+from sketchface.errors import InputError
 from sketchface.mesh import depth_to_mesh
 from test_framing_mesh import drawing
 

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 from sketchface.data.make_data import make_data
 from sketchface.evaluate import EvalConfig, check_disjoint, check_targets, depth_row, evaluate
 

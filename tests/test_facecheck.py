@@ -42,7 +42,7 @@ class CropOnly:
     def prepare(self, image, kind="auto"):
         import cv2
 
-        from sketchface.framing import InputError
+        from sketchface.errors import InputError
         g = np.asarray(image, np.float32) / 255
         g = g.mean(-1) if g.ndim == 3 else g
         if (g < 0.5).mean() == 0 and g.std() < 0.01:
@@ -113,7 +113,7 @@ def test_pipeline_refuses_what_facecheck_refuses(tiny_bundle):
 @pytest.mark.skipif(not (SHIPPED / "config.json").is_file() or not (DEV / "landmarks.json").is_file(),
                     reason="needs the shipped facecheck and ../shared/data/realsketch")
 def test_shipped_facecheck_takes_every_real_face_and_refuses_not_faces():
-    from sketchface.framing import InputError
+    from sketchface.errors import InputError
     from sketchface.pipeline import NotAFaceError, SketchFace
 
     torch.set_num_threads(1)

@@ -132,7 +132,7 @@ def test_train_facefit_writes_a_loadable_checkpoint(tiny_fit_data, tiny_model_pa
 def test_facefit_fine_tunes_on_the_artist_style(tiny_fit_data, tiny_model_path, tiny_bundle, tmp_path):
     import shutil
 
-    from sketchface.cli import UserError
+    from sketchface.errors import UserError
     from sketchface.data.synthesize import synthesize_sketches
     from sketchface.nets import load_network
     from sketchface.train.facefit import train_facefit
@@ -153,7 +153,7 @@ def test_facefit_fine_tunes_on_the_artist_style(tiny_fit_data, tiny_model_path, 
 
 
 def test_training_refuses_a_face_model_of_another_size(tiny_fit_data, tiny_model_path, tmp_path):
-    from sketchface.cli import UserError
+    from sketchface.errors import UserError
     from sketchface.train.facefit import train_facefit
 
     with pytest.raises(UserError, match="vertices"):
@@ -288,7 +288,7 @@ def test_evaluate_real_on_a_few_dev_sketches(tmp_path, monkeypatch):
 
 
 def test_evaluate_real_needs_a_folder(tmp_path, monkeypatch):
-    from sketchface.cli import UserError
+    from sketchface.errors import UserError
     from sketchface.evaluate_real import find_real
 
     monkeypatch.delenv("SKETCHFACE_REALSKETCH", raising=False)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from sketchface import fetch
-from sketchface.cli import UserError, main
+from sketchface.cli import main
+from sketchface.errors import UserError
 from sketchface.facemodel import FILENAME, load_face_model
 
 LOCAL_NPZ = Path("/work/shared/data/ict_face_light/ict_face_light.npz")

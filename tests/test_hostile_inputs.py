@@ -7,7 +7,7 @@ import pytest
 
 from hostile_corpus import corpus
 from sketchface import SketchFace
-from sketchface.framing import InputError
+from sketchface.errors import InputError
 
 CASES = corpus()
 

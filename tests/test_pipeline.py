@@ -7,7 +7,7 @@ from PIL import Image
 
 from sketchface import SketchFace
 from sketchface.cli import main
-from sketchface.framing import InputError
+from sketchface.errors import InputError
 from sketchface.pipeline import PipelineError
 from test_framing_mesh import drawing
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 from sketchface.webapp.strokes import draw_strokes, face_strokes
 
 

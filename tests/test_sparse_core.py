@@ -34,7 +34,7 @@ def test_database_alignment_and_roundtrip(tiny_db, tmp_path):
 
 
 def test_database_config_rejects_bad_split():
-    from sketchface.cli import UserError
+    from sketchface.errors import UserError
 
     with pytest.raises(UserError):
         DatabaseConfig(n_identities=10, n_train=8, n_test=8)

@@ -165,7 +165,7 @@ def test_feature_points_setting(tiny_sparse, tmp_path):
     ones is one sentence); with a FaceFit of the face model in the bundle they are FaceFit's by default."""
     import shutil
 
-    from sketchface.cli import UserError
+    from sketchface.errors import UserError
     from sketchface.nets.facefit import FaceFit, FaceFitConfig
     from sketchface.sparse.pipeline import SparseConfig, SparseFace
 

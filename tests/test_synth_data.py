@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from sketchface.cli import UserError, main
+from sketchface.cli import main
+from sketchface.errors import UserError
 from sketchface.data.make_data import is_test_identity, make_data
 from sketchface.data.synthetic import SyntheticOnTheFly, SyntheticShards
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from sketchface.cli import UserError, main
+from sketchface.cli import main
+from sketchface.errors import UserError
 from sketchface.data.make_data import make_data
 from sketchface.train.config import dump_config, load_config
 from sketchface.train.loop import Trainer, batch_indices

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 
 # sketch style -> its array in a make-data shard (cyclegan and artist are written by synthesize-sketches)
 SKETCH_STYLES = {"pencil": "sketch_pencil", "lines": "sketch_lines", "cyclegan": "sketch_cyclegan",

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 
 COLUMNS = ("photo", "pencil sketch", "line drawing", "lines l", "depth", "depth shaded")
 

@@ -23,6 +23,8 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from sketchface.errors import DataError  # noqa: F401  (re-exported)
+
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp")
 DEPTH_EXTS = (".npy", ".png", ".tif", ".tiff")
 MODALITIES = ("sketch", "photo", "depth", "lines")
@@ -33,8 +35,6 @@ EYE_X = (0.35, 0.65)
 EYE_Y = 0.42
 
 
-class DataError(ValueError):
-    """A data file is missing, unreadable or has the wrong size; the message names the path."""
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 
 VAL_EVERY = 10      # every 10th pair of a group (sorted by name) is held out for measuring
 
@@ -61,7 +61,7 @@ def prepare_real_pairs(real: str | Path, out: str | Path, checkpoints: str | Pat
     ``out/pairs.npz`` and ``out/meta.json``; returns the meta dict."""
     from tqdm import tqdm
 
-    from sketchface.framing import InputError
+    from sketchface.errors import InputError
     from sketchface.pipeline import SketchFace
 
     pipe = SketchFace.from_pretrained(checkpoints, coarse="dp_coarse")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 
 STYLES = ("cyclegan", "artist")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 from sketchface.data.make_data import ARRAY_KEYS, decode, generate_base, is_test_identity
 
 try:  # torch is optional for reading shards as numpy

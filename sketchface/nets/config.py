@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from sketchface.errors import ConfigError  # noqa: F401  (re-exported)
+
 NORMS = ("in", "ln", "bn", "adain", "none")
 UPSAMPLE_MODES = ("nearest", "bilinear")
 ACTIVATIONS = ("relu", "lrelu", "tanh", "none")
@@ -24,8 +26,6 @@ PAD_TYPES = ("reflect", "replicate", "zero")
 OUT_ACTIVATIONS = ("tanh", "sigmoid", "linear")
 
 
-class ConfigError(ValueError):
-    """A config that cannot build a network: unknown key, bad value, wrong kind."""
 
 
 def _f(default: Any, help: str) -> Any:

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from sketchface.errors import CheckpointError  # noqa: F401  (re-exported)
 from sketchface.nets.config import ConfigError, NetConfig
 
 CONFIG_NAME = "config.json"
@@ -33,8 +34,6 @@ FORMAT_VERSION = 1
 REGISTRY: dict[str, type["HubModel"]] = {}
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded; the message says what is wrong and what to do."""
 
 
 def register(cls: type["HubModel"]) -> type["HubModel"]:

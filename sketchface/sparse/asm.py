@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 from sketchface.synth import landmarks as L
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 from sketchface.facemodel import FaceModel
 from sketchface.render import Camera, render_face, rotation_matrix
 from sketchface.synth import photo as P

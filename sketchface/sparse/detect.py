@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 
 CASCADES = ("haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt2.xml")
 NO_FACE = "No face was found in the image; use a frontal face photo or drawing that fills much of the picture."

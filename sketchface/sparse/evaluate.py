@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 from sketchface.render import DEPTH_FAR_CM, DEPTH_NEAR_CM
 from sketchface.sparse.database import FaceDatabase, frontal_projection
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 from sketchface.sparse.database import FaceDatabase, frontal_projection
 from sketchface.sparse.detect import Detection, detect_or_raise
 from sketchface.sparse.statistical import (SparseFit, SparseStatistics, estimate_feature_points, landmark_descriptor,
@@ -110,7 +110,7 @@ def _bundle_prior(bundle: Path, face_model=None):
     """FaceFit of the checkpoint bundle the sparse folder sits in, with the face model; None when either is
     missing (the pipeline then places the feature points by ASM)."""
     from sketchface.facemodel import FaceModelNotFound, load_face_model
-    from sketchface.framing import InputError
+    from sketchface.errors import InputError
     from sketchface.nets.hub import CheckpointError, load_network
     from sketchface.prior import FacePrior
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"

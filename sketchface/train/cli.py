@@ -21,7 +21,7 @@ def run(args) -> int:
     from sketchface.train.stages import get_stage
     cfg = load_config(args.config, args.overrides, stage=args.stage)
     if cfg.stage != args.stage:
-        from sketchface.cli import UserError
+        from sketchface.errors import UserError
         raise UserError(f"the config file says stage {cfg.stage!r} but the command says {args.stage!r}")
     trainer = Trainer(get_stage(cfg.stage), cfg, progress=not args.no_progress)
     last = trainer.fit(resume=args.resume)

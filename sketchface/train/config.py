@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 
 STAGES = ("cyclegan", "coarse", "lines", "fine")
 

@@ -9,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 
 # bundle folder <- run folder (relative to --runs)
 RUNS = {

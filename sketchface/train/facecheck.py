@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 
 # what the check refuses: images with no face-like strokes at all. A few outlines (an oval and two circles) are
 # left out on purpose: the sparsest real line drawings are little more, and they must pass
@@ -90,7 +90,7 @@ def framed_views(sf, images, kinds=None, view: int = 64, progress: bool = False,
     check's view; images the framing refuses are left out. (N, view, view) float32."""
     from tqdm import tqdm
 
-    from sketchface.framing import InputError
+    from sketchface.errors import InputError
     from sketchface.nets.facecheck import to_view
 
     out = []

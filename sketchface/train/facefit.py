@@ -32,7 +32,7 @@ DRESS = 0.7                 # share of training drawings dressed with hair, glas
 
 def style_keys(styles=None) -> tuple[str, ...]:
     """Shard keys of the input styles (names of ``SKETCH_STYLES`` or "photo"); default ``STYLES``."""
-    from sketchface.cli import UserError
+    from sketchface.errors import UserError
     from sketchface.data.make_data import SKETCH_STYLES
 
     if not styles:
@@ -56,7 +56,7 @@ def load_fit_split(data: str | Path, split: str, n: int = 0, progress: bool = Fa
     """uint8 drawings (paper made white) and photos of one split with their true coefficients and camera."""
     from tqdm.auto import tqdm
 
-    from sketchface.cli import UserError
+    from sketchface.errors import UserError
     from sketchface.framing import flatten_paper
 
     root = Path(data)
@@ -223,7 +223,7 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
     else:
         net = FaceFit(config or FaceFitConfig(face_vertices=int(fm.neutral.shape[0])))
     if net.config.face_vertices != fm.neutral.shape[0]:
-        from sketchface.cli import UserError
+        from sketchface.errors import UserError
         raise UserError(f"FaceFitConfig.face_vertices is {net.config.face_vertices} but the face model has "
                         f"{fm.neutral.shape[0]} vertices")
     basis, weights = face_basis(fm, seed=seed)

@@ -128,7 +128,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(a: argparse.Namespace) -> int:
-    from sketchface.cli import UserError
+    from sketchface.errors import UserError
     from sketchface.nets.config import ConfigError
     from sketchface.nets.locator import LocatorConfig
 

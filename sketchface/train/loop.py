@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 from sketchface.train.config import TrainConfig, dump_config
 
 

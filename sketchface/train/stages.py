@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from sketchface import losses as L
-from sketchface.cli import UserError
+from sketchface.errors import UserError
 from sketchface.data.make_data import SKETCH_STYLES as SKETCH_KEYS
 from sketchface.nets import build, load_network, preset
 from sketchface.train.config import TrainConfig

@@ -64,7 +64,7 @@ def run_all(preset: str, data: str, steps: int, warmup: int, configs: Path, devi
             stages: list[str] | None = None, progress: bool = True) -> list[dict]:
     from tqdm import tqdm
 
-    from sketchface.cli import UserError
+    from sketchface.errors import UserError
     if not (configs / preset).is_dir():
         raise UserError(f"no config folder {configs / preset}")
     common = [f"data={data}", f"device={device}", f"threads={threads}", f"preset={preset}"]

@@ -3,7 +3,8 @@
 Each handler takes the values of the interface's components and returns the values of its outputs. The result of
 the last run lives in a per-session state dict ``{"result": Reconstruction, "model": label, "lines0": l, ...}``
 so that moving the λ slider, editing lines or redrawing re-runs at most FineNet. Errors meant for the user
-(``InputError``, ``PipelineError``) become ``gr.Error`` with their one-sentence message; anything unexpected is
+(``sketchface.errors``: an input that cannot be used, a model that is not there) become ``gr.Error`` with their
+one-sentence message, each in its own words; anything unexpected is
 logged and reported as one line, and the server keeps serving.
 """
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from sketchface.framing import MIN_SIDE, InputError
+from sketchface.errors import CheckpointError, InputError
+from sketchface.framing import MIN_SIDE
 from sketchface.mesh import label
 from sketchface.webapp import figures
 from sketchface.webapp.models import ModelBank
@@ -38,10 +40,14 @@ EXPORT_MAX_AGE_S = 3600               # export folders older than this are remov
 _VERSIONS = itertools.count(1)
 
 
+NO_MODEL = "The model is not available"   # a CheckpointError's words, before its sentence
+
+
 def error_boundary(errors: tuple[type[Exception], ...] = (InputError,), title: str = "Cannot use this input",
                    retry: str = "Try another input.", bug_title: str = "Error"):
-    """Decorator: the package's one-sentence errors (``errors``) become gr.Error with ``title``; anything else (a
-    bug) is logged and reported as one line, and the server keeps serving."""
+    """Decorator: the package's one-sentence errors (``errors``) become gr.Error with ``title``; a missing or broken
+    model (``CheckpointError``, e.g. the pipeline's) says so first, in its own words; anything else (a bug) is
+    logged and reported as one line, and the server keeps serving."""
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -49,7 +55,9 @@ def error_boundary(errors: tuple[type[Exception], ...] = (InputError,), title: s
                 return fn(*args, **kwargs)
             except gr.Error:
                 raise
-            except errors as exc:                 # PipelineError is an InputError too
+            except CheckpointError as exc:        # the model, not the input (gradio's toast shows no title)
+                raise gr.Error(f"{NO_MODEL}: {str(exc)}", title=NO_MODEL) from None
+            except errors as exc:
                 raise gr.Error(_sentence(str(exc)), title=title) from None
             except Exception:
                 log.exception("%s failed", fn.__name__)      # the details go to the server log, not the visitor
