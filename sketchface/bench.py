@@ -241,7 +241,7 @@ def bench_backends(preset_name: str = "lite", batch: int = 1, repeat: int = 20, 
 
     from sketchface import onnx_backend as ob
     from sketchface.nets import build, preset
-    from sketchface.pipeline import SketchFace
+    from sketchface.pipeline import MASK_THRESHOLD, SketchFace
 
     torch.manual_seed(seed)
     cfg = preset(preset_name)
@@ -251,7 +251,7 @@ def bench_backends(preset_name: str = "lite", batch: int = 1, repeat: int = 20, 
     sketch, photo = torch.rand(batch, 1, s, s, generator=g), torch.rand(batch, 3, s, s, generator=g)
     coarse = torch.rand(batch, 1, s, s, generator=g)
     lines = (torch.rand(batch, 1, s, s, generator=g) > 0.1).float()
-    lam, mask = torch.full((batch,), 0.85), (coarse > 0.05).float()
+    lam, mask = torch.full((batch,), 0.85), (coarse > MASK_THRESHOLD).float()
     img = _stroke_face(512)
     before, env = torch.get_num_threads(), os.environ.get("SKETCHFACE_ONNX_CACHE")
     rows = []

@@ -319,8 +319,13 @@ def haar_box(gray: np.ndarray) -> tuple[float, float, float, float] | None:
     return (x / scale, y / scale, (x + bw) / scale, (y + bh) / scale)
 
 
+def border_colour(rgb: np.ndarray) -> np.ndarray:
+    """The median colour of the image's outermost rows and columns (its background, for a centred subject)."""
+    return np.median(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]), axis=0)
+
+
 def foreground_box(rgb: np.ndarray) -> tuple[float, float, float, float] | None:
-    bg = np.median(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]), axis=0)
+    bg = border_colour(rgb)
     diff = np.abs(rgb - bg).max(-1) > 0.12
     ys, xs = np.nonzero(diff)
     if len(xs) < 10:
@@ -393,7 +398,7 @@ def crop_to_frame(rgb: np.ndarray, crop_box: tuple[int, int, int, int], size: in
     h, w = rgb.shape[:2]
     x0, y0, x1, y1 = crop_box
     if fill is None:
-        fill = tuple(np.median(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]), axis=0).tolist())
+        fill = tuple(border_colour(rgb).tolist())
     s = size / (x1 - x0)                              # output pixels per input pixel
     sx = sy = 1.0
     if s < 1:  # shrink with an area filter first: warpAffine alone would alias thin strokes

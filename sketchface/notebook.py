@@ -24,6 +24,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from sketchface.train.config import COARSE_KINDS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Tiny networks for SMOKE runs (a few steps on 32 px data): the mechanics, not the results.
@@ -37,7 +39,6 @@ SMOKE_NETS = {
     "finenet": dict(image_size=32, dim=4, n_res=1, lambda_hidden=8),
     "cyclegan": dict(image_size=32, ngf=4, ndf=4, n_blocks=1),
 }
-COARSE_KINDS = {"sp-": "sp_coarse_minus", "sp": "sp_coarse", "dp": "dp_coarse", "dnet": "dnet"}
 STAGE_KIND = {"lines": "line_extractor", "fine": "finenet", "cyclegan": "cyclegan"}
 
 # Run folders of the lite training (scripts/train_lite.sh) by network kind / ablation name.
@@ -304,10 +305,10 @@ def _run_network(run: Path, device: str = "cpu"):
 
     from sketchface.nets import build
     from sketchface.train.config import load_config
-    from sketchface.train.stages import COARSE_KINDS as KINDS, net_config
+    from sketchface.train.stages import net_config
 
     cfg = load_config(run / "config.yaml")
-    kind = KINDS[cfg.variant] if cfg.stage == "coarse" else STAGE_KIND[cfg.stage]
+    kind = COARSE_KINDS[cfg.variant] if cfg.stage == "coarse" else STAGE_KIND[cfg.stage]
     c = net_config(cfg, kind)
     if kind == "finenet":
         c = c.replace(lambda_conditioned=cfg.lambda_conditioned)

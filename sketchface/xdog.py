@@ -11,7 +11,8 @@ faint edges, lower phi for softer, greyer lines.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, asdict
+import inspect
+from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
@@ -66,6 +67,10 @@ def xdog(image: np.ndarray, sigma: float = 0.8, k: float = 1.6, tau: float = 0.9
     d = g1 - tau * g2
     out = np.where(d >= epsilon, 1.0, 1.0 + np.tanh(phi * (d - epsilon)))
     return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+# the defaults of xdog / xdog_torch, named once for the app's sliders and anyone else who needs them
+XDOG_DEFAULTS = {name: p.default for name, p in inspect.signature(xdog).parameters.items() if name != "image"}
 
 
 def _gauss_kernel(sigma: float, device, dtype):

@@ -53,20 +53,8 @@ class _DepthPredictor(HubModel):
 
     def predict_depth(self, x: torch.Tensor, kind: str = "sketch") -> torch.Tensor:
         """Depth (N, 1, H, W) in [0, 1] from a (N, C, H, W) or (C, H, W) input in [0, 1]."""
-        squeeze = x.dim() == 3
-        x = x[None] if squeeze else x
-        expected = self._input_channels(kind)
-        if x.shape[1] != expected:
-            raise ValueError(f"{type(self).__name__} ({kind}) expects {expected} input "
-                             f"channel(s), got a tensor of shape {tuple(x.shape)}")
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.inference_mode():
-                depth = self._depth(x.to(self.device, torch.float32), kind).clamp(0, 1)
-        finally:
-            self.train(was_training)
-        return depth[0] if squeeze else depth
+        return self._predict(x, self._input_channels(kind), lambda t: self._depth(t, kind),
+                             f"{type(self).__name__} ({kind})")
 
 
 @register

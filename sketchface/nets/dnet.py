@@ -88,16 +88,4 @@ class DNet(HubModel):
 
     def predict_depth(self, x: torch.Tensor, kind: str = "sketch") -> torch.Tensor:
         """Depth in [0, 1] (eval mode, no gradients); ``kind`` is accepted for a uniform API."""
-        squeeze = x.dim() == 3
-        x = x[None] if squeeze else x
-        if x.shape[1] != self.config.in_channels:
-            raise ValueError(f"DNet expects {self.config.in_channels} input channel(s), "
-                             f"got a tensor of shape {tuple(x.shape)}")
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.inference_mode():
-                depth = self(x.to(self.device, torch.float32)).clamp(0, 1)
-        finally:
-            self.train(was_training)
-        return depth[0] if squeeze else depth
+        return self._predict(x, self.config.in_channels, self, "DNet")

@@ -73,6 +73,23 @@ class HubModel(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    def _predict(self, x: torch.Tensor, channels: int, run, name: str) -> torch.Tensor:
+        """``run`` (a function of an (N, C, H, W) float tensor on the network's device) in eval mode without
+        gradients, its answer clamped to [0, 1]; ``x`` is (N, C, H, W) or (C, H, W) and must have ``channels``
+        channels (``name`` says whose in the error). The network's train/eval mode is restored."""
+        squeeze = x.dim() == 3
+        x = x[None] if squeeze else x
+        if x.shape[1] != channels:
+            raise ValueError(f"{name} expects {channels} input channel(s), got a tensor of shape {tuple(x.shape)}")
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.inference_mode():
+                out = run(x.to(self.device, torch.float32)).clamp(0, 1)
+        finally:
+            self.train(was_training)
+        return out[0] if squeeze else out
+
     # ---- saving -------------------------------------------------------------------
     def drop_training_parts(self) -> "HubModel":
         """Replace the children not listed in ``inference_parts`` by stubs (in place); returns self."""

@@ -16,6 +16,8 @@ import yaml
 from sketchface.errors import UserError
 
 STAGES = ("cyclegan", "coarse", "lines", "fine")
+# the coarse stage's variants and the network kind each trains
+COARSE_KINDS = {"sp-": "sp_coarse_minus", "sp": "sp_coarse", "dp": "dp_coarse", "dnet": "dnet"}
 
 
 def _f(default: Any, help: str) -> Any:
@@ -114,7 +116,7 @@ class TrainConfig:
             self.loss = "line+dis" if self.stage == "fine" else "full"
         if self.stage not in STAGES:
             raise UserError(f"stage must be one of {', '.join(STAGES)}, got {self.stage!r}")
-        if self.stage == "coarse" and self.variant not in ("sp-", "sp", "dp", "dnet"):
+        if self.stage == "coarse" and self.variant not in COARSE_KINDS:
             raise UserError(f"coarse variant must be sp-, sp, dp or dnet, got {self.variant!r}")
         if self.preset not in ("lite", "paper"):
             raise UserError(f"preset must be lite or paper, got {self.preset!r}")

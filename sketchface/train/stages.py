@@ -18,11 +18,11 @@ from sketchface import losses as L
 from sketchface.errors import UserError
 from sketchface.data.make_data import SKETCH_STYLES as SKETCH_KEYS
 from sketchface.nets import build, load_network, preset
-from sketchface.train.config import TrainConfig
+from sketchface.pipeline import MASK_THRESHOLD
+from sketchface.train.config import COARSE_KINDS, TrainConfig
 from sketchface.train.loop import tile
 from sketchface.xdog import xdog_torch
 
-COARSE_KINDS = {"sp-": "sp_coarse_minus", "sp": "sp_coarse", "dp": "dp_coarse", "dnet": "dnet"}
 
 
 def net_config(cfg: TrainConfig, kind: str):
@@ -251,7 +251,7 @@ class FineStage(Stage):
         with torch.no_grad():
             coarse = models["coarse"].predict_depth(s, "sketch")
             l = xdog_torch(s)
-        mask = (coarse > 0.05).to(coarse.dtype)
+        mask = (coarse > MASK_THRESHOLD).to(coarse.dtype)
         return s, coarse, l, mask
 
     def train_step(self, models, opts, batch, cfg, scaler, gen):

@@ -25,6 +25,7 @@ import numpy as np
 from sketchface.errors import CheckpointError, InputError
 from sketchface.framing import MIN_SIDE
 from sketchface.mesh import label
+from sketchface.xdog import XDOG_DEFAULTS  # noqa: F401  (the app's sliders read it from here too)
 from sketchface.webapp import figures
 from sketchface.webapp.models import ModelBank
 
@@ -34,7 +35,6 @@ SOURCES = ("draw", "upload", "photo")
 SHOW = ("fine", "coarse", "side by side")
 RESOLUTIONS = {"full (a vertex per pixel)": 1, "half": 2, "quarter": 4}
 SWEEP_LAMBDAS = (0.0, 0.25, 0.5, 0.75, 1.0)
-XDOG_DEFAULTS = dict(sigma=0.8, k=1.6, tau=0.98, epsilon=0.0, phi=200.0)
 SMALL_SIDE = 64                       # inputs smaller than this are accepted with a warning
 EXPORT_MAX_AGE_S = 3600               # export folders older than this are removed
 _VERSIONS = itertools.count(1)
