@@ -278,12 +278,17 @@ class AppLogic:
             return tuple(gr.skip() for _ in range(7))
         return self.reconstruct(source, pad, *args)
 
-    def _finish(self, state: dict, t0: float, model_ms: float, relief: float, show: str) -> tuple:
+    def _finish(self, state: dict, t0: float, model_ms: float, relief: float, show: str,
+                unchanged: tuple[str, ...] = ()) -> tuple:
+        """The view of ``state``; the pictures named in ``unchanged`` are not sent again (gradio writes each picture
+        as a file that the browser then fetches)."""
         state["version"] = next(_VERSIONS)                 # names this result for the export cache
         view = render_view(state, relief, show)
         server_ms = (time.perf_counter() - t0) * 1e3
         state["timing"] = {"model_ms": model_ms, "server_ms": server_ms}
         view.info += f" · model {model_ms:.0f} ms · server {server_ms:.0f} ms"
+        for name in unchanged:
+            setattr(view, name, gr.skip())
         return view.as_tuple()
 
     # ------------------------------------------------------------------------------ FineNet only
@@ -305,7 +310,8 @@ class AppLogic:
         t0 = time.perf_counter()
         state = dict(self._need_result(state))
         state["result"], model_ms = self._refine(state, lambda_line)
-        return self._finish(state, t0, model_ms, relief, show)
+        # the input's lines l and the framed input do not move with λ: the browser keeps them
+        return self._finish(state, t0, model_ms, relief, show, unchanged=("lines", "model_input"))
 
     @user_errors
     def refine_lines(self, state: dict | None, edited: Any, lambda_line: float, relief: float = 1.0,
