@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,6 @@ def default_checkpoints() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1] / "checkpoints"
 
 
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 
 
 def resolve_bundle(path_or_repo_id: str | Path | None = None, revision: str | None = None) -> Path:
@@ -68,21 +66,12 @@ def resolve_bundle(path_or_repo_id: str | Path | None = None, revision: str | No
     path = Path(path_or_repo_id).expanduser()
     if path.is_dir():
         return path
-    text = str(path_or_repo_id)
-    if not _REPO_ID.match(text) or ".." in text:
-        raise PipelineError(f"checkpoint folder {text} does not exist and is not a Hub repository id "
-                            "like 'user/sketchface-lite'")
-    from huggingface_hub import snapshot_download
+    from sketchface.nets.hub import fetch_from_hub
 
     try:
-        local = snapshot_download(text, revision=revision,
-                                  allow_patterns=["*.json", "*.safetensors", "*.md"])
-    except Exception as exc:  # offline (HF_HUB_OFFLINE), missing repo, auth ...: one sentence
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        raise PipelineError(f"could not get the checkpoints {text} from the Hugging Face Hub "
-                            f"({type(exc).__name__}: {first}); check the id and the connection, "
-                            "or pass a local folder") from None
-    return Path(local)
+        return fetch_from_hub(path_or_repo_id, ("*.json", "*.safetensors", "*.md"), revision=revision)
+    except CheckpointError as exc:
+        raise PipelineError(str(exc)) from None
 
 
 @dataclass

@@ -17,6 +17,7 @@ No pickle is ever read.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
@@ -167,21 +168,27 @@ def resolve_checkpoint(path_or_repo_id: str | Path, *, revision: str | None = No
             raise CheckpointError(f"{path} is a file; pass the folder that holds "
                                   f"{CONFIG_NAME} and {WEIGHTS_NAME}")
         return path
-    text = str(path_or_repo_id)
-    if text.count("/") != 1 or text.startswith((".", "/", "~")):
-        raise CheckpointError(f"checkpoint folder {text} does not exist; pass a folder written by "
-                              f"save_pretrained or a Hub repo id like 'user/name'")
-    from huggingface_hub import hf_hub_download
+    return fetch_from_hub(path_or_repo_id, (CONFIG_NAME, WEIGHTS_NAME), revision=revision, token=token)
+
+
+HUB_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+
+
+def fetch_from_hub(repo_id: str | Path, patterns, *, revision: str | None = None, token: str | None = None) -> Path:
+    """The local copy (in the Hugging Face cache) of the files of the Hub repository ``repo_id`` that match
+    ``patterns``, downloaded once; the one place the package reaches the Hub (a network, or a whole bundle)."""
+    text = str(repo_id)
+    if not HUB_REPO_ID.match(text) or ".." in text:
+        raise CheckpointError(f"checkpoint folder {text} does not exist and is not a Hub repository id like "
+                              "'user/sketchface-lite'; pass a folder written by save_pretrained or a repository id")
+    from huggingface_hub import snapshot_download
 
     try:
-        for name in (CONFIG_NAME, WEIGHTS_NAME):
-            local = hf_hub_download(text, name, revision=revision, token=token)
-    except Exception as exc:  # offline, missing repo, missing file, auth: one sentence
-        raise CheckpointError(
-            f"could not fetch {text} from the Hugging Face Hub ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}); check the repo id and your "
-            f"connection, or download the folder and pass its path") from None
-    return Path(local).parent
+        return Path(snapshot_download(text, revision=revision, token=token, allow_patterns=list(patterns)))
+    except Exception as exc:  # offline, missing repo, missing file, auth: one sentence, no exception name
+        first = str(exc).splitlines()[0].rstrip(".") if str(exc) else "no answer"
+        raise CheckpointError(f"could not fetch {text} from the Hugging Face Hub ({first}); check the repository "
+                              "id and the connection, or download the folder and pass its path") from None
 
 
 def _read_config(folder: Path) -> dict[str, Any]:
