@@ -25,6 +25,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from sketchface.train.config import COARSE_KINDS
+from sketchface.train.export import RUN_FOLDERS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,15 +42,10 @@ SMOKE_NETS = {
 }
 STAGE_KIND = {"lines": "line_extractor", "fine": "finenet", "cyclegan": "cyclegan"}
 
-# Run folders of the lite training (scripts/train_lite.sh) by network kind / ablation name.
+# Run folders of the lite training (scripts/train_lite.sh) by network kind (the bundle's, one home in
+# sketchface.train.export) or ablation name.
 LITE_RUNS = {
-    "dp_coarse": "coarse-dp-full",
-    "sp_coarse": "coarse-sp",
-    "sp_coarse_minus": "coarse-sp-",
-    "dnet": "coarse-dnet",
-    "line_extractor": "lines",
-    "finenet": "fine-line+dis",
-    "cyclegan": "cyclegan",
+    **{kind: folder for kind, folder in RUN_FOLDERS.items() if kind not in ("locator", "facefit")},
     "dp_La": "coarse-dp-La",
     "dp_Lb": "coarse-dp-Lb",
     "dp_Lc": "coarse-dp-Lc",

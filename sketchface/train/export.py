@@ -11,18 +11,21 @@ from pathlib import Path
 
 from sketchface.errors import UserError
 
-# bundle folder <- run folder (relative to --runs)
-RUNS = {
-    "dp_coarse": "coarse-dp-full/final",
-    "sp_coarse": "coarse-sp/final",
-    "sp_coarse_minus": "coarse-sp-/final",
-    "dnet": "coarse-dnet/final",
-    "line_extractor": "lines/final",
-    "finenet": "fine-line+dis/final",
-    "cyclegan": "cyclegan/final",
-    "locator": "locator/final",          # python -m sketchface train-locator --out RUNS/locator/final
-    "facefit": "facefit/final",          # python -m sketchface train-facefit --out RUNS/facefit/final
+# the run folder (relative to --runs; scripts/train_lite.sh) of each network of the bundle; the notebooks find
+# the lite runs by it too (sketchface.notebook.LITE_RUNS)
+RUN_FOLDERS = {
+    "dp_coarse": "coarse-dp-full",
+    "sp_coarse": "coarse-sp",
+    "sp_coarse_minus": "coarse-sp-",
+    "dnet": "coarse-dnet",
+    "line_extractor": "lines",
+    "finenet": "fine-line+dis",
+    "cyclegan": "cyclegan",
+    "locator": "locator",          # python -m sketchface train-locator --out RUNS/locator/final
+    "facefit": "facefit",          # python -m sketchface train-facefit --out RUNS/facefit/final
 }
+# bundle folder <- the finished run's final/ folder
+RUNS = {kind: f"{folder}/final" for kind, folder in RUN_FOLDERS.items()}
 REQUIRED = ("dp_coarse", "line_extractor", "finenet")
 
 
