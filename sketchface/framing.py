@@ -44,8 +44,6 @@ MAX_BYTES = 25 * 1024 * 1024   # larger files are refused
 UNREADABLE = "the file is not an image that can be read: use a PNG, JPEG, BMP, WebP or GIF picture"
 
 
-
-
 @dataclass(frozen=True)
 class Framing:
     crop_box: tuple[int, int, int, int]   # x0, y0, x1, y1 in input pixels (square; may extend outside)

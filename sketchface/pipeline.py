@@ -150,13 +150,12 @@ class Reconstruction:
                              "with facefit); use topology='heightfield'")
         depth = {"fine": self.fine, "coarse": self.coarse}[which]
         if topology == "head" or (topology == "auto" and self.has_head):
-            # the face model's depth is the coarse depth: its mask is the rendered one; else render it again
-            rendered = ((self.prior, self.mask) if self.coarse_source == FACE_MODEL and self.prior is not None
-                        else self.face_prior.render(self.fit, self.size))
-            detail = np.where(rendered[1], depth - rendered[0], 0.0)
+            # the fitted face's depth (kept by the prior since the run: with the face model it is the coarse depth)
+            prior, prior_mask = self.face_prior.render(self.fit, self.size)
+            detail = np.where(prior_mask, depth - prior, 0.0)
             # over the face model the detail is FineNet's, already limited (_limit_detail): not limited twice
             limit = None if self.coarse_source == FACE_MODEL else DETAIL_LIMIT_CM
-            return self.face_prior.mesh(self.fit, detail=detail, colors=self.colors, relief=relief, rendered=rendered,
+            return self.face_prior.mesh(self.fit, detail=detail, colors=self.colors, relief=relief,
                                         detail_limit_cm=limit)
         colors = self.colors if self.colors is not None else shade(depth, self.mask)
         step = int(step)

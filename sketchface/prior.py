@@ -181,7 +181,7 @@ class FacePrior:
         depth, mask, _ = fill_holes(np.where(mask, zbuf, 0.0).astype(np.float32), mask)
         return (np.clip(depth, 0.0, 1.0) * mask).astype(np.float32), mask
 
-    def _front(self, fit: Fit, size: int, rendered: tuple | None = None):
+    def _front(self, fit: Fit, size: int):
         """What ``mesh`` needs of a fit to move a picture's detail and colours onto it, the same for every detail:
         the vertices (cm), their pixel coordinates (2, V: row, col) in a ``size`` frame, how much each takes of the
         picture (1 on the visible front of the face), the rotation and the rendered mask. The last fit's answer is
@@ -189,14 +189,13 @@ class FacePrior:
         import trimesh
         from scipy.ndimage import map_coordinates
 
-        key = (_fit_key(fit), int(size),
-               None if rendered is None else tuple(hash(np.asarray(a).tobytes()) for a in rendered))
+        key = (_fit_key(fit), int(size))
         if self._front_cache is not None and self._front_cache[0] == key:
             return self._front_cache[1]
         v = self.vertices(fit).astype(np.float64)
         cam = fit.camera()
         xy, d = cam.project(v.astype(np.float32), size)
-        depth, mask = self.render(fit, size) if rendered is None else rendered
+        depth, mask = self.render(fit, size)
         rot = rotation_matrix(cam.yaw, cam.pitch, cam.roll).astype(np.float64)
         normals = trimesh.Trimesh(v, self.fm.triangles, process=False).vertex_normals
         normal_view = np.asarray(normals) @ rot.T                                # (V, 3) camera space
@@ -234,8 +233,7 @@ class FacePrior:
         return values
 
     def mesh(self, fit: Fit, detail: np.ndarray | None = None, colors: np.ndarray | None = None,
-             relief: float = 1.0, close_holes: bool = True, rendered: tuple | None = None,
-             detail_limit_cm: float | None = DETAIL_LIMIT_CM):
+             relief: float = 1.0, close_holes: bool = True, detail_limit_cm: float | None = DETAIL_LIMIT_CM):
         """The fitted face in the face model's own topology (head and neck), upright and facing +Z, centimetres.
 
         ``detail`` (size, size; depth units, e.g. fine - prior) is moved onto the vertices that face the viewer and
@@ -243,8 +241,7 @@ class FacePrior:
         the default limit is the one the pipeline puts on FineNet's detail over the face model), then scaled by
         ``relief``; ``colors`` (size, size, 3) in
         [0, 1] colours those vertices (a photo), the others a neutral skin tone. ``close_holes`` closes the eye,
-        mouth and neck openings so that the mesh is watertight where the model allows. ``rendered``: ``render(fit,
-        size)`` when the caller has it already."""
+        mouth and neck openings so that the mesh is watertight where the model allows."""
         import trimesh
         from scipy.ndimage import map_coordinates
 
@@ -254,7 +251,7 @@ class FacePrior:
             v = self.vertices(fit).astype(np.float64)
         else:
             size = int((detail if detail is not None else colors).shape[0])
-            v, coords, weight, rot, mask = self._front(fit, size, rendered)
+            v, coords, weight, rot, mask = self._front(fit, size)
             front = weight > 0.5
         base = np.full((len(v), 3), (0.86, 0.74, 0.66))
         if detail is not None or colors is not None:

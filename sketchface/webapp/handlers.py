@@ -25,7 +25,7 @@ import numpy as np
 from sketchface.errors import CheckpointError, InputError
 from sketchface.framing import MIN_SIDE
 from sketchface.mesh import label
-from sketchface.xdog import XDOG_DEFAULTS  # noqa: F401  (the app's sliders read it from here too)
+from sketchface.xdog import XDOG_DEFAULTS
 from sketchface.webapp import figures
 from sketchface.webapp.models import ModelBank
 

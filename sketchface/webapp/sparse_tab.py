@@ -22,8 +22,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from sketchface.errors import UserError
-from sketchface.errors import InputError
+from sketchface.errors import InputError, UserError
 from sketchface.webapp import figures
 from sketchface.webapp.handlers import clean_old_exports, error_boundary
 

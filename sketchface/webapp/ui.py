@@ -113,8 +113,8 @@ class InputImage(gr.Image):
         except gr.Error:
             raise
         except Exception:
-            # the handler reads the file and refuses it in one sentence under the app's own title (an error raised
-            # here would reach the visitor under gradio's plain "Error")
+            # the handler reads the file and refuses it like any input it cannot use: one sentence, and the old
+            # face cleared (an error raised here would leave the old face and skip the app's error handling)
             return getattr(payload, "path", None)
 
 
