@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= data/synthetic
 
-.PHONY: setup demo test data clean
+.PHONY: setup demo test data notebooks clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,10 @@ data: setup
 test: setup
 	$(BIN)/python -m ruff check .
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+# Re-execute every notebook top to bottom (CPU: the lite preset, minutes each) and keep the outputs.
+notebooks: setup
+	$(BIN)/python scripts/notebooks.py --execute all
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -8,7 +8,8 @@
 #   cp -r "$SKETCHFACE_FACE_MODEL" data/ict_face_light      # then carry data/ict_face_light
 #   scripts/device_paper_check.sh
 # Knobs (environment): PRESET (paper; lite, 128 px, is a quick dry run on a CPU), N samples (1024), STEPS
-# timed per stage (30) after WARMUP (5), DP_SECONDS of DP training (180), PY (python3).
+# timed per stage (30) after WARMUP (5), DP_SECONDS of DP training (180), AMP_STEPS of the mixed-precision run of
+# every stage (40), PY (python3).
 set -euo pipefail
 OUT=${OUT:-out/device}
 PY=${PY:-python3}
@@ -39,3 +40,19 @@ timeout "$DP_SECONDS" "$PY" -m sketchface train coarse --config configs/$PRESET/
   out=runs/device/coarse-dp steps=100000 log_every=20 ckpt_every=500 sample_every=100000 --no-progress || true
 cp runs/device/coarse-dp/metrics.csv "$OUT/dp_metrics.csv" 2>/dev/null || echo "no DP metrics written"
 tail -n 3 "$OUT/dp_metrics.csv" 2>/dev/null || true
+
+# Every stage through the Trainer with mixed precision, gradient clipping, accumulation, a validation loss and
+# DataLoader workers: the losses stay finite and the GradScaler's scale is in the checkpoint (docs/TRAINING.md).
+AMP_STEPS=${AMP_STEPS:-40}
+amp() { "$PY" -m sketchface train "$@" preset=$PRESET data=$DATA steps=$AMP_STEPS log_every=10 val_every=20 \
+  grad_clip=1.0 accumulate=2 workers=4 ckpt_every=$AMP_STEPS sample_every=$AMP_STEPS --no-progress; }
+: > "$OUT/amp_stages.txt"
+for run in "cyclegan out=runs/device/amp-cyclegan" "coarse variant=dp out=runs/device/amp-coarse" \
+           "lines out=runs/device/amp-lines" "locator batch_size=64 out=runs/device/amp-locator" \
+           "fine coarse_ckpt=runs/device/amp-coarse/final lines_ckpt=runs/device/amp-lines/final out=runs/device/amp-fine"; do
+  set -- $run
+  t1=$(date +%s)
+  if amp "$@" > "$OUT/amp_$1.log" 2>&1; then status=ok; else status=FAILED; fi
+  echo "$1: $status in $(( $(date +%s) - t1 )) s; $(tail -n 1 "$OUT/amp_$1.log")" | tee -a "$OUT/amp_stages.txt"
+  cp "${run##*out=}/metrics.csv" "$OUT/amp_$1_metrics.csv" 2>/dev/null || true
+done

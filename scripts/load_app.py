@@ -252,8 +252,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, help="OMP_NUM_THREADS for the server")
     args = ap.parse_args(argv)
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_app import start_server
+    from sketchface.webapp.local import start_server
 
     proc, url, pid = None, args.url, args.pid
     if not url:

@@ -20,8 +20,7 @@ wait_for() { while [ ! -e "$1" ]; do sleep 20; done; }
 SKETCHES_DONE=$DATA/.cyclegan_sketches_done
 chain_a() {
   train lines --config configs/lite/lines.yaml
-  [ -f runs/lite/locator/final/config.json ] ||
-    OMP_NUM_THREADS=1 "$PY" -m sketchface train-locator --data $DATA --out runs/lite/locator/final --no-progress
+  [ -f runs/lite/locator/final/config.json ] || train locator --config configs/lite/locator.yaml data=$DATA
   if [ ! -f runs/lite/facefit/final/config.json ]; then   # docs/TRAINING.md, "FaceFit"
     [ -f $FIT_DATA/meta.json ] || "$PY" -c "from sketchface.data.make_data import make_data; make_data('$FIT_DATA', \
       12000, size=128, variants=1, max_yaw=30.0, max_pitch=15.0, max_roll=12.0, scale_jitter=0.12, offset_jitter=0.05)"

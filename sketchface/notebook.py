@@ -490,6 +490,54 @@ def shaded(depth, mask=None) -> np.ndarray:
     return shade(d, None if mask is None else np.asarray(mask) > 0)
 
 
+def lambda_effect(s: Setup, coarse, line_extractor, finenets: Mapping[str, Any], sketch,
+                  lambdas: Sequence[float] = (0.0, 0.5, 1.0), kind: str = "sketch"):
+    """What λ_line does, for one drawing and each FineNet of ``finenets`` (name -> network): per λ, the
+    displacement on a diverging scale (red: nearer, blue: further; white: none; one symmetric scale per network,
+    in 0..255 depth levels, so a FineNet that moves little still shows where it moves), l' and, for the last
+    network, the shaded fine depth. Two networks that are the same object are shown once."""
+    inline_plots()
+    import matplotlib.pyplot as plt
+
+    seen, nets = set(), {}
+    for name, net in finenets.items():
+        if id(net) not in seen:
+            seen.add(id(net))
+            nets[name] = net
+    rows = []
+    for name, net in nets.items():
+        sf = sketchface_from(s, coarse, line_extractor, net)
+        r0 = sf(sketch, lambda_line=float(lambdas[0]), kind=kind)
+        rows.append((name, r0, sf.lambda_sweep(r0, lambdas)))
+    nc = len(lambdas) + 1
+    nr = 2 * len(rows) + 1
+    fig, axes = plt.subplots(nr, nc, figsize=(1.7 * nc + 0.6, 1.7 * nr), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for k, (name, r0, sweep) in enumerate(rows):
+        disp = [255.0 * np.where(r0.mask > 0, r.fine - r0.coarse, 0.0) for r in sweep]
+        vmax = max(float(np.abs(np.stack(disp)).max()), 1e-3)
+        axes[2 * k][0].imshow(_rgb(r0.image), cmap="gray", vmin=0, vmax=1)
+        axes[2 * k][0].set_title("input", fontsize=8)
+        axes[2 * k + 1][0].imshow(_rgb(r0.lines), cmap="gray", vmin=0, vmax=1)
+        axes[2 * k + 1][0].set_title("l (drawn lines)", fontsize=8)
+        for j, (r, d) in enumerate(zip(sweep, disp), start=1):
+            im = axes[2 * k][j].imshow(d, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+            axes[2 * k][j].set_title(f"{name}\nλ_line {r.lambda_line:g}: displacement", fontsize=8)
+            axes[2 * k + 1][j].imshow(_rgb(r.lines_pred), cmap="gray", vmin=0, vmax=1)
+            axes[2 * k + 1][j].set_title(f"l' at λ_line {r.lambda_line:g}", fontsize=8)
+        fig.colorbar(im, ax=axes[2 * k, 1:].tolist(), fraction=0.02, pad=0.01, label="depth levels")
+    name, r0, sweep = rows[-1]
+    axes[-1][0].imshow(shaded(r0.coarse, r0.mask), cmap="gray", vmin=0, vmax=1)
+    axes[-1][0].set_title("coarse, shaded", fontsize=8)
+    for j, r in enumerate(sweep, start=1):
+        axes[-1][j].imshow(shaded(r.fine, r.mask), cmap="gray", vmin=0, vmax=1)
+        axes[-1][j].set_title(f"{name}: fine at λ_line {r.lambda_line:g}", fontsize=8)
+    plt.show()
+    return {name: [float(np.abs(255.0 * (r.fine - r0.coarse))[r0.mask > 0].mean()) for r in sweep]
+            for name, r0, sweep in rows}
+
+
 def read_metrics(run: str | Path) -> dict[str, np.ndarray]:
     """``metrics.csv`` of a run folder as columns (step, time, images_per_s and every loss)."""
     rows = list(csv.DictReader(open(Path(run) / "metrics.csv")))

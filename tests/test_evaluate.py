@@ -157,7 +157,7 @@ def test_synthesize_sketches_adds_a_style_that_training_picks(data, tiny_bundle,
 def test_line_misses_script_splits_the_drawn_lines(data, tiny_bundle, tmp_path, capsys):
     import sys
     from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts" / "experiments"))
     import line_misses
 
     out = tmp_path / "misses.png"
@@ -178,7 +178,7 @@ def test_line_oracle_script_fits_a_displacement_per_sample(data, tiny_bundle, tm
     from pathlib import Path
 
     import torch
-    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts" / "experiments"))
     import line_oracle
 
     x = torch.rand(1, 1, 20, 20)
@@ -201,7 +201,7 @@ def test_line_oracle_script_fits_a_displacement_per_sample(data, tiny_bundle, tm
 def test_photo_lines_script_scores_each_xdog_setting(data, tiny_bundle, tmp_path, capsys):
     import sys
     from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts" / "experiments"))
     import photo_lines
 
     out = tmp_path / "photo_lines.png"
@@ -220,7 +220,7 @@ def test_photo_lines_script_scores_each_xdog_setting(data, tiny_bundle, tmp_path
 def test_paper_inputs_script_guesses_kinds_and_scores_both_readings(data, tiny_bundle, tmp_path, capsys):
     import sys
     from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts" / "experiments"))
     import paper_inputs
 
     rng = np.random.default_rng(0)
@@ -246,7 +246,7 @@ def test_paper_inputs_script_guesses_kinds_and_scores_both_readings(data, tiny_b
 def test_framing_error_script_reports_each_framing(data, tiny_bundle, capsys, tmp_path):
     import sys
     from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts" / "experiments"))
     import framing_error
 
     assert framing_error.main(["--checkpoints", str(tiny_bundle), "--data", str(data), "--n", "2"]) == 0
@@ -276,7 +276,7 @@ def test_framing_picture_script_draws_every_crop(data, tiny_bundle, tmp_path):
     from pathlib import Path
 
     from PIL import Image
-    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts" / "experiments"))
     import framing_picture
 
     out = tmp_path / "framing.png"

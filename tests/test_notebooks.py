@@ -17,22 +17,47 @@ pytest.importorskip("ipykernel", reason="ipykernel is not installed (pip install
 
 
 def test_notebooks_are_there_and_match_their_sources():
+    """Each notebook has a jupytext source notebooks/src/NN_*.py with the same cells; sizes stay small."""
+    pytest.importorskip("jupytext", reason="jupytext is not installed (pip install -r requirements.txt)")
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        import make_notebooks
+        import notebooks as tool
     finally:
         sys.path.pop(0)
-    names = [p.stem for p in NOTEBOOKS]
-    assert names == list(make_notebooks.NOTEBOOKS), "run `python scripts/make_notebooks.py` to write the notebooks"
+    assert [p.stem for p in NOTEBOOKS] == tool.names(), "every notebook needs its source in notebooks/src/"
     for path in NOTEBOOKS:
+        assert not tool.differs(path.stem), f"{path.name} differs from src/{path.stem}.py; run scripts/notebooks.py"
         nb = nbformat.read(path, as_version=4)
-        src = [c.source for c in nb.cells
-               if not {"run-note", "injected-parameters"} & set(c.metadata.get("tags", []))]
-        want = [c.source for c in make_notebooks.build(path.stem).cells]
-        assert src == want, f"{path.name} differs from scripts/make_notebooks.py; regenerate it"
+        assert nb.metadata["jupytext"]["formats"] == tool.FORMATS       # Jupyter saves both files
         assert path.stat().st_size < 2_000_000, f"{path.name} is over 2 MB"
         tags = [c.metadata.get("tags", []) for c in nb.cells]
         assert sum("parameters" in t for t in tags) == 1
+
+
+def test_syncing_keeps_the_outputs_of_unchanged_cells(tmp_path):
+    pytest.importorskip("jupytext", reason="jupytext is not installed (pip install -r requirements.txt)")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import notebooks as tool
+    finally:
+        sys.path.pop(0)
+    (tmp_path / "src").mkdir()
+    src = tmp_path / "src" / "01_x.py"
+    src.write_text('# %% [markdown]\n# # Title\n\n# %% tags=["parameters"]\nSTEPS = 1\n\n# %%\nprint(STEPS)\n'
+                   '\n# %%\nprint(2)\n')
+    nb = tool.build("01_x", tmp_path)
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code", "code"]
+    assert nb.cells[1].metadata["tags"] == ["parameters"]
+    for c, text in zip(nb.cells[2:], ("1\n", "2\n")):
+        c.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    nbformat.write(nb, tmp_path / "01_x.ipynb")
+    assert not tool.differs("01_x", tmp_path)
+    src.write_text(src.read_text().replace("print(2)", "print(3)"))
+    assert tool.differs("01_x", tmp_path)
+    assert tool.main(["--out", str(tmp_path)]) == 0
+    again = nbformat.read(tmp_path / "01_x.ipynb", as_version=4)
+    assert again.cells[2].outputs[0]["text"] == "1\n" and again.cells[3].outputs == []     # stale output gone
+    assert again.cells[3].source == "print(3)" and tool.main(["--out", str(tmp_path), "--check"]) == 0
 
 
 def _smoke(nb):

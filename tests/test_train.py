@@ -97,9 +97,9 @@ def test_depth_loss_decreases_on_a_fixed_batch(data, tmp_path):
     batch = t.local_batch(0)
     def gen():
         return torch.Generator().manual_seed(0)
-    first = t.stage.train_step(t.models, t.opts, batch, cfg, t.scaler, gen())["3d_s"]
+    first = t.update(batch, gen())["3d_s"]
     for _ in range(15):
-        last = t.stage.train_step(t.models, t.opts, batch, cfg, t.scaler, gen())["3d_s"]
+        last = t.update(batch, gen())["3d_s"]
     assert last < 0.7 * first
 
 
@@ -128,18 +128,21 @@ def test_damaged_checkpoint_is_refused(data, tmp_path):
 def test_nan_loss_stops_and_keeps_last_checkpoint(data, tmp_path):
     cfg = load_config(None, [f"data={data}", f"out={tmp_path}", *TINY, "steps=5", "ckpt_every=1"], stage="lines")
     t = Trainer(get_stage("lines"), cfg, progress=False)
-    real_step = t.stage.train_step
+    real_losses = t.stage.losses
     calls = []
 
     def poisoned(*a):
         calls.append(1)
-        out = real_step(*a)
-        return {**out, "total": float("nan")} if len(calls) == 3 else out
-    t.stage.train_step = poisoned
-    with pytest.raises(UserError, match="non-finite at step 2"):
+        out = real_losses(*a)
+        if len(calls) == 3:
+            out.backward["net"] = out.backward["net"] * float("nan")
+        return out
+    t.stage.losses = poisoned
+    with pytest.raises(UserError, match="non-finite at step 2.*before changing the weights"):
         t.fit()
     ck = torch.load(tmp_path / "ckpt.pt", weights_only=True)
     assert ck["step"] == 2
+    assert all(torch.equal(v, ck["models"]["net"][k]) for k, v in t.models["net"].state_dict().items())
 
 
 def test_fine_stage_with_fixed_coarse_and_lines(data, tmp_path):
@@ -405,3 +408,66 @@ def test_init_from_a_finenet_must_agree_on_lambda_conditioning(data, tmp_path):
                              f"lines_ckpt={tmp_path / 'nowhere'}"], stage="fine")
     with pytest.raises(UserError, match="lines_ckpt="):
         Trainer(get_stage("fine"), bad, progress=False)
+
+
+def test_accumulated_slices_make_the_same_step_as_the_whole_batch(data, tmp_path):
+    """Gradients of 2 slices added up = the gradient of the batch: the weights after one (SGD) step agree."""
+    outs = []
+    for acc in (1, 2):
+        cfg = load_config(None, [f"data={data}", f"out={tmp_path / str(acc)}", *TINY, "batch_size=4",
+                                 f"accumulate={acc}", "lr=0.1"], stage="lines")
+        t = Trainer(get_stage("lines"), cfg, progress=False)
+        start = {k: v.clone() for k, v in t.models["net"].state_dict().items()}
+        t.opts["net"] = torch.optim.SGD(t.models["net"].parameters(), lr=0.1)
+        logged = t.optimizer_step(0)[1]
+        outs.append(({k: v - start[k] for k, v in t.models["net"].state_dict().items()}, logged["total"]))
+    (a, la), (b, lb) = outs
+    assert la == pytest.approx(lb, rel=1e-4)
+    assert all(torch.allclose(a[k], b[k], rtol=1e-3, atol=1e-7) for k in a)
+    assert max(float(v.abs().max()) for v in a.values()) > 1e-4          # the step moved the weights
+
+
+def test_clipping_logs_the_norm_and_bounds_the_step(data, tmp_path):
+    def first_step(clip):
+        cfg = load_config(None, [f"data={data}", f"out={tmp_path / str(clip)}", *TINY, f"grad_clip={clip}",
+                                 "lr=1.0", "beta1=0.0"], stage="lines")
+        t = Trainer(get_stage("lines"), cfg, progress=False)
+        t.opts["net"] = torch.optim.SGD(t.models["net"].parameters(), lr=1.0)     # the step is the gradient
+        before = {k: v.clone() for k, v in t.models["net"].state_dict().items()}
+        logged = t.optimizer_step(0)[1]
+        moved = torch.sqrt(sum(((v - before[k]) ** 2).sum() for k, v in t.models["net"].state_dict().items()
+                               if v.dtype.is_floating_point and "running" not in k))
+        return logged, float(moved)
+    free, moved_free = first_step(0.0)
+    clipped, moved = first_step(1e-3)
+    assert "grad_norm_net" not in free and clipped["grad_norm_net"] > 1e-3
+    assert moved == pytest.approx(1e-3, rel=0.05) and moved_free > 10 * moved
+
+
+def test_validation_losses_join_the_log_and_workers_build_the_same_batches(data, tmp_path):
+    import csv
+
+    t, _ = run("lines", data, tmp_path / "v", "steps=4", "val_every=2", "val_batches=2", "log_every=3")
+    rows = list(csv.DictReader(open(tmp_path / "v" / "metrics.csv")))
+    assert [r["step"] for r in rows] == ["2", "3", "4"]
+    assert rows[0]["val_total"] and not rows[1]["val_total"] and float(rows[2]["val_total"]) > 0
+    assert t.validate() == t.validate()                                 # fixed batches and choices
+    a, _ = run("lines", data, tmp_path / "w0", "steps=3")
+    b, _ = run("lines", data, tmp_path / "w1", "steps=3", "workers=1")
+    wa = load_file(tmp_path / "w0" / "final" / "model.safetensors")
+    wb = load_file(tmp_path / "w1" / "final" / "model.safetensors")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_the_locator_trains_as_a_stage_and_resumes_exactly(data, tmp_path):
+    extra = ["net={view: 16, width: 4, n_layers: 2}", "batch_size=8"]
+    run("locator", data, tmp_path / "a", "steps=4", "ckpt_every=2", *extra)
+    run("locator", data, tmp_path / "b", "steps=2", "ckpt_every=2", *extra)
+    cfg = load_config(None, [f"data={data}", f"out={tmp_path / 'b'}", *TINY, "steps=4", "ckpt_every=2", *extra],
+                      stage="locator")
+    Trainer(get_stage("locator"), cfg, progress=False).fit(resume=True)
+    wa = load_file(tmp_path / "a" / "final" / "model.safetensors")
+    wb = load_file(tmp_path / "b" / "final" / "model.safetensors")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa) and wa[next(iter(wa))].dtype == torch.float16
+    assert (tmp_path / "a" / "samples" / "step_000004.png").is_file()
+    assert json.loads((tmp_path / "a" / "final" / "config.json").read_text())["view"] == 16

@@ -71,3 +71,18 @@ def add_cli(sub) -> None:
     p.add_argument("--split", default="train", choices=["train", "test"])
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=lambda a: print(contact_sheet(a.data, a.out, a.n, a.split, seed=a.seed)) or 0)
+
+
+def save_grid(fig, axes, titles: list[str], suptitle: str, out: str | Path) -> None:
+    """Hide the axes of a matplotlib grid, title its first row, and write it to ``out`` (the pictures of the
+    measurement scripts in scripts/experiments/)."""
+    for i, row in enumerate(axes):
+        for ax, title in zip(row, titles):
+            ax.set_axis_off()
+            if i == 0:
+                ax.set_title(title, fontsize=8)
+    fig.suptitle(suptitle, fontsize=9)
+    fig.tight_layout()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 
 def add_cli(sub) -> None:
-    p = sub.add_parser("train", help="train a stage: cyclegan | coarse | lines | fine",
+    from sketchface.train.config import STAGES
+
+    p = sub.add_parser("train", help="train a stage: cyclegan | coarse | lines | fine | locator",
                        description="Train one stage. Keys of the config (and their meaning) are listed in "
                                    "configs/lite/*.yaml and docs/TRAINING.md; any key can be overridden as key=value.")
-    p.add_argument("stage", choices=["cyclegan", "coarse", "lines", "fine"])
+    p.add_argument("stage", choices=list(STAGES))
     p.add_argument("--config", default=None, help="YAML file of training keys")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs still go to metrics.csv)")

@@ -15,7 +15,7 @@ import yaml
 
 from sketchface.errors import UserError
 
-STAGES = ("cyclegan", "coarse", "lines", "fine")
+STAGES = ("cyclegan", "coarse", "lines", "fine", "locator")
 # the coarse stage's variants and the network kind each trains
 COARSE_KINDS = {"sp-": "sp_coarse_minus", "sp": "sp_coarse", "dp": "dp_coarse", "dnet": "dnet"}
 
@@ -28,7 +28,7 @@ def _f(default: Any, help: str) -> Any:
 
 @dataclass
 class TrainConfig:
-    stage: str = _f("coarse", "cyclegan | coarse | lines | fine")
+    stage: str = _f("coarse", "cyclegan | coarse | lines | fine | locator")
     preset: str = _f("lite", "network size preset: lite (128², CPU) or paper (256²)")
     variant: str = _f("dp", "coarse: sp- | sp | dp | dnet; fine: ignored")
     loss: str = _f("", "coarse dp: full | La | Lb | Lc (Table 4); fine: line+dis | dis+3d (Table 6); empty = the first")
@@ -72,6 +72,9 @@ class TrainConfig:
                                   "learns they are not geometry (not in the paper; 0 = the paper's)")
     jitter_scale: float = _f(1.15, "coarse: largest zoom of that square, in or out (1.15 = half-side 1/1.15-1.15)")
     jitter_shift: float = _f(0.1, "coarse: largest offset of that square's centre, in frame half-sides")
+    locator_near: float = _f(0.3, "locator: share of training squares drawn close to the training frame, where the "
+                                   "locator's last round looks")
+    locator_pen: float = _f(0.5, "locator: share of training drawings with thickened or lighter strokes")
     coarse_ckpt: str = _f("", "fine: CoarseNet checkpoint folder (config.json + model.safetensors)")
     lines_ckpt: str = _f("", "fine: line-extractor checkpoint folder")
     cycle_weight: float = _f(10.0, "cyclegan: weight of the cycle loss")
@@ -80,6 +83,15 @@ class TrainConfig:
                              "(as in the paper) and real photos join the rendered ones; empty = rendered pencil "
                              "sketches")
     real_photo_share: float = _f(0.5, "cyclegan with real_pairs: share of the photo domain that is real photos")
+    accumulate: int = _f(1, "slices of each batch whose gradients add up before the optimizer step (a batch too "
+                            "big for the GPU's memory in one go; the step stays the same)")
+    grad_clip: float = _f(0.0, "largest gradient norm per optimizer, clipped after unscaling (0 = no clipping, the "
+                               "paper's); the norm before clipping is logged as grad_norm_NAME")
+    val_every: int = _f(0, "steps between validation losses (the stage's losses on val_batches fixed batches of the "
+                           "held-out split, models in eval mode, columns val_* in metrics.csv; watched, never "
+                           "selected on); 0 = none")
+    val_batches: int = _f(4, "batches of the held-out split in each validation")
+    workers: int = _f(0, "DataLoader worker processes that build the batches (0 = in the training process)")
     export_at: list = _f([], "steps at which the networks are also exported to RUN/step_N (ablations at equal steps)")
     ckpt_every: int = _f(500, "steps between training checkpoints (atomic; --resume continues from the last)")
     sample_every: int = _f(500, "steps between sample grids (PNG in the run folder)")
@@ -137,6 +149,10 @@ class TrainConfig:
         if not 0.0 <= self.jitter_share <= 1.0 or self.jitter_scale < 1.0 or self.jitter_shift < 0.0:
             raise UserError(f"jitter_share must be in [0, 1], jitter_scale at least 1 and jitter_shift at least 0 "
                             f"(got {self.jitter_share}, {self.jitter_scale}, {self.jitter_shift})")
+        if self.accumulate < 1 or self.grad_clip < 0 or self.val_every < 0 or self.val_batches < 1 or self.workers < 0:
+            raise UserError(f"accumulate and val_batches must be at least 1, grad_clip, val_every and workers at "
+                            f"least 0 (got {self.accumulate}, {self.val_batches}, {self.grad_clip}, "
+                            f"{self.val_every}, {self.workers})")
         if self.steps < 1 or self.ckpt_every < 1:
             raise UserError("steps and ckpt_every must be at least 1")
         return self

@@ -4,8 +4,10 @@ The training drawings (line drawings and pencil sketches of the training identit
 the training framing by construction. Each step crops a batch of them at random squares (half-side 0.75-1.33 of
 the frame, centre within +-0.25; 30 % of them close to the frame itself, where the last round looks), with the pen
 varied (strokes thickened or lighter, half the batch), shrunk as the pipeline shrinks a drawing, and the locator
-learns to say which square it was shown (L1 on log s, cx, cy). The shipped checkpoint: the defaults (12,000 steps,
-``SHIPPED`` settings), about 13 minutes on one CPU core.
+learns to say which square it was shown (L1 on log s, cx, cy). It trains as a stage of the shared Trainer
+(``python -m sketchface train locator``: exact resume, metrics.csv, sample grids; ``train-locator`` is the same
+with the test error at the end). The checkpoint once shipped: the defaults (12,000 steps, ``SHIPPED`` settings),
+about 13 minutes on one CPU core.
 """
 from __future__ import annotations
 
@@ -74,40 +76,117 @@ def views(drawings, params, view: int):
     return crop_views(drawings, params, view)
 
 
-def train_locator(data: str | Path, out: str | Path, steps: int = 12000, batch: int = 64, lr: float = 2e-3,
-                  seed: int = 0, config=None, progress: bool = True, near: float = 0.3,
-                  pen: float = 0.5) -> dict:
-    """Train, save ``out`` (fp16 safetensors + config.json) and return the mean |error| on test drawings."""
+class Drawings:
+    """The line drawings and pencil sketches of a make-data split, paper made white, as the pipeline reads them:
+    item 2k is sample k's line drawing, 2k + 1 its pencil sketch (``{"drawing": (1, H, W)}``)."""
+
+    def __init__(self, samples):
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return 2 * len(self.samples)
+
+    def __getitem__(self, i: int) -> dict:
+        import torch
+
+        from sketchface.framing import flatten_paper
+
+        x = self.samples[i // 2][("sketch_lines", "sketch_pencil")[i % 2]]
+        x = np.asarray(x.numpy() if hasattr(x, "numpy") else x, np.float32)
+        return {"drawing": torch.from_numpy(flatten_paper(x.reshape(x.shape[-2:])))[None]}
+
+
+def locator_config(cfg):
+    """The locator a training config builds: the shipped settings with ``cfg.net`` over them."""
+    from sketchface.nets.locator import LocatorConfig
+
+    return LocatorConfig.from_dict({**SHIPPED, **cfg.net})
+
+
+def locator_stage():
+    """The locator as a stage of the shared Trainer (``python -m sketchface train locator``)."""
     import torch
-    from tqdm.auto import tqdm
 
-    from sketchface.nets.locator import FaceLocator, LocatorConfig
+    from sketchface.train.loop import tile
+    from sketchface.train.stages import Losses, Stage, _module, training_dataset
 
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    net = FaceLocator(config or LocatorConfig(**SHIPPED))
-    view = net.config.view
-    train = torch.from_numpy(load_drawings(data, "train"))[:, None]
-    opt = torch.optim.Adam(net.parameters(), lr)
-    bar = tqdm(range(steps), desc="train-locator", unit="step", disable=not progress)
-    for step in bar:
-        if step == int(0.7 * steps):
-            for g in opt.param_groups:
-                g["lr"] = lr / 4
-        idx = torch.randint(0, len(train), (batch,), generator=gen)
-        p = sample_params(batch, gen, near)
-        loss = (net(views(restyle(train[idx], gen, pen), p, view)) - p).abs().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        bar.set_postfix(loss=f"{loss.item():.4f}")
+    class LocatorStage(Stage):
+        """Random squares around the training frame -> the locator says which square it was shown."""
+        name = "locator"
+        keys = ("sketch_lines", "sketch_pencil")
+
+        def dataset(self, cfg, split):
+            return Drawings(training_dataset(cfg, split, self.keys))
+
+        def build_models(self, cfg, device):
+            from sketchface.nets.locator import FaceLocator
+            from sketchface.train.stages import load_fixed
+
+            if cfg.init_from:
+                net = load_fixed(cfg.init_from, "init_from").float()
+            else:
+                net = FaceLocator(locator_config(cfg))
+            return {"net": net.to(device).train()}
+
+        def losses(self, models, batch, cfg, gen) -> Losses:
+            net = _module(models["net"])
+            x = batch["drawing"]
+            p = sample_params(len(x), gen, cfg.locator_near).to(x.device)
+            seen = views(restyle(x, gen, cfg.locator_pen), p, net.config.view)
+            loss = (models["net"](seen) - p).abs().mean()
+            return Losses.single({"l1": loss, "total": loss})
+
+        def sample_grid(self, models, batch, cfg):
+            net = _module(models["net"])
+            x = batch["drawing"]
+            p = sample_params(len(x), torch.Generator().manual_seed(0), cfg.locator_near).to(x.device)
+            seen = views(x, p, net.config.view)
+            # what the locator says it was shown, cut out again: the same picture as the second column when right
+            return tile([views(x, torch.zeros_like(p), net.config.view), seen, views(x, net.locate(seen), net.config.view)])
+
+        def export(self, models, out, cfg) -> None:
+            _module(models["net"]).save_pretrained(out, dtype=torch.float16)
+
+    return LocatorStage()
+
+
+def test_error(net, data: str | Path, seed: int = 0, n: int = 200) -> dict:
+    """Mean |error| (log s, cx, cy; frame half-side units) on random squares of ``n`` test drawings."""
+    import torch
+
     net.eval()
-    test = torch.from_numpy(load_drawings(data, "test", 200))[:, None]
+    test = torch.from_numpy(load_drawings(data, "test", n))[:, None]
     p = sample_params(len(test), torch.Generator().manual_seed(seed + 1))
     with torch.no_grad():
-        err = (net.locate(views(test, p, view)) - p).abs().mean(0).tolist()
-    net.save_pretrained(out, dtype=torch.float16)
-    return {"steps": steps, "test_abs_err": {"log_s": err[0], "cx": err[1], "cy": err[2]}}
+        err = (net.locate(views(test, p, net.config.view)) - p).abs().mean(0).tolist()
+    return {"log_s": err[0], "cx": err[1], "cy": err[2]}
+
+
+def train_locator(data: str | Path, out: str | Path, steps: int = 12000, batch: int = 64, lr: float = 2e-3,
+                  seed: int = 0, config=None, progress: bool = True, near: float = 0.3,
+                  pen: float = 0.5, run: str | Path | None = None, resume: bool = False) -> dict:
+    """Train with the shared Trainer in the run folder ``run`` (default: OUT-run), write ``out`` (fp16
+    safetensors + config.json) and return the mean |error| on test drawings."""
+    import shutil
+
+    from sketchface.nets import load_network
+    from sketchface.train.config import make_config
+    from sketchface.train.loop import Trainer
+
+    out = Path(out)
+    run = Path(run) if run else out.with_name(out.name + "-run")
+    net = dict(config.to_dict()) if config is not None else {}
+    net.pop("kind", None)
+    cfg = make_config({"stage": "locator", "data": str(data), "out": str(run), "steps": steps, "batch_size": batch,
+                       "lr": lr, "beta1": 0.9, "lr_schedule": "cosine", "seed": seed, "locator_near": near,
+                       "locator_pen": pen, "net": net, "ckpt_every": max(1, min(500, steps)),
+                       "sample_every": max(1, min(2000, steps)), "log_every": max(1, min(50, steps))})
+    Trainer(locator_stage(), cfg, progress=progress).fit(resume=resume)
+    if out.resolve() != (run / "final").resolve():
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.copytree(run / "final", out)
+    return {"steps": steps, "run": str(run), "test_abs_err": test_error(load_network(out), data, seed)}
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:
@@ -123,6 +202,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                    help="share of training drawings with thickened or lighter strokes")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help=f"LocatorConfig fields over the shipped ones ({SHIPPED}), e.g. view=96 mirror=false")
+    p.add_argument("--run", default=None, help="run folder (checkpoint, metrics.csv, samples; default OUT-run)")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run)
 
@@ -137,7 +218,7 @@ def _run(a: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     res = train_locator(a.data, a.out, steps=a.steps, seed=a.seed, progress=not a.no_progress, near=a.near,
-                        config=config, pen=a.pen)
+                        config=config, pen=a.pen, run=a.run, resume=a.resume)
     e = res["test_abs_err"]
     print(f"wrote {a.out}: mean |error| on 200 test drawings' random crops: log s {e['log_s']:.3f}, "
           f"cx {e['cx']:.3f}, cy {e['cy']:.3f} (frame half-side units)")

@@ -81,6 +81,47 @@ def collate(samples: list[dict]) -> dict:
     return out
 
 
+class StepBatches(torch.utils.data.Sampler):
+    """Batch sampler of a run from step ``start`` on: step k yields this rank's slice of ``batch_indices(k)``."""
+
+    def __init__(self, n: int, start: int, steps: int, batch: int, seed: int, rank: int = 0, world: int = 1):
+        self.n, self.start, self.steps, self.batch, self.seed = n, start, steps, batch, seed
+        self.rank, self.world = rank, world
+
+    def __len__(self) -> int:
+        return max(self.steps - self.start, 0)
+
+    def __iter__(self):
+        for step in range(self.start, self.steps):
+            yield batch_indices(self.n, step, self.batch, self.seed)[self.rank::self.world].tolist()
+
+
+class MetricsLog:
+    """``metrics.csv``: one row per call; a new column (the validation losses) rewrites the file with it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def write(self, row: dict) -> None:
+        fields, rows, rewrite = list(row), [], True
+        if self.path.exists():
+            with open(self.path, newline="") as f:
+                reader = csv.DictReader(f)
+                old = list(reader.fieldnames or [])
+                new = [k for k in row if k not in old]
+                rewrite = bool(new)
+                if rewrite:
+                    rows = list(reader)
+            fields = old + new
+        if rewrite:
+            with open(self.path, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=fields, restval="")
+                w.writeheader()
+                w.writerows(rows)
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, fieldnames=fields, restval="").writerow(row)
+
+
 def save_atomic(obj, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -121,6 +162,7 @@ class Trainer:
         self.amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.dataset = stage.dataset(cfg, "train")
+        self.val_dataset = None
         self.step = 0
 
     def _wrap_ddp(self) -> dict:
@@ -164,24 +206,96 @@ class Trainer:
         self.step = int(ck["step"])
         return True
 
+    def loader(self, start: int):
+        """The batches of steps ``start`` .. ``cfg.steps - 1`` (this rank's slice), built by ``cfg.workers``
+        DataLoader processes (0: in this process); which samples a step takes depends on the step alone."""
+        cfg = self.cfg
+        sampler = StepBatches(len(self.dataset), start, cfg.steps, cfg.effective_batch, cfg.seed, self.rank,
+                              self.world)
+        return torch.utils.data.DataLoader(self.dataset, batch_sampler=sampler, num_workers=cfg.workers,
+                                           collate_fn=collate, pin_memory=self.device.type == "cuda",
+                                           persistent_workers=False)
+
     def local_batch(self, step: int) -> dict:
-        idx = batch_indices(len(self.dataset), step, self.cfg.effective_batch, self.cfg.seed)
-        idx = idx[self.rank::self.world]
-        batch = collate([self.dataset[int(i)] for i in idx])
+        """The batch of ``step`` (this rank's slice) on the device, built in this process."""
+        idx = batch_indices(len(self.dataset), step, self.cfg.effective_batch, self.cfg.seed)[self.rank::self.world]
+        return self.to_device(collate([self.dataset[int(i)] for i in idx]))
+
+    def to_device(self, batch: dict) -> dict:
         return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
-    def optimizer_step(self, step: int) -> tuple[dict, dict]:
-        """One optimizer step of the stage on the batch of ``step``, at ``cfg.lr_at(step)``; (batch, losses)."""
+    def generator(self, step: int) -> torch.Generator:
+        """The random choices of a step (sketch style, framing, λ): per step and rank, so a resumed run draws the
+        same ones and every rank draws its own for its slice of the global batch."""
+        return torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + step + self.rank * 7_919_000_017)
+
+    def update(self, batch: dict, gen: torch.Generator) -> dict:
+        """One optimizer step of every optimizer on ``batch``: the stage's losses in ``cfg.accumulate`` slices
+        (forward under autocast, backward outside it), gradients clipped to ``cfg.grad_clip``, one GradScaler
+        update. A non-finite loss stops before any weight changes. Returns the losses to log (floats)."""
         cfg = self.cfg
-        batch = self.local_batch(step)
+        for o in self.opts.values():
+            o.zero_grad(set_to_none=True)
+        n = next(v.shape[0] for v in batch.values() if torch.is_tensor(v))
+        parts = max(1, min(cfg.accumulate, n))
+        bounds = np.linspace(0, n, parts + 1).round().astype(int)
+        logged: dict[str, float] = {}
+        for i in range(parts):
+            micro = {k: v[bounds[i]:bounds[i + 1]] if torch.is_tensor(v) else v for k, v in batch.items()}
+            share = (bounds[i + 1] - bounds[i]) / n
+            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+                out = self.stage.losses(self.train_models, micro, cfg, gen)
+            values = {k: float(v.detach()) for k, v in out.log.items()}
+            bad = [k for k, v in values.items() if not math.isfinite(v)]
+            bad += [k for k, v in out.backward.items() if not torch.isfinite(v.detach()).all() and k not in bad]
+            if bad:
+                raise NonFiniteLoss(f"loss {', '.join(bad)} became non-finite at step {self.step}; the run stopped "
+                                    f"before changing the weights, and {self.ckpt_path} keeps the last good state "
+                                    f"(try a lower lr, or grad_clip)")
+            for name, loss in out.backward.items():
+                self.scaler.scale(loss.float() * share).backward()
+            for k, v in values.items():
+                logged[k] = logged.get(k, 0.0) + v * share
+        for name, o in self.opts.items():
+            if cfg.grad_clip > 0:
+                self.scaler.unscale_(o)
+                params = [p for g in o.param_groups for p in g["params"] if p.grad is not None]
+                logged[f"grad_norm_{name}"] = float(torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip))
+            self.scaler.step(o)
+        self.scaler.update()
+        return logged
+
+    def optimizer_step(self, step: int, batch: dict | None = None) -> tuple[dict, dict]:
+        """One optimizer step of the stage on the batch of ``step`` (built here unless given), at
+        ``cfg.lr_at(step)``; (batch, losses)."""
         for o in self.opts.values():
             for g in o.param_groups:
-                g["lr"] = cfg.lr_at(step)
-        # per step and rank: every rank draws its own augmentations for its slice of the global batch
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step + self.rank * 7_919_000_017)
-        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
-            losses = self.stage.train_step(self.train_models, self.opts, batch, cfg, self.scaler, gen)
-        return batch, losses
+                g["lr"] = self.cfg.lr_at(step)
+        batch = self.local_batch(step) if batch is None else self.to_device(batch)
+        return batch, self.update(batch, self.generator(step))
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        """The stage's losses on ``cfg.val_batches`` fixed batches of the held-out split (the same batches and
+        random choices every time), models in eval mode; {"val_" + name: mean}. Watched, never selected on."""
+        cfg = self.cfg
+        if self.val_dataset is None:
+            self.val_dataset = self.stage.dataset(cfg, "test")
+        sums: dict[str, float] = {}
+        for m in self.models.values():
+            m.eval()
+        try:
+            for i in range(cfg.val_batches):
+                idx = batch_indices(len(self.val_dataset), i, cfg.effective_batch, cfg.seed + 1)
+                batch = self.to_device(collate([self.val_dataset[int(j)] for j in idx[self.rank::self.world]]))
+                with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+                    out = self.stage.losses(self.models, batch, cfg, torch.Generator().manual_seed(cfg.seed + i))
+                for k, v in out.log.items():
+                    sums[k] = sums.get(k, 0.0) + float(v) / cfg.val_batches
+        finally:
+            for k, m in self.models.items():
+                m.train(k in self.stage.trainable(cfg))
+        return {f"val_{k}": v for k, v in sums.items()}
 
     def fit(self, resume: bool = False) -> dict:
         cfg = self.cfg
@@ -193,40 +307,32 @@ class Trainer:
         from tqdm import tqdm
         bar = tqdm(total=cfg.steps, initial=self.step, desc=f"train {cfg.stage}", unit="step",
                    disable=not self.progress or self.rank != 0, dynamic_ncols=True)
-        log_path = self.run / "metrics.csv"
-        writer = None
-        last = {}
+        log = MetricsLog(self.run / "metrics.csv")
+        last: dict = {}
         t0, s0 = time.time(), self.step
-        while self.step < cfg.steps:
-            batch, losses = self.optimizer_step(self.step)
-            bad = [k for k, v in losses.items() if not math.isfinite(v)]
-            if bad:
-                bar.close()
-                raise NonFiniteLoss(f"loss {', '.join(bad)} became non-finite at step {self.step}; the run stopped "
-                                    f"and {self.ckpt_path} keeps the last good state (try a lower lr)")
-            self.step += 1
-            last = losses
-            bar.update(1)
-            if self.rank == 0:
-                bar.set_postfix({k: f"{v:.4g}" for k, v in list(losses.items())[:4]})
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    elapsed = time.time() - t0
-                    row = {"step": self.step, "time": round(elapsed, 2),
-                           "images_per_s": round((self.step - s0) * cfg.effective_batch / max(elapsed, 1e-9), 3),
-                           **{k: round(v, 6) for k, v in losses.items()}}
-                    new = not log_path.exists()
-                    with open(log_path, "a", newline="") as f:
-                        writer = csv.DictWriter(f, fieldnames=list(row))
-                        if new:
-                            writer.writeheader()
-                        writer.writerow(row)
-                if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
-                    self.write_samples(batch)
-            if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
-                self.save()
-            if self.rank == 0 and self.step in cfg.export_at:
-                self.stage.export(self.models, self.run / f"step_{self.step}", cfg)
-        bar.close()
+        try:
+            for cpu_batch in self.loader(self.step):
+                batch, losses = self.optimizer_step(self.step, cpu_batch)
+                self.step += 1
+                last = losses
+                bar.update(1)
+                val = self.validate() if cfg.val_every and self.step % cfg.val_every == 0 else {}
+                if self.rank == 0:
+                    bar.set_postfix({k: f"{v:.4g}" for k, v in list(losses.items())[:4]})
+                    if self.step % cfg.log_every == 0 or self.step == cfg.steps or val:
+                        elapsed = time.time() - t0
+                        log.write({"step": self.step, "time": round(elapsed, 2),
+                                   "images_per_s": round((self.step - s0) * cfg.effective_batch / max(elapsed, 1e-9),
+                                                         3),
+                                   **{k: round(v, 6) for k, v in {**losses, **val}.items()}})
+                    if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
+                        self.write_samples(batch)
+                if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
+                    self.save()
+                if self.rank == 0 and self.step in cfg.export_at:
+                    self.stage.export(self.models, self.run / f"step_{self.step}", cfg)
+        finally:
+            bar.close()
         if self.rank == 0:
             self.stage.export(self.models, self.run / "final", cfg)
         if self.world > 1:
@@ -256,3 +362,11 @@ def tile(columns: list[torch.Tensor], n: int = 4) -> np.ndarray:
         rows.append(torch.cat(cells, 2))
     img = torch.cat(rows, 1).permute(1, 2, 0).numpy()
     return (img * 255 + 0.5).astype(np.uint8)
+
+
+def diverging(x: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) signed values -> (N, 3, H, W) in [0, 1]: white at 0, red positive, blue negative, on one
+    symmetric scale set by the largest |value| of the batch (so small values still show where they are)."""
+    t = (x.detach().float() / x.detach().float().abs().amax().clamp_min(1e-6)).clamp(-1, 1)
+    pos, neg = t.clamp_min(0), (-t).clamp_min(0)
+    return torch.cat([1 - neg, 1 - pos - neg, 1 - pos], 1)

@@ -4,12 +4,15 @@ cyclegan (photo -> sketch, unpaired) -> coarse (sketch[/photo] -> depth; sp-, sp
 -> lines (depth -> XDoG lines of its sketch) -> fine (coarse depth + lines l -> displacement; CoarseNet and the
 line extractor fixed).
 
-A stage builds its models and optimizers, picks its data, does one optimizer step on a batch, draws a sample
-grid and exports the trained networks (config.json + model.safetensors).
+A stage builds its models and optimizers, picks its data, computes its losses on a batch (``Losses``: the loss
+each optimizer descends, and what to log), draws a sample grid and exports the trained networks (config.json +
+model.safetensors). The Trainer (``sketchface.train.loop``) owns the step: autocast, backward, gradient clipping,
+accumulation, the optimizer and GradScaler steps.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +23,7 @@ from sketchface.data.make_data import SKETCH_STYLES as SKETCH_KEYS
 from sketchface.nets import build, load_network, preset
 from sketchface.pipeline import MASK_THRESHOLD
 from sketchface.train.config import COARSE_KINDS, TrainConfig
-from sketchface.train.loop import tile
+from sketchface.train.loop import diverging, tile
 from sketchface.xdog import xdog_torch
 
 
@@ -86,11 +89,17 @@ def _adam(params, cfg: TrainConfig):
     return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
 
 
-def _step(loss: torch.Tensor, opt, scaler) -> None:
-    opt.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
-    scaler.step(opt)
-    scaler.update()
+@dataclass
+class Losses:
+    """What a stage's ``losses`` returns: ``backward`` maps each optimizer's name to the loss its parameters
+    descend (the Trainer back-propagates them in order), ``log`` the scalars to log (``total`` among them)."""
+    backward: dict
+    log: dict
+
+    @classmethod
+    def single(cls, terms: dict, name: str = "net") -> "Losses":
+        """One optimizer ``name`` descending ``terms["total"]``; every term logged."""
+        return cls({name: terms["total"]}, dict(terms))
 
 
 def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -166,7 +175,7 @@ class CoarseStage(Stage):
     def _size(self, models) -> int:
         return _module(models["net"]).config.image_size
 
-    def train_step(self, models, opts, batch, cfg, scaler, gen):
+    def losses(self, models, batch, cfg, gen) -> Losses:
         size = self._size(models)
         net = models["net"]
         s = pick_sketch(batch, cfg, gen, size)
@@ -191,8 +200,7 @@ class CoarseStage(Stage):
             out = net(s)
             t = L.sp_coarse_loss({"image": out["image"], "depth": out["depth"] * cfg.depth_scale}, s, d,
                                  cfg.lambda_rec, cfg.lambda_3d)
-        _step(t["total"], opts["net"], scaler)
-        return {k: float(x.detach()) for k, x in t.items()}
+        return Losses.single(t)
 
     def sample_grid(self, models, batch, cfg):
         net = _module(models["net"])
@@ -213,7 +221,7 @@ class LinesStage(Stage):
     def build_models(self, cfg, device):
         return {"net": new_network("line_extractor", cfg).to(device).train()}
 
-    def train_step(self, models, opts, batch, cfg, scaler, gen):
+    def losses(self, models, batch, cfg, gen) -> Losses:
         size = _module(models["net"]).config.image_size
         d, l = _resize(batch["depth"], size), _resize(batch["lines"], size)
         pred = models["net"](d)
@@ -221,8 +229,7 @@ class LinesStage(Stage):
         # all-white; a large weight makes it paint thick strokes wherever a line is merely likely
         w = 1.0 + cfg.line_weight * (1.0 - l)
         loss = (w * (pred - l).abs()).mean()
-        _step(loss, opts["net"], scaler)
-        return {"l1w": float(loss.detach()), "total": float(loss.detach())}
+        return Losses.single({"l1w": loss, "total": loss})
 
     def sample_grid(self, models, batch, cfg):
         net = _module(models["net"])
@@ -254,7 +261,7 @@ class FineStage(Stage):
         mask = (coarse > MASK_THRESHOLD).to(coarse.dtype)
         return s, coarse, l, mask
 
-    def train_step(self, models, opts, batch, cfg, scaler, gen):
+    def losses(self, models, batch, cfg, gen) -> Losses:
         s, coarse, l, mask = self._inputs(models, batch, cfg, gen)
         n = s.shape[0]
         if cfg.lambda_conditioned:
@@ -281,18 +288,19 @@ class FineStage(Stage):
             t = L.finenet_ablation_loss(d * cfg.depth_scale, out["fine"] * cfg.depth_scale,
                                         out["displacement"] * cfg.dis_scale, cfg.lambda_line, 1 - cfg.lambda_line,
                                         mask)
-        _step(t["total"], opts["net"], scaler)
-        return {k: float(x.detach()) for k, x in t.items()}
+        return Losses.single(t)
 
     def sample_grid(self, models, batch, cfg):
         gen = torch.Generator().manual_seed(0)
         s, coarse, l, mask = self._inputs(models, batch, cfg, gen)
         net = _module(models["net"])
+        fines = [net(coarse, l, torch.full((s.shape[0],), lam, device=s.device), mask)["fine"]
+                 for lam in (0.0, 0.5, 1.0)]
+        # the displacements of the three λ on one diverging scale (red nearer, blue further, white none)
+        disp = diverging(torch.cat([f - coarse for f in fines], 1).flatten(0, 1)[:, None]).unflatten(0, (-1, 3))
         cols = [s, l, coarse]
-        for lam in (0.0, 0.5, 1.0):
-            fine = net(coarse, l, torch.full((s.shape[0],), lam, device=s.device), mask)["fine"]
-            disp = (fine - coarse) / max(net.config.max_displacement, 1e-6) * 0.5 + 0.5
-            cols += [disp, models["lines"](fine)]
+        for i, fine in enumerate(fines):
+            cols += [disp[:, i], models["lines"](fine)]
         return tile(cols)
 
 
@@ -326,21 +334,24 @@ class CycleGANStage(Stage):
         d = list(m.D_s.parameters()) + list(m.D_p.parameters())
         return {"g": _adam(g, cfg), "d": _adam(d, cfg)}
 
-    def train_step(self, models, opts, batch, cfg, scaler, gen):
-        m = models["net"]
+    def losses(self, models, batch, cfg, gen) -> Losses:
+        m = _module(models["net"])
         size = m.config.image_size
         p = _resize(batch["photo"], size)              # even identities
         s = _resize(self._sketches(batch), size)      # other identities (unpaired)
         out = m(p, s, identity=cfg.identity_weight > 0)
+        # the generators' loss reads the discriminators without making them a gradient; the discriminators'
+        # loss reads detached fakes: the two losses touch disjoint parameters and are stepped in one go
         m.D_s.requires_grad_(False)
         m.D_p.requires_grad_(False)
-        tg = L.cyclegan_generator_loss(m, out, p, s, cfg.cycle_weight, cfg.identity_weight)
-        _step(tg["total"], opts["g"], scaler)
-        m.D_s.requires_grad_(True)
-        m.D_p.requires_grad_(True)
+        try:
+            tg = L.cyclegan_generator_loss(m, out, p, s, cfg.cycle_weight, cfg.identity_weight)
+        finally:
+            m.D_s.requires_grad_(True)
+            m.D_p.requires_grad_(True)
         td = L.cyclegan_discriminator_loss(m, out, p, s)
-        _step(td["total"], opts["d"], scaler)
-        return {"g": float(tg["total"].detach()), "d": float(td["total"].detach()), "cycle_p": float(tg["cycle_p"].detach())}
+        return Losses({"g": tg["total"], "d": td["total"]},
+                      {"g": tg["total"], "d": td["total"], "cycle_p": tg["cycle_p"], "total": tg["total"] + td["total"]})
 
     def sample_grid(self, models, batch, cfg):
         m = models["net"]
@@ -353,4 +364,8 @@ STAGES = {"coarse": CoarseStage, "lines": LinesStage, "fine": FineStage, "cycleg
 
 
 def get_stage(name: str) -> Stage:
+    if name == "locator":
+        from sketchface.train.locator import locator_stage
+
+        return locator_stage()
     return STAGES[name]()

@@ -1,6 +1,6 @@
 """Where line recall is lost: how far each drawn line pixel lies from the lines l' of the coarse and fine depth.
 
-    python scripts/line_misses.py --n 200 --out docs/img/line_misses.jpg [--finenet DIR ...] [--lambda-line 0.85]
+    python scripts/experiments/line_misses.py --n 200 --out docs/img/line_misses.jpg [--finenet DIR ...] [--lambda-line 0.85]
 
 Line recall (tolerance 1 px) counts a pixel of l as found when l' has a line within 1 px. For the test line
 drawings this splits the pixels of l into: off the face (no surface to carve), and on the face by their
@@ -98,14 +98,11 @@ def _partly_found(ink: np.ndarray, on: np.ndarray, d: np.ndarray) -> str:
 
 
 def picture(x, ink, mask, dists, out) -> None:
-    import sys
-
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    from compare_finenet import save_grid
+    from sketchface.data.preview import save_grid
 
     colours = {"recalled": (0.1, 0.65, 0.2), "near": (1.0, 0.55, 0.0), "far": (0.85, 0.1, 0.1),
                "off": (0.6, 0.6, 0.6)}

@@ -1,6 +1,6 @@
 """The lines l of the photo path: XDoG of the CycleGAN sketch of a photo, with and without the photo settings.
 
-    python scripts/photo_lines.py --n 800 [--skip 0] [--variants 0.98:0 0.95:16 ...] [--out docs/img/photo_lines.jpg]
+    python scripts/experiments/photo_lines.py --n 800 [--skip 0] [--variants 0.98:0 0.95:16 ...] [--out docs/img/photo_lines.jpg]
 
 For each test photo: DP-CoarseNet's depth from the photo, the CycleGAN sketch, its XDoG lines l with one
 variant (tau:min_stroke; specks of fewer pixels dropped), FineNet at λ_line 0.85. Scored against the ground-truth

@@ -1,6 +1,6 @@
 """A picture of how drawings are framed: the drawing's own frame, the ink box and the face locator's crop.
 
-    python scripts/framing_picture.py --skip 300 --show 6 --out docs/img/framing.jpg
+    python scripts/experiments/framing_picture.py --skip 300 --show 6 --out docs/img/framing.jpg
 
 Test drawings #SKIP to #SKIP+SHOW-1 (line drawings on the first row, pencil sketches on the second; not chosen by
 how well they come out), each on a white margin so that crops reaching outside it show. Grey: the drawing's own

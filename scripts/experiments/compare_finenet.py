@@ -1,6 +1,6 @@
 """Compare FineNet checkpoints side by side: line scores and where the surface moves, plus a picture.
 
-    python scripts/compare_finenet.py runs/lite/fine-line+dis/final runs/exp/fine-extra/final \
+    python scripts/experiments/compare_finenet.py runs/lite/fine-line+dis/final runs/exp/fine-extra/final \
         --checkpoints checkpoints --data data/syn128 --n 200 --out docs/img/finenet_compare.png
 
 Every FineNet runs on the same CoarseNet and line extractor (from --checkpoints, or --coarse/--lines).
@@ -70,6 +70,7 @@ def picture(a, coarse, lines, fines) -> None:
     import matplotlib.pyplot as plt
 
     from sketchface import SketchFace
+    from sketchface.data.preview import save_grid
     from sketchface.webapp.figures import shaded_image
 
     cols = ["coarse", *[Path(f).parent.name if Path(f).name == "final" else Path(f).name for f in a.finenets]]
@@ -86,20 +87,6 @@ def picture(a, coarse, lines, fines) -> None:
         for ax, p in zip(axes[i], pics):
             ax.imshow(p, cmap="gray" if p.ndim == 2 else None, vmin=0, vmax=1 if p.ndim == 2 else None)
     save_grid(fig, axes, ["l", *cols], "shaded depth at λ_line 0.85", a.out)
-
-
-def save_grid(fig, axes, titles: list[str], suptitle: str, out: str) -> None:
-    """Hide the axes, title the first row, and write the picture grid to ``out``."""
-    for i, row in enumerate(axes):
-        for ax, title in zip(row, titles):
-            ax.set_axis_off()
-            if i == 0:
-                ax.set_title(title, fontsize=8)
-    fig.suptitle(suptitle, fontsize=9)
-    fig.tight_layout()
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """How much line recall can any displacement buy? Optimise the displacement of each test sample directly.
 
-    python scripts/line_oracle.py --n 16 --steps 200 --gate 2 0 --dis-scale 3 1 0
+    python scripts/experiments/line_oracle.py --n 16 --steps 200 --gate 2 0 --dis-scale 3 1 0
 
 FineNet predicts one displacement per input; here each sample's displacement is a free per-pixel variable,
 d = max_displacement * tanh(p) (times the line gate of radius r and the face mask, as in FineNet), fitted by Adam
@@ -125,16 +125,13 @@ def gaussian_blur(x, sigma: float):
 
 
 def picture(coarse, lines, mask, shown, le, out) -> None:
-    import sys
-
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import torch
 
     from sketchface.webapp.figures import shaded_image
-    sys.path.insert(0, str(Path(__file__).parent))
-    from compare_finenet import save_grid
+    from sketchface.data.preview import save_grid
 
     titles = ["l"] + [t for k in shown for t in (k, "l'")]
     fig, axes = plt.subplots(len(coarse), len(titles), figsize=(1.9 * len(titles), 2.0 * len(coarse)), squeeze=False)

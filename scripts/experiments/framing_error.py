@@ -2,7 +2,7 @@
 the face locator (`checkpoints/locator`, `python -m sketchface train-locator`) and with FaceFit
 (`checkpoints/facefit`, with or without the locator before it).
 
-    python scripts/framing_error.py --n 500 --skip 300
+    python scripts/experiments/framing_error.py --n 500 --skip 300
 
 Every test drawing is already in the training framing, so a perfect framing would crop it as it is; the pipeline
 finds it again (ink box, then the locator), runs CoarseNet and FineNet and pastes the depth back into the
@@ -13,7 +13,7 @@ leaves out the near-blank drawings (ink on under 1 % of the pixels, after the pa
 synthetic line drawings lost almost every stroke to the "thinner pen" augmentation, and no framing can find a
 face in a few dots.
 
-    python scripts/framing_error.py --n 500 --skip 300 --locators checkpoints/locator runs/loc/a runs/loc/b
+    python scripts/experiments/framing_error.py --n 500 --skip 300 --locators checkpoints/locator runs/loc/a runs/loc/b
 
 compares locator checkpoints (each replaces the shipped one); ``--coarse-only`` skips FineNet. ``--scales 0.95 1
 1.05`` adds rows framed by the drawing's own frame scaled about its centre (``crop_box`` given, no search): what

@@ -1,6 +1,6 @@
 """Compare CoarseNet checkpoints side by side on the test split: Err, Var_20 / Var_20(GT), the pixel grid, a picture.
 
-    python scripts/compare_coarse.py checkpoints/dp_coarse runs/exp/coarse-dp-bilinear/final \
+    python scripts/experiments/compare_coarse.py checkpoints/dp_coarse runs/exp/coarse-dp-bilinear/final \
         --data data/syn128 --n 0 --out docs/img/coarse_compare.png
 
 Per model and sketch style: Err (eq. 12, 0..255 scale) over the image, inside the ground-truth face mask
@@ -60,9 +60,8 @@ def picture(a, nets) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from compare_finenet import save_grid
-
     from sketchface import SketchFace
+    from sketchface.data.preview import save_grid
     from sketchface.nets import load_network
     from sketchface.webapp.figures import shaded_image
 

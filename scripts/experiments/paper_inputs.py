@@ -1,6 +1,6 @@
 """Drawings photographed on paper: is the kind guessed right, and what does making the paper white buy?
 
-    python scripts/paper_inputs.py --n 500 --skip 300 [--out docs/img/paper_inputs.jpg]
+    python scripts/experiments/paper_inputs.py --n 500 --skip 300 [--out docs/img/paper_inputs.jpg]
 
 Each test drawing (pencil sketch and line drawing) is also turned into a "phone photo" of it: grey pencil on
 tinted paper (cream to white), light falling across the sheet with a darker rim, sensor noise in every channel
