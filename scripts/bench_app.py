@@ -25,7 +25,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from sketchface.webapp.local import start_server  # noqa: E402
+from sketchface.local_server import start_server  # noqa: E402
 
 INFO = re.compile(r"model (\d+) ms · server (\d+) ms")
 XDOG = (0.8, 1.6, 0.98, 0.0, 200.0)

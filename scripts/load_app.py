@@ -252,7 +252,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, help="OMP_NUM_THREADS for the server")
     args = ap.parse_args(argv)
 
-    from sketchface.webapp.local import start_server
+    from sketchface.local_server import start_server
 
     proc, url, pid = None, args.url, args.pid
     if not url:

@@ -20,6 +20,7 @@ CLI_MODULES = [
     "sketchface.nets.summary",    # nets
     "sketchface.data.synthesize",  # synthesize-sketches
     "sketchface.data.realpairs",  # prepare-real-pairs
+    "sketchface.data.realfits",   # prepare-real-fits
     "sketchface.style_gap",  # style-gap
     "sketchface.train.cli",       # train
     "sketchface.train.export",    # export-checkpoints

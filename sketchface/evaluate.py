@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sketchface.config import Config
+from sketchface.config import setting as _f
 from sketchface.errors import UserError
 from sketchface.data.make_data import SKETCH_STYLES as STYLE_KEYS
 
@@ -33,20 +35,21 @@ LAMBDAS = (0.0, 0.25, 0.5, 0.75, 0.85, 1.0)
 
 
 @dataclass
-class EvalConfig:
-    checkpoints: str = "checkpoints"
-    data: str = "data/syn128"
-    runs: str = ""                       # run folders for the ablations (runs/lite); empty = skip them
-    ablation_step: int = 800             # DP ablations are compared at this many steps (RUN/step_N)
-    n: int = 0                           # test samples (0 = all)
-    batch: int = 16
-    styles: tuple = ("lines", "pencil")
-    lambdas: tuple = LAMBDAS
-    device: str = "cpu"
-    out: str = "docs/RESULTS.md"         # markdown; JSON beside it unless --json
-    json: str = ""
-    plots: str = "docs/img"
-    extra: dict = field(default_factory=dict)   # free-form notes written into the JSON (seeds, steps)
+class EvalConfig(Config):
+    """What ``evaluate`` measures and where it writes (``sketchface.config.Config``: typed, validated)."""
+    checkpoints: str = _f("checkpoints", "bundle of the networks to measure")
+    data: str = _f("data/syn128", "make-data folder; its test split is measured")
+    runs: str = _f("", "run folders for the ablations (runs/lite); empty = skip them")
+    ablation_step: int = _f(800, "DP ablations are compared at this many steps (RUN/step_N)")
+    n: int = _f(0, "test samples (0 = all)")
+    batch: int = _f(16, "batch of the networks")
+    styles: tuple = _f(("lines", "pencil"), "sketch styles measured")
+    lambdas: tuple = _f(LAMBDAS, "λ_line values of the FineNet sweep")
+    device: str = _f("cpu", "cpu | cuda | cuda:N")
+    out: str = _f("docs/RESULTS.md", "markdown report; JSON beside it unless json is set")
+    json: str = _f("", "JSON report path")
+    plots: str = _f("docs/img", "folder of the plots")
+    extra: dict = _f({}, "free-form notes written into the JSON (seeds, steps)")
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -218,7 +221,7 @@ def seed_table(bundle: Path, runs: Path, test: dict, cfg: EvalConfig) -> list[di
     if nets:
         coarse_net = load_network(bundle / "dp_coarse", device=cfg.device)
         lines_net = load_network(bundle / "line_extractor", device=cfg.device).eval()
-        sub = EvalConfig(**{**asdict(cfg), "lambdas": (0.85,)})
+        sub = cfg.replace(lambdas=(0.85,))
         for style in styles:
             vals = []
             for f in nets:
@@ -463,7 +466,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     mean_face = _planes(train_depth).mean(0)
     res: dict[str, Any] = {"when": time.strftime("%Y-%m-%d"), "data": cfg.data, "checkpoints": cfg.checkpoints,
                            "n_test": int(len(test["depth"])), "test_identities": n_test_ids,
-                           "train_identities": n_train, "ablation_step": cfg.ablation_step, "config": asdict(cfg)}
+                           "train_identities": n_train, "ablation_step": cfg.ablation_step, "config": cfg.to_dict()}
     steps = tqdm(total=3, desc="evaluate", unit="table")
     res["coarse"] = coarse_table(bundle, test, mean_face, cfg)
     steps.update(1)
@@ -484,7 +487,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
             rows = finenet_sweep(coarse_net, lines_net, fine_net, test, cfg, style)
             if abl is not None and (abl / "config.json").is_file():
                 abl_net = load_network(abl, device=cfg.device).eval()
-                sub = EvalConfig(**{**asdict(cfg), "lambdas": (0.85,)})
+                sub = cfg.replace(lambdas=(0.85,))
                 rows += finenet_sweep(coarse_net, lines_net, abl_net, test, sub, style, "L_dis + L_3d")[1:]
             fine[style] = rows
     res["finenet"] = fine

@@ -307,7 +307,7 @@ def _run_network(run: Path, device: str = "cpu"):
     kind = COARSE_KINDS[cfg.variant] if cfg.stage == "coarse" else STAGE_KIND[cfg.stage]
     c = net_config(cfg, kind)
     if kind == "finenet":
-        c = c.replace(lambda_conditioned=cfg.lambda_conditioned)
+        c = c.replace(lambda_conditioned=cfg.fine.lambda_conditioned)
     ck = torch.load(run / "ckpt.pt", map_location="cpu", weights_only=True)
     net = build(kind, c)
     net.load_state_dict(ck["models"]["net"])

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import os
-import socket
 
 import numpy as np
 import pytest
+
+from sketchface.local_server import free_port
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -134,12 +135,6 @@ def tiny_bundle(tmp_path_factory):
 
 
 # ------------------------------------------------------------------------------------------ the app, served
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def serve_app():

@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+from sketchface.local_server import free_port
 
 CHROMIUM = next((p for p in (os.environ.get("SKETCHFACE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
                              shutil.which("chromium-browser")) if p and Path(p).is_file()), None)
@@ -55,12 +56,6 @@ EYE_JS = """() => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 SHIPPED_FACECHECK = Path(__file__).resolve().parents[1] / "checkpoints" / "facecheck"
 
 
@@ -77,7 +72,7 @@ def app_url(tiny_bundle, tmp_path_factory):
     if (SHIPPED_FACECHECK / "config.json").is_file():      # the shipped check, so that noise is refused
         shutil.copytree(SHIPPED_FACECHECK, bundle / "facecheck")
     demo = build_demo(checkpoints=bundle, device="cpu")
-    port = _free_port()
+    port = free_port()
     demo.queue(**QUEUE_KWARGS).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                                       quiet=True, **LAUNCH_KWARGS)
     yield f"http://127.0.0.1:{port}/"

@@ -438,3 +438,56 @@ def test_head_mesh_has_no_spikes_where_the_detail_jumps(tmp_path):
         flat, carved = prior.mesh(fit), prior.mesh(fit, detail=stripes.astype(np.float32))
         assert np.abs(carved.vertices[:, 2] - flat.vertices[:, 2]).max() > 0.1     # the detail is there (cm)
         assert not spiky_triangles(carved).any() and not spiky_triangles(flat).any(), period
+
+
+def test_real_fits_take_the_photos_face_and_the_sketchs_placement(tiny_model, tiny_model_path, tiny_bundle,
+                                                                 tiny_fit_data, tmp_path):
+    """prepare-real-fits: the target keeps the photo's pose and shape and the sketch's placement; train-facefit
+    mixes the real sketches into its batches, seen through crops relative to their crop box."""
+    import shutil
+
+    from PIL import Image
+
+    from sketchface.data.realfits import load_real_fits, prepare_real_fits, teacher_target
+    from sketchface.prior import Fit
+    from sketchface.train.facefit import real_batch, train_facefit
+    from sketchface.webapp.strokes import draw_strokes, face_strokes
+
+    a = Fit(np.ones(3, np.float32), np.ones(2, np.float32), np.array([1, 2, 3], np.float32), 0.07,
+            np.array([0.1, -0.1], np.float32))
+    b = Fit(np.zeros(3, np.float32), np.zeros(2, np.float32), np.array([4, 5, 6], np.float32), 0.09,
+            np.array([0.3, 0.3], np.float32))
+    t = teacher_target(a, b)
+    assert t.scale == a.scale and np.array_equal(t.shift, a.shift) and np.array_equal(t.angles, b.angles)
+    assert np.array_equal(t.identity, b.identity)
+
+    real = tmp_path / "real"
+    for g in ("cufs", "fs2k"):
+        (real / g / "sketches").mkdir(parents=True)
+        (real / g / "photos").mkdir(parents=True)
+        Image.fromarray(draw_strokes(face_strokes(), 160, 2)).save(real / g / "sketches" / "a_01.png")
+        photo = np.full((160, 160, 3), (70, 110, 160), np.uint8)
+        yy, xx = np.mgrid[0:160, 0:160]
+        photo[((yy - 80) / 50.0) ** 2 + ((xx - 80) / 38.0) ** 2 < 1] = (220, 170, 140)
+        Image.fromarray(photo).save(real / g / "photos" / "a_01.png")
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    _tiny_facefit(bundle / "facefit", len(tiny_model.neutral))
+    spec = json.loads((bundle / "pipeline.json").read_text())
+    (bundle / "pipeline.json").write_text(json.dumps({**spec, "facefit": "facefit"}))
+    meta = prepare_real_fits(real, tmp_path / "fits", bundle, face_model=str(tiny_model_path), progress=False)
+    assert meta["pairs"] == 2 and meta["per_group"] == {"cufs": 1, "fs2k": 1} and "licence" in meta
+    fits = load_real_fits(tmp_path / "fits")
+    assert fits["sketch"].shape == (2, 128, 128) and fits["sketch"].dtype == np.uint8
+    assert fits["identity"].shape == (2, tiny_model.n_identity) and fits["camera"].shape == (2, 6)
+    # the stored camera is the fit again in the crop box itself
+    back = true_fit(*(torch.from_numpy(fits[k]) for k in ("identity", "expression", "camera")), torch.zeros(2, 3))
+    assert torch.allclose(back["scale"], torch.from_numpy(fits["camera"][:, 3]) * CANONICAL_SCALE)
+    # a crop of the crop box itself shows the central half of the stored (twice as wide) picture
+    x = real_batch(fits, torch.tensor([0]), torch.zeros(1, 3), torch.Generator().manual_seed(0), pen=0.0, size=64)
+    centre = torch.from_numpy(fits["sketch"][0, 32:96, 32:96]).float() / 255
+    assert (x[0, 0] - centre).abs().mean() < 0.02
+    cfg = FaceFitConfig(image_size=64, widths=(8, 8, 16, 16, 16), hidden=32, n_identity=10, face_vertices=41 * 41)
+    res = train_facefit(tiny_fit_data, tmp_path / "ff", steps=3, batch=8, config=cfg, face_model=str(tiny_model_path),
+                        progress=False, log_every=1, real_fits=tmp_path / "fits")
+    assert res["real_share"] == 0.25 and all(np.isfinite(r["loss"]) for r in res["log"])

@@ -12,11 +12,12 @@ Presets:
 """
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from sketchface.config import Config
+from sketchface.config import setting as _f
 from sketchface.errors import ConfigError  # noqa: F401  (re-exported)
 
 NORMS = ("in", "ln", "bn", "adain", "none")
@@ -28,31 +29,16 @@ OUT_ACTIVATIONS = ("tanh", "sigmoid", "linear")
 
 
 
-def _f(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass
-class NetConfig:
-    """Base class: validation, dict round trip, unknown-key refusal."""
+class NetConfig(Config):
+    """Base class of the network configs (``sketchface.config.Config``: typed fields with help, validation,
+    unknown-key refusal, commented YAML) with the ``kind`` that names the network."""
 
     kind: ClassVar[str] = ""
 
-    def __post_init__(self) -> None:
-        self.validate()
-
     # ---- validation -------------------------------------------------------------
     def validate(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            expected = type(f.default)
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                setattr(self, f.name, float(value))
-                continue
-            if expected in (int, float, bool, str) and type(value) is not expected:
-                raise ConfigError(
-                    f"{type(self).__name__}.{f.name} must be {expected.__name__}, "
-                    f"got {value!r} ({type(value).__name__})")
+        super().validate()
         for name, allowed in (("norm", NORMS), ("activation", ACTIVATIONS),
                               ("pad_type", PAD_TYPES), ("out_activation", OUT_ACTIVATIONS)):
             if hasattr(self, name) and getattr(self, name) not in allowed:
@@ -69,10 +55,6 @@ class NetConfig:
 
     # ---- dict round trip --------------------------------------------------------
     @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
-
-    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "NetConfig":
         """Build from a dict; a ``kind`` entry must match, any other unknown key is refused."""
         data = dict(data)
@@ -80,19 +62,10 @@ class NetConfig:
         if kind != cls.kind:
             raise ConfigError(f"config kind {kind!r} does not match {cls.__name__} "
                               f"(kind {cls.kind!r})")
-        allowed = cls.field_names()
-        for key in data:
-            if key not in allowed:
-                raise ConfigError(f"unknown key {key!r} for {cls.__name__} ({cls.kind}); "
-                                  f"allowed keys: {', '.join(allowed)}")
-        return cls(**data)
+        return super().from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, **dataclasses.asdict(self)}
-
-    def replace(self, **changes: Any) -> "NetConfig":
-        """A copy with some fields changed (unknown names refused)."""
-        return type(self).from_dict({**dataclasses.asdict(self), **changes})
+        return {"kind": self.kind, **super().to_dict()}
 
 
 @dataclass
@@ -313,25 +286,13 @@ def load_yaml(path: str | Path) -> dict[str, NetConfig]:
     return out
 
 
-def _yaml_scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    return repr(value)
-
-
 def dump_yaml(configs: dict[str, NetConfig], header: str = "") -> str:
     """YAML text of ``configs`` with each field's help as a comment on its key."""
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
     for kind, cfg in configs.items():
         lines.append("")
         lines.append(f"{kind}:  # {(type(cfg).__doc__ or '').strip().splitlines()[0]}")
-        fields = dataclasses.fields(cfg)
-        width = max(len(f"  {f.name}: {_yaml_scalar(getattr(cfg, f.name))}") for f in fields)
-        for f in fields:
-            text = f"  {f.name}: {_yaml_scalar(getattr(cfg, f.name))}"
-            lines.append(f"{text.ljust(width)}  # {f.metadata.get('help', '')}")
+        lines.append(cfg.to_yaml(indent=2).rstrip("\n"))
     return "\n".join(lines) + "\n"
 
 

@@ -1,18 +1,21 @@
-"""Training configuration: one flat dataclass, YAML files with a comment on every key, ``key=value`` overrides.
+"""Training configuration: ``TrainConfig`` (``sketchface.config.Config``, the mechanism the network configs use):
+the settings every stage shares, then one section per stage; YAML files with a comment on every key and
+``key=value`` overrides (a section's keys flat, ``dress_share=0.7``, or dotted, ``coarse.dress_share=0.7``).
 
 Unknown or mistyped keys are refused with the list of allowed keys. The resolved config is written into the
 run folder as ``config.yaml``.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sketchface.config import Config, section
+from sketchface.config import setting as _f
 from sketchface.errors import UserError
 
 STAGES = ("cyclegan", "coarse", "lines", "fine", "locator")
@@ -20,17 +23,88 @@ STAGES = ("cyclegan", "coarse", "lines", "fine", "locator")
 COARSE_KINDS = {"sp-": "sp_coarse_minus", "sp": "sp_coarse", "dp": "dp_coarse", "dnet": "dnet"}
 
 
-def _f(default: Any, help: str) -> Any:
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+@dataclass
+class CoarseTraining(Config):
+    """coarse: the CoarseNets' losses and what their drawings show"""
+    lambda_rec: float = _f(1.0, "weight of L_rec (paper: 1)")
+    lambda_cvt: float = _f(1.0, "weight of L_cvt (paper: 1)")
+    lambda_3d: float = _f(0.001, "weight of L_3d on 0..255 depth (paper: 0.001)")
+    jitter_share: float = _f(0.0, "share of examples shown in a random square around the training frame (sketch, "
+                                  "photo and depth cropped alike), so CoarseNet follows the drawn outline wherever "
+                                  "the pipeline's framing puts it (not in the paper; 0 = the paper's)")
+    jitter_scale: float = _f(1.15, "largest zoom of that square, in or out (1.15 = half-side 1/1.15-1.15)")
+    jitter_shift: float = _f(0.1, "largest offset of that square's centre, in frame half-sides")
+    dress_share: float = _f(0.0, "share of training drawings dressed with hair, glasses, a collar and shoulders "
+                                 "(sketchface.synth.dress), the depth target unchanged, so that CoarseNet learns they "
+                                 "are not geometry (not in the paper; 0 = the paper's)")
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0.0 <= self.dress_share <= 1.0:
+            raise UserError(f"dress_share must be in [0, 1], got {self.dress_share}")
+        if not 0.0 <= self.jitter_share <= 1.0 or self.jitter_scale < 1.0 or self.jitter_shift < 0.0:
+            raise UserError(f"jitter_share must be in [0, 1], jitter_scale at least 1 and jitter_shift at least 0 "
+                            f"(got {self.jitter_share}, {self.jitter_scale}, {self.jitter_shift})")
 
 
 @dataclass
-class TrainConfig:
+class FineTraining(Config):
+    """fine: FineNet's loss, with CoarseNet and the line extractor fixed"""
+    coarse_ckpt: str = _f("", "CoarseNet checkpoint folder (config.json + model.safetensors)")
+    lines_ckpt: str = _f("", "line-extractor checkpoint folder")
+    dis_scale: float = _f(10.0, "the displacement is scaled by this inside L_dis; with 255 (8-bit depth units) L_dis "
+                                "outweighs the per-pixel L_line at every λ and FineNet learns no displacement, with "
+                                "2 it creases the whole face (docs/TRAINING.md)")
+    lambda_extra: float = _f(0.0, "weight of the extra-line term (lines FineNet adds where l has none; not in the "
+                                  "paper, 0 = the paper's loss), inside the λ_line part of the loss")
+    line_loss: str = _f("l1", "l1 = the paper's L_line (9) on l'; logit = the same in logit form, -log(1 - l') on "
+                              "l's lines, which does not saturate where l' misses a line (not in the paper; "
+                              "docs/TRAINING.md)")
+    line_tolerance: int = _f(0, "with line_loss logit: each drawn line pixel is scored by the darkest l' within "
+                                "this many pixels (line recall's tolerance is 1); 0 = the pixel itself")
+    lambda_line: float = _f(0.85, "fixed-λ FineNet: weight of L_line (paper: 0.85); λ_dis = 1 - λ_line")
+    lambda_conditioned: bool = _f(True, "sample λ_line ~ U(0,1) per example and feed it to FineNet")
+
+    def validate(self) -> None:
+        super().validate()
+        if self.line_loss not in ("l1", "logit"):
+            raise UserError(f"line_loss must be l1 or logit, got {self.line_loss!r}")
+        if self.line_tolerance < 0 or (self.line_tolerance and self.line_loss != "logit"):
+            raise UserError("line_tolerance must be 0, or at least 1 with line_loss logit")
+
+
+@dataclass
+class LinesTraining(Config):
+    """lines: the line extractor's loss"""
+    line_weight: float = _f(1.0, "extra L1 weight on line pixels (w = 1 + line_weight * (1 - l)); large values "
+                                 "thicken l'")
+
+
+@dataclass
+class CycleGANTraining(Config):
+    """cyclegan: the photo -> sketch CycleGAN"""
+    cycle_weight: float = _f(10.0, "weight of the cycle loss")
+    identity_weight: float = _f(0.5, "weight of the identity loss (relative to cycle)")
+    real_pairs: str = _f("", "prepare-real-pairs folder; set, the sketch domain is real artist sketches (as in the "
+                             "paper) and real photos join the rendered ones; empty = rendered pencil sketches")
+    real_photo_share: float = _f(0.5, "with real_pairs: share of the photo domain that is real photos")
+
+
+@dataclass
+class LocatorTraining(Config):
+    """locator: the face locator (not in the papers)"""
+    near: float = _f(0.3, "share of training squares drawn close to the training frame, where the locator's last "
+                          "round looks")
+    pen: float = _f(0.5, "share of training drawings with thickened or lighter strokes")
+
+
+@dataclass
+class TrainConfig(Config):
+    """One training run: the settings every stage shares, then one section per stage (``coarse``, ``fine``,
+    ``lines``, ``cyclegan``, ``locator``) whose keys may also be given flat (``dress_share=0.7``)."""
     stage: str = _f("coarse", "cyclegan | coarse | lines | fine | locator")
     preset: str = _f("lite", "network size preset: lite (128², CPU) or paper (256²)")
-    variant: str = _f("dp", "coarse: sp- | sp | dp | dnet; fine: ignored")
+    variant: str = _f("dp", "coarse: sp- | sp | dp | dnet; other stages: ignored")
     loss: str = _f("", "coarse dp: full | La | Lb | Lc (Table 4); fine: line+dis | dis+3d (Table 6); empty = the first")
     data: str = _f("", "make-data folder; empty = render samples on the fly (needs the face model)")
     on_the_fly_n: int = _f(2000, "samples in the on-the-fly training set when data is empty")
@@ -43,46 +117,13 @@ class TrainConfig:
     warmup_steps: int = _f(0, "steps over which lr rises linearly from 0 (0 = none)")
     beta1: float = _f(0.5, "Adam beta1 (paper: 0.5)")
     beta2: float = _f(0.999, "Adam beta2 (paper: 0.999)")
-    lambda_rec: float = _f(1.0, "weight of L_rec (paper: 1)")
-    lambda_cvt: float = _f(1.0, "weight of L_cvt (paper: 1)")
-    lambda_3d: float = _f(0.001, "weight of L_3d on 0..255 depth (paper: 0.001)")
-    depth_scale: float = _f(255.0, "depth maps are scaled to 0..depth_scale inside L_3d, as 8-bit depth images")
-    dis_scale: float = _f(10.0, "the displacement is scaled by this inside L_dis; with 255 (8-bit depth units) L_dis "
-                                "outweighs the per-pixel L_line at every λ and FineNet learns no displacement, with "
-                                "2 it creases the whole face (docs/TRAINING.md)")
-    lambda_extra: float = _f(0.0, "fine: weight of the extra-line term (lines FineNet adds where l has none; not in "
-                                   "the paper, 0 = the paper's loss), inside the λ_line part of the loss")
-    line_loss: str = _f("l1", "fine: l1 = the paper's L_line (9) on l'; logit = the same in logit form, "
-                              "-log(1 - l') on l's lines, which does not saturate where l' misses a line (not in "
-                              "the paper; docs/TRAINING.md)")
-    line_tolerance: int = _f(0, "fine, line_loss logit: each drawn line pixel is scored by the darkest l' within this "
-                                "many pixels (line recall's tolerance is 1); 0 = the pixel itself")
-    lambda_line: float = _f(0.85, "fixed-λ FineNet: weight of L_line (paper: 0.85); λ_dis = 1 - λ_line")
-    lambda_conditioned: bool = _f(True, "fine: sample λ_line ~ U(0,1) per example and feed it to FineNet")
-    sketch_styles: list = _f(["pencil", "lines", "cyclegan"], "sketch styles mixed in training (cyclegan if present)")
-    line_weight: float = _f(1.0, "lines: extra L1 weight on line pixels (w = 1 + line_weight * (1 - l)); large values thicken l'")
+    depth_scale: float = _f(255.0, "coarse and fine: depth maps are scaled to 0..depth_scale inside the depth "
+                                   "losses, as 8-bit depth images")
+    sketch_styles: list = _f(["pencil", "lines", "cyclegan"], "coarse and fine: sketch styles mixed in training "
+                                                              "(cyclegan, artist if present)")
     init_from: str = _f("", "start from the weights of this checkpoint folder (config.json + model.safetensors) "
                             "instead of random ones, e.g. to fine-tune a shipped network; its network config "
                             "replaces preset and net. --resume still continues from the run's own checkpoint")
-    jitter_share: float = _f(0.0, "coarse: share of examples shown in a random square around the training frame "
-                                  "(sketch, photo and depth cropped alike), so CoarseNet follows the drawn outline "
-                                  "wherever the pipeline's framing puts it (not in the paper; 0 = the paper's)")
-    dress_share: float = _f(0.0, "coarse: share of training drawings dressed with hair, glasses, a collar and "
-                                  "shoulders (sketchface.synth.dress), the depth target unchanged, so that CoarseNet "
-                                  "learns they are not geometry (not in the paper; 0 = the paper's)")
-    jitter_scale: float = _f(1.15, "coarse: largest zoom of that square, in or out (1.15 = half-side 1/1.15-1.15)")
-    jitter_shift: float = _f(0.1, "coarse: largest offset of that square's centre, in frame half-sides")
-    locator_near: float = _f(0.3, "locator: share of training squares drawn close to the training frame, where the "
-                                   "locator's last round looks")
-    locator_pen: float = _f(0.5, "locator: share of training drawings with thickened or lighter strokes")
-    coarse_ckpt: str = _f("", "fine: CoarseNet checkpoint folder (config.json + model.safetensors)")
-    lines_ckpt: str = _f("", "fine: line-extractor checkpoint folder")
-    cycle_weight: float = _f(10.0, "cyclegan: weight of the cycle loss")
-    identity_weight: float = _f(0.5, "cyclegan: weight of the identity loss (relative to cycle)")
-    real_pairs: str = _f("", "cyclegan: prepare-real-pairs folder; set, the sketch domain is real artist sketches "
-                             "(as in the paper) and real photos join the rendered ones; empty = rendered pencil "
-                             "sketches")
-    real_photo_share: float = _f(0.5, "cyclegan with real_pairs: share of the photo domain that is real photos")
     accumulate: int = _f(1, "slices of each batch whose gradients add up before the optimizer step (a batch too "
                             "big for the GPU's memory in one go; the step stays the same)")
     grad_clip: float = _f(0.0, "largest gradient norm per optimizer, clipped after unscaling (0 = no clipping, the "
@@ -101,6 +142,11 @@ class TrainConfig:
     device: str = _f("auto", "auto | cpu | cuda | cuda:N")
     threads: int = _f(0, "CPU threads for torch (0 = leave torch's default)")
     net: dict = _f({}, "overrides of the network config fields, e.g. {dim: 32}")
+    coarse: CoarseTraining = section(CoarseTraining, "the coarse stage (CoarseNets, D-Net)")
+    fine: FineTraining = section(FineTraining, "the fine stage (FineNet)")
+    lines: LinesTraining = section(LinesTraining, "the lines stage (line extractor)")
+    cyclegan: CycleGANTraining = section(CycleGANTraining, "the cyclegan stage")
+    locator: LocatorTraining = section(LocatorTraining, "the locator stage (face locator)")
 
     @property
     def effective_batch(self) -> int:
@@ -121,71 +167,41 @@ class TrainConfig:
         return self.lr
 
     def run_dir(self) -> Path:
-        return Path(self.out.format(stage=self.stage, variant=self.variant, loss=self.loss, preset=self.preset))
+        return Path(self.out.format(stage=self.stage, variant=self.variant, loss=self.stage_loss,
+                                    preset=self.preset))
 
-    def validate(self) -> "TrainConfig":
-        if not self.loss:
-            self.loss = "line+dis" if self.stage == "fine" else "full"
+    @property
+    def stage_loss(self) -> str:
+        """``loss``, or the stage's first choice when empty (fine: line+dis; coarse: full)."""
+        return self.loss or ("line+dis" if self.stage == "fine" else "full")
+
+    def validate(self) -> None:
+        super().validate()
         if self.stage not in STAGES:
             raise UserError(f"stage must be one of {', '.join(STAGES)}, got {self.stage!r}")
         if self.stage == "coarse" and self.variant not in COARSE_KINDS:
             raise UserError(f"coarse variant must be sp-, sp, dp or dnet, got {self.variant!r}")
         if self.preset not in ("lite", "paper"):
             raise UserError(f"preset must be lite or paper, got {self.preset!r}")
-        if self.stage == "fine" and self.loss not in ("line+dis", "dis+3d"):
+        if self.stage == "fine" and self.stage_loss not in ("line+dis", "dis+3d"):
             raise UserError("fine loss must be line+dis or dis+3d")
-        if self.line_loss not in ("l1", "logit"):
-            raise UserError(f"line_loss must be l1 or logit, got {self.line_loss!r}")
-        if self.line_tolerance < 0 or (self.line_tolerance and self.line_loss != "logit"):
-            raise UserError("line_tolerance must be 0, or at least 1 with line_loss logit")
-        if self.stage == "coarse" and self.variant == "dp" and self.loss not in ("full", "La", "Lb", "Lc"):
+        if self.stage == "coarse" and self.variant == "dp" and self.stage_loss not in ("full", "La", "Lb", "Lc"):
             raise UserError("dp loss must be full, La, Lb or Lc")
         if self.lr_schedule not in ("constant", "cosine"):
             raise UserError(f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
         if self.warmup_steps < 0 or self.warmup_steps >= self.steps:
             raise UserError(f"warmup_steps must be at least 0 and below steps ({self.steps}), got {self.warmup_steps}")
-        if not 0.0 <= self.dress_share <= 1.0:
-            raise UserError(f"dress_share must be in [0, 1], got {self.dress_share}")
-        if not 0.0 <= self.jitter_share <= 1.0 or self.jitter_scale < 1.0 or self.jitter_shift < 0.0:
-            raise UserError(f"jitter_share must be in [0, 1], jitter_scale at least 1 and jitter_shift at least 0 "
-                            f"(got {self.jitter_share}, {self.jitter_scale}, {self.jitter_shift})")
         if self.accumulate < 1 or self.grad_clip < 0 or self.val_every < 0 or self.val_batches < 1 or self.workers < 0:
             raise UserError(f"accumulate and val_batches must be at least 1, grad_clip, val_every and workers at "
                             f"least 0 (got {self.accumulate}, {self.val_batches}, {self.grad_clip}, "
                             f"{self.val_every}, {self.workers})")
         if self.steps < 1 or self.ckpt_every < 1:
             raise UserError("steps and ckpt_every must be at least 1")
-        return self
-
-
-FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
-
-
-def _coerce(name: str, value: Any) -> Any:
-    f = FIELDS[name]
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-    if isinstance(value, str) and not isinstance(default, str):
-        value = yaml.safe_load(value)
-    if isinstance(default, float) and isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise UserError(f"{name} must be true or false, got {value!r}")
-    elif isinstance(default, float) and isinstance(value, int):
-        value = float(value)
-    elif type(default) is not type(value) and default is not None:
-        raise UserError(f"{name} must be {type(default).__name__}, got {value!r}")
-    return value
 
 
 def make_config(values: dict[str, Any]) -> TrainConfig:
-    unknown = [k for k in values if k not in FIELDS]
-    if unknown:
-        raise UserError(f"unknown config key(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}")
-    return TrainConfig(**{k: _coerce(k, v) for k, v in values.items()}).validate()
+    """A validated TrainConfig from a mapping (flat, nested or dotted section keys; strings read as YAML)."""
+    return TrainConfig.from_dict(values)
 
 
 def load_config(path: str | Path | None, overrides: list[str] = (), **base: Any) -> TrainConfig:
@@ -208,12 +224,6 @@ def load_config(path: str | Path | None, overrides: list[str] = (), **base: Any)
 
 
 def dump_config(cfg: TrainConfig) -> str:
-    """YAML with the help text of each key as a comment."""
-    lines = []
-    for name, f in FIELDS.items():
-        value = getattr(cfg, name)
-        text = yaml.safe_dump({name: value}, default_flow_style=True, sort_keys=False).strip()
-        if text.startswith("{") and text.endswith("}"):
-            text = text[1:-1]
-        lines.append(f"# {f.metadata['help']}\n{text}")
-    return "\n".join(lines) + "\n"
+    """The config as YAML with the help text of each key as a comment (the run folder's config.yaml)."""
+    return (f"# a {cfg.stage} training run: python -m sketchface train {cfg.stage} --config THIS_FILE\n"
+            + cfg.to_yaml())

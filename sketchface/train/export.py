@@ -65,14 +65,15 @@ def run_summary(run: Path) -> dict:
     """Steps, wall time (summed over resumed segments), mean images/s and the last losses of a run folder."""
     import csv
 
-    import yaml
+    from sketchface.train.config import load_config
 
     out: dict = {}
     cfg_file = run / "config.yaml"
-    if cfg_file.is_file():
-        cfg = yaml.safe_load(cfg_file.read_text())
-        out.update({k: cfg.get(k) for k in ("steps", "batch_size", "preset", "data", "loss", "sketch_styles",
-                                            "threads", "lambda_conditioned")})
+    if cfg_file.is_file():     # flat (older runs) or sectioned: the config reads both
+        cfg = load_config(cfg_file)
+        out.update({"steps": cfg.steps, "batch_size": cfg.batch_size, "preset": cfg.preset, "data": cfg.data,
+                    "loss": cfg.stage_loss, "sketch_styles": cfg.sketch_styles, "threads": cfg.threads,
+                    "lambda_conditioned": cfg.fine.lambda_conditioned})
     rows = list(csv.DictReader(open(run / "metrics.csv"))) if (run / "metrics.csv").is_file() else []
     if rows:
         total, prev = 0.0, 0.0

@@ -28,6 +28,7 @@ N_SUBSET = 600              # face vertices in the loss besides the 68 landmarks
 LANDMARK_WEIGHT = 2.0       # a landmark counts as this many subset vertices
 COEFF_WEIGHT = 0.02         # the loss on raw coefficients, beside the vertex loss
 DRESS = 0.7                 # share of training drawings dressed with hair, glasses, collars (synth.dress)
+REAL_SHARE = 0.25           # with real fits: share of each batch that is real train sketches (prepare-real-fits)
 
 
 def style_keys(styles=None) -> tuple[str, ...]:
@@ -156,6 +157,22 @@ def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128
     return out
 
 
+def real_batch(real: dict, idx, crops, generator, pen: float = 0.5, size: int = 128):
+    """Real sketches of ``prepare-real-fits`` (stored around their crop box, ``CONTEXT`` times as wide) seen through
+    ``crops`` (relative to the crop box, as ``sample_crops``), with the pen varied: (N, 3, size, size)."""
+    import math
+
+    import torch
+
+    from sketchface.data.realfits import CONTEXT
+    from sketchface.nets.locator import crop_squares
+    from sketchface.train.locator import restyle
+
+    x = torch.from_numpy(real["sketch"][idx.numpy()]).float()[:, None] / 255
+    wide = torch.stack([crops[:, 0] - math.log(CONTEXT), crops[:, 1] / CONTEXT, crops[:, 2] / CONTEXT], 1)
+    return crop_squares(restyle(x, generator, pen), wide, size, "white").expand(-1, 3, -1, -1)
+
+
 def fit_loss(net, basis, weights, pred_raw, truth) -> tuple:
     """(total, vertex loss, coefficient loss) of raw FaceFit outputs against the true fit."""
     from sketchface.nets.facefit import pose_vertices
@@ -199,11 +216,14 @@ def evaluate_fit(net, d: dict, basis, seed: int = 1, batch: int = 64) -> dict:
 def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: int = 48, lr: float = 2e-3,
                   seed: int = 0, config=None, face_model=None, progress: bool = True, pen: float = 0.5,
                   dress: float = DRESS, log_every: int = 200, save_every: int = 1000, styles=None,
-                  init_from: str | Path | None = None) -> dict:
+                  init_from: str | Path | None = None, real_fits: str | Path | None = None,
+                  real_share: float = REAL_SHARE) -> dict:
     """Train, save ``out`` (fp16 safetensors + config.json, and ``metrics.json``); returns test errors.
 
     ``styles``: the input styles (default pencil, lines, photo; "artist" adds the CycleGAN's artist sketches);
-    ``init_from``: a FaceFit checkpoint to start from (fine-tuning; its config is kept)."""
+    ``init_from``: a FaceFit checkpoint to start from (fine-tuning; its config is kept); ``real_fits``: a
+    ``prepare-real-fits`` folder, whose real sketches make up a share ``real_share`` of every batch, each with the
+    face its photo shows as the target."""
     import torch
     from tqdm.auto import tqdm
 
@@ -231,6 +251,13 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
     train = load_fit_split(data, "train", progress=progress, keys=keys)
     test = load_fit_split(data, "test", 300)
     n = len(train["identity"])
+    real = None
+    n_real = 0
+    if real_fits:
+        from sketchface.data.realfits import load_real_fits
+
+        real = load_real_fits(real_fits)
+        n_real = int(round(batch * real_share))
     opt = torch.optim.AdamW(net.parameters(), lr, weight_decay=1e-4)
     warm = max(1, steps // 20)   # linear warm-up, then cosine decay to 0
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -245,6 +272,12 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
         x = make_batch(train, idx, crops, gen, pen, net.config.image_size, dress, rng)
         truth = true_fit(*(torch.from_numpy(train[k][idx.numpy()]) for k in ("identity", "expression", "camera")),
                          crops)
+        if n_real:      # the last n_real examples: real train sketches, the face of their photo as the target
+            ridx = torch.randint(0, len(real["sketch"]), (n_real,), generator=gen)
+            x[-n_real:] = real_batch(real, ridx, crops[-n_real:], gen, pen, net.config.image_size)
+            rtruth = true_fit(*(torch.from_numpy(real[k][ridx.numpy()]) for k in ("identity", "expression", "camera")),
+                              crops[-n_real:])
+            truth = {k: torch.cat([v[:-n_real], rtruth[k].to(v.dtype)]) for k, v in truth.items()}
         loss, vert, coeff = fit_loss(net, basis, weights, net(x), truth)
         opt.zero_grad()
         loss.backward()
@@ -260,6 +293,7 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
             net.save_pretrained(out, dtype=torch.float16)
             net.train()
     res = {"steps": steps, "styles": list(keys), "dress": dress, "init_from": str(init_from or ""),
+           "real_fits": str(real_fits or ""), "real_share": real_share if real_fits else 0.0,
            "test": evaluate_fit(net, test, basis), "log": log}
     net.save_pretrained(out, dtype=torch.float16)
     (out / "metrics.json").write_text(json.dumps(res, indent=1))
@@ -280,6 +314,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                    help="input styles: pencil lines photo (default), artist adds the CycleGAN's artist sketches")
     p.add_argument("--init-from", default=None, help="FaceFit checkpoint to fine-tune (e.g. checkpoints/facefit)")
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (fine-tuning: 5e-4)")
+    p.add_argument("--real-fits", default=None,
+                   help="prepare-real-fits folder: real train sketches with the face their photos show")
+    p.add_argument("--real-share", type=float, default=REAL_SHARE, help="share of each batch that is real sketches")
     p.add_argument("--face-model", default=None, help="face model file or folder (default: $SKETCHFACE_FACE_MODEL)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run)
@@ -287,7 +324,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 
 def _run(a: argparse.Namespace) -> int:
     res = train_facefit(a.data, a.out, steps=a.steps, batch=a.batch, lr=a.lr, seed=a.seed, face_model=a.face_model,
-                        progress=not a.no_progress, dress=a.dress, styles=a.styles, init_from=a.init_from)
+                        progress=not a.no_progress, dress=a.dress, styles=a.styles, init_from=a.init_from,
+                        real_fits=a.real_fits, real_share=a.real_share)
     t = res["test"]
     print(f"wrote {a.out}: on {t['n']} test samples' random crops, landmark error {t['landmark_px']:.2f} px, "
           f"|log scale| {t['log_scale_abs']:.3f}")

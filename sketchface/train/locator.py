@@ -131,15 +131,15 @@ def locator_stage():
         def losses(self, models, batch, cfg, gen) -> Losses:
             net = _module(models["net"])
             x = batch["drawing"]
-            p = sample_params(len(x), gen, cfg.locator_near).to(x.device)
-            seen = views(restyle(x, gen, cfg.locator_pen), p, net.config.view)
+            p = sample_params(len(x), gen, cfg.locator.near).to(x.device)
+            seen = views(restyle(x, gen, cfg.locator.pen), p, net.config.view)
             loss = (models["net"](seen) - p).abs().mean()
             return Losses.single({"l1": loss, "total": loss})
 
         def sample_grid(self, models, batch, cfg):
             net = _module(models["net"])
             x = batch["drawing"]
-            p = sample_params(len(x), torch.Generator().manual_seed(0), cfg.locator_near).to(x.device)
+            p = sample_params(len(x), torch.Generator().manual_seed(0), cfg.locator.near).to(x.device)
             seen = views(x, p, net.config.view)
             # what the locator says it was shown, cut out again: the same picture as the second column when right
             return tile([views(x, torch.zeros_like(p), net.config.view), seen, views(x, net.locate(seen), net.config.view)])
@@ -178,8 +178,8 @@ def train_locator(data: str | Path, out: str | Path, steps: int = 12000, batch: 
     net = dict(config.to_dict()) if config is not None else {}
     net.pop("kind", None)
     cfg = make_config({"stage": "locator", "data": str(data), "out": str(run), "steps": steps, "batch_size": batch,
-                       "lr": lr, "beta1": 0.9, "lr_schedule": "cosine", "seed": seed, "locator_near": near,
-                       "locator_pen": pen, "net": net, "ckpt_every": max(1, min(500, steps)),
+                       "lr": lr, "beta1": 0.9, "lr_schedule": "cosine", "seed": seed,
+                       "locator": {"near": near, "pen": pen}, "net": net, "ckpt_every": max(1, min(500, steps)),
                        "sample_every": max(1, min(2000, steps)), "log_every": max(1, min(50, steps))})
     Trainer(locator_stage(), cfg, progress=progress).fit(resume=resume)
     if out.resolve() != (run / "final").resolve():

@@ -67,9 +67,9 @@ def new_network(kind: str, cfg: TrainConfig, **fixed):
 
 
 def jitter_frame(images: dict, cfg: TrainConfig, gen: torch.Generator) -> dict:
-    """The examples of a share ``cfg.jitter_share`` of the batch, each shown in its own random square around the
-    training frame (zoom up to ``cfg.jitter_scale`` in or out, centre within ``cfg.jitter_shift``); ``images``
-    maps a fill ("white" for sketches, "zeros" for depth, "border" for photos) to a tensor, cropped alike."""
+    """The examples of a share ``cfg.coarse.jitter_share`` of the batch, each shown in its own random square around
+    the training frame (zoom up to ``cfg.coarse.jitter_scale`` in or out, centre within ``cfg.coarse.jitter_shift``);
+    ``images`` maps a fill ("white" for sketches, "zeros" for depth, "border" for photos) to a tensor, cropped alike."""
     import math
 
     from sketchface.nets.locator import crop_squares
@@ -77,9 +77,10 @@ def jitter_frame(images: dict, cfg: TrainConfig, gen: torch.Generator) -> dict:
     first = next(iter(images.values()))
     n, size = first.shape[0], first.shape[-1]
     u = torch.rand(n, 4, generator=gen)
-    params = torch.stack([math.log(cfg.jitter_scale) * (2 * u[:, 0] - 1), cfg.jitter_shift * (2 * u[:, 1] - 1),
-                          cfg.jitter_shift * (2 * u[:, 2] - 1)], 1)
-    params[u[:, 3] >= cfg.jitter_share] = 0.0       # the rest keep the training frame
+    c = cfg.coarse
+    params = torch.stack([math.log(c.jitter_scale) * (2 * u[:, 0] - 1), c.jitter_shift * (2 * u[:, 1] - 1),
+                          c.jitter_shift * (2 * u[:, 2] - 1)], 1)
+    params[u[:, 3] >= cfg.coarse.jitter_share] = 0.0       # the rest keep the training frame
     params = params.to(first.device)
     with torch.autocast(first.device.type, enabled=False):      # an exact float32 sampling grid under AMP
         return {fill: crop_squares(x.float(), params, size, fill).to(x.dtype) for fill, x in images.items()}
@@ -152,7 +153,7 @@ class Stage:
 
 
 def dress_sketches(s: torch.Tensor, batch: dict, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
-    """A share ``cfg.dress_share`` of the sketches (N, 1, S, S) dressed with hair, glasses and collars
+    """A share ``cfg.coarse.dress_share`` of the sketches (N, 1, S, S) dressed with hair, glasses and collars
     (``sketchface.synth.dress``) from the batch's landmarks, drawn reproducibly from ``gen``."""
     import numpy as np
 
@@ -162,7 +163,7 @@ def dress_sketches(s: torch.Tensor, batch: dict, cfg: TrainConfig, gen: torch.Ge
         raise UserError("dress_share needs the data's landmarks (make-data writes them)")
     lm = batch["landmarks"].float() * (s.shape[-1] / batch["depth"].shape[-1])
     rng = np.random.default_rng(int(torch.randint(2 ** 31 - 1, (1,), generator=gen)))
-    return dress_batch(s.float(), lm, rng, cfg.dress_share).to(s.dtype)
+    return dress_batch(s.float(), lm, rng, cfg.coarse.dress_share).to(s.dtype)
 
 
 class CoarseStage(Stage):
@@ -179,11 +180,11 @@ class CoarseStage(Stage):
         size = self._size(models)
         net = models["net"]
         s = pick_sketch(batch, cfg, gen, size)
-        if cfg.dress_share > 0:             # hair, glasses, collars over the drawing; the depth target unchanged
+        if cfg.coarse.dress_share > 0:             # hair, glasses, collars over the drawing; the depth target unchanged
             s = dress_sketches(s, batch, cfg, gen)
         d = _resize(batch["depth"], size)
         p = _resize(batch["photo"], size) if cfg.variant == "dp" else None
-        if cfg.jitter_share > 0:
+        if cfg.coarse.jitter_share > 0:
             j = jitter_frame({"white": s, "zeros": d, **({"border": p} if p is not None else {})}, cfg, gen)
             s, d, p = j["white"], j["zeros"], j.get("border")
         d = d * cfg.depth_scale
@@ -195,11 +196,12 @@ class CoarseStage(Stage):
         elif v == "dp":
             out = net(s, p)
             out = {**out, "depth_s": out["depth_s"] * cfg.depth_scale, "depth_p": out["depth_p"] * cfg.depth_scale}
-            t = L.dp_coarse_loss(out, s, p, d, cfg.lambda_rec, cfg.lambda_cvt, cfg.lambda_3d, cfg.loss)
+            t = L.dp_coarse_loss(out, s, p, d, cfg.coarse.lambda_rec, cfg.coarse.lambda_cvt, cfg.coarse.lambda_3d,
+                                 cfg.stage_loss)
         else:
             out = net(s)
             t = L.sp_coarse_loss({"image": out["image"], "depth": out["depth"] * cfg.depth_scale}, s, d,
-                                 cfg.lambda_rec, cfg.lambda_3d)
+                                 cfg.coarse.lambda_rec, cfg.coarse.lambda_3d)
         return Losses.single(t)
 
     def sample_grid(self, models, batch, cfg):
@@ -227,7 +229,7 @@ class LinesStage(Stage):
         pred = models["net"](d)
         # lines are sparse: weight line pixels (l = 0) up a little so the network does not settle for
         # all-white; a large weight makes it paint thick strokes wherever a line is merely likely
-        w = 1.0 + cfg.line_weight * (1.0 - l)
+        w = 1.0 + cfg.lines.line_weight * (1.0 - l)
         loss = (w * (pred - l).abs()).mean()
         return Losses.single({"l1w": loss, "total": loss})
 
@@ -244,11 +246,11 @@ class FineStage(Stage):
     keys = (*SKETCH_KEYS.values(), "photo", "depth", "mask")
 
     def build_models(self, cfg, device):
-        if not cfg.coarse_ckpt or not cfg.lines_ckpt:
+        if not cfg.fine.coarse_ckpt or not cfg.fine.lines_ckpt:
             raise UserError("the fine stage needs coarse_ckpt=DIR and lines_ckpt=DIR (train coarse and lines first)")
-        coarse = load_fixed(cfg.coarse_ckpt, "coarse_ckpt").to(device).eval().requires_grad_(False)
-        lines = load_fixed(cfg.lines_ckpt, "lines_ckpt").to(device).eval().requires_grad_(False)
-        net = new_network("finenet", cfg, lambda_conditioned=cfg.lambda_conditioned)
+        coarse = load_fixed(cfg.fine.coarse_ckpt, "coarse_ckpt").to(device).eval().requires_grad_(False)
+        lines = load_fixed(cfg.fine.lines_ckpt, "lines_ckpt").to(device).eval().requires_grad_(False)
+        net = new_network("finenet", cfg, lambda_conditioned=cfg.fine.lambda_conditioned)
         return {"net": net.to(device).train(), "coarse": coarse, "lines": lines}
 
     def _inputs(self, models, batch, cfg, gen):
@@ -264,29 +266,30 @@ class FineStage(Stage):
     def losses(self, models, batch, cfg, gen) -> Losses:
         s, coarse, l, mask = self._inputs(models, batch, cfg, gen)
         n = s.shape[0]
-        if cfg.lambda_conditioned:
+        if cfg.fine.lambda_conditioned:
             lam = torch.rand(n, generator=gen).to(s.device)
         else:
-            lam = torch.full((n,), cfg.lambda_line, device=s.device)
+            lam = torch.full((n,), cfg.fine.lambda_line, device=s.device)
         out = models["net"](coarse, l, lam, mask)
-        if cfg.loss == "line+dis":
+        if cfg.stage_loss == "line+dis":
             z = None
-            if cfg.line_loss == "logit":
+            if cfg.fine.line_loss == "logit":
                 z = models["lines"].logits(out["fine"])
                 lp = torch.sigmoid(z)
             else:
                 lp = models["lines"](out["fine"])
             lc = None
-            if cfg.lambda_extra:
+            if cfg.fine.lambda_extra:
                 with torch.no_grad():
                     lc = models["lines"](coarse)
-            t = L.finenet_loss(l, lp, out["displacement"] * cfg.dis_scale, lam, 1 - lam,
-                               cfg.lambda_extra, lc, line_logits=z, line_tolerance=cfg.line_tolerance)
+            t = L.finenet_loss(l, lp, out["displacement"] * cfg.fine.dis_scale, lam, 1 - lam,
+                               cfg.fine.lambda_extra, lc, line_logits=z, line_tolerance=cfg.fine.line_tolerance)
         else:
             size = coarse.shape[-1]
             d = _resize(batch["depth"], size)
             t = L.finenet_ablation_loss(d * cfg.depth_scale, out["fine"] * cfg.depth_scale,
-                                        out["displacement"] * cfg.dis_scale, cfg.lambda_line, 1 - cfg.lambda_line,
+                                        out["displacement"] * cfg.fine.dis_scale, cfg.fine.lambda_line,
+                                        1 - cfg.fine.lambda_line,
                                         mask)
         return Losses.single(t)
 
@@ -312,10 +315,10 @@ class CycleGANStage(Stage):
     keys = ("photo", "sketch_pencil")
 
     def dataset(self, cfg, split):
-        if cfg.real_pairs:
+        if cfg.cyclegan.real_pairs:
             from sketchface.data.realpairs import RealSketchDomains
-            return RealSketchDomains(training_dataset(cfg, split, ("photo",)), cfg.real_pairs,
-                                     cfg.real_photo_share, "train" if split == "train" else "val", cfg.seed)
+            return RealSketchDomains(training_dataset(cfg, split, ("photo",)), cfg.cyclegan.real_pairs,
+                                     cfg.cyclegan.real_photo_share, "train" if split == "train" else "val", cfg.seed)
         from sketchface.data.synthetic import UnpairedDomains
         return UnpairedDomains(training_dataset(cfg, split, self.keys))
 
@@ -339,13 +342,13 @@ class CycleGANStage(Stage):
         size = m.config.image_size
         p = _resize(batch["photo"], size)              # even identities
         s = _resize(self._sketches(batch), size)      # other identities (unpaired)
-        out = m(p, s, identity=cfg.identity_weight > 0)
+        out = m(p, s, identity=cfg.cyclegan.identity_weight > 0)
         # the generators' loss reads the discriminators without making them a gradient; the discriminators'
         # loss reads detached fakes: the two losses touch disjoint parameters and are stepped in one go
         m.D_s.requires_grad_(False)
         m.D_p.requires_grad_(False)
         try:
-            tg = L.cyclegan_generator_loss(m, out, p, s, cfg.cycle_weight, cfg.identity_weight)
+            tg = L.cyclegan_generator_loss(m, out, p, s, cfg.cyclegan.cycle_weight, cfg.cyclegan.identity_weight)
         finally:
             m.D_s.requires_grad_(True)
             m.D_p.requires_grad_(True)
