@@ -529,10 +529,10 @@ def lambda_effect(s: Setup, coarse, line_extractor, finenets: Mapping[str, Any],
         fig.colorbar(im, ax=axes[2 * k, 1:].tolist(), fraction=0.02, pad=0.01, label="depth levels")
     name, r0, sweep = rows[-1]
     axes[-1][0].imshow(shaded(r0.coarse, r0.mask), cmap="gray", vmin=0, vmax=1)
-    axes[-1][0].set_title("coarse, shaded", fontsize=8)
+    axes[-1][0].set_title(f"coarse, shaded ({name})", fontsize=8)
     for j, r in enumerate(sweep, start=1):
         axes[-1][j].imshow(shaded(r.fine, r.mask), cmap="gray", vmin=0, vmax=1)
-        axes[-1][j].set_title(f"{name}: fine at λ_line {r.lambda_line:g}", fontsize=8)
+        axes[-1][j].set_title(f"fine, λ_line {r.lambda_line:g}", fontsize=8)
     plt.show()
     return {name: [float(np.abs(255.0 * (r.fine - r0.coarse))[r0.mask > 0].mean()) for r in sweep]
             for name, r0, sweep in rows}
