@@ -135,6 +135,9 @@ class Config:
                 values[key] = cls.coerce(key, value)
             elif len(owners.get(key, ())) == 1:              # a section's key given flat
                 nested[owners[key][0]][key] = value
+            elif owners.get(key):
+                raise ConfigError(f"{key!r} is a key of several sections ({', '.join(owners[key])}); write "
+                                  + " or ".join(f"{o}.{key}" for o in owners[key]))
             else:
                 allowed = [n for n in fields if n not in sections]
                 allowed += [f"{s}.{k}" for s, sec in sections.items() for k in sec.field_names()]

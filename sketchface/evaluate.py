@@ -500,9 +500,9 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     res["targets"] = check_targets(res)
     out.parent.mkdir(parents=True, exist_ok=True)
     text = to_markdown(res) + targets_markdown(res["targets"])
-    if out.is_file():   # the "Real sketches" section (``evaluate-real``) is kept as it is
-        from sketchface.evaluate_real import keep_real_section
-        text = keep_real_section(out.read_text(), text)
+    if out.is_file():   # the blocks other commands write ("Real sketches" of ``evaluate-real``, ...) stay as they are
+        from sketchface.results import keep_blocks
+        text = keep_blocks(out.read_text(), text)
     out.write_text(text)
     jpath = Path(cfg.json) if cfg.json else out.with_suffix(".json")
     jpath.write_text(json.dumps(res, indent=1, default=float))

@@ -272,18 +272,17 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
     return out
 
 
-START, END = "<!-- real-sketches:start -->", "<!-- real-sketches:end -->"
 
 
 def real_section(report: dict, date: str | None = None) -> str:
-    """The "Real sketches" section of docs/RESULTS.md, between its markers."""
+    """The "Real sketches" section of docs/RESULTS.md (``write_results`` puts it between its markers)."""
     import datetime
 
     date = date or datetime.date.today().isoformat()
     secs = ", ".join(f"{k} {v:.0f} s" for k, v in report["seconds"].items())
     flags = (" --before OLD_BUNDLE" if report.get("before") else "") + (" --synthetic DATA" if report.get("synthetic")
                                                                         else "")
-    return (f"{START}\n## Real sketches\n\n"
+    return ("## Real sketches\n\n"
             f"Written by `python -m sketchface evaluate-real --real DIR{flags} --results docs/RESULTS.md` on {date}: "
             f"{report['n']} real drawings no renderer made (CUFS and FS2K artist sketches, DeepPS line drawings; "
             "their dev split, never trained on), each scored by the Pearson r between the model's depth at the "
@@ -298,7 +297,9 @@ def real_section(report: dict, date: str | None = None) -> str:
             f"the app serves, shaded, from the front and from 45°: *before* is the first row of the table, *now* "
             f"the last (the default pipeline).\n"
             f"{synthetic_markdown(report.get('synthetic'))}"
-            f"![real sketches](img/real_sketches.jpg)\n{END}")
+            "![real sketches](img/real_sketches.jpg)\n\nWhat the training data buys on these sketches (the artist "
+            "style, hair, glasses and clothes; FaceFit and DP-CoarseNet fine-tuned with and without each): the "
+            "\"Training data\" table below and docs/TRAINING.md, \"Artist sketches\".")
 
 
 def synthetic_markdown(syn: dict | None) -> str:
@@ -313,23 +314,11 @@ def synthetic_markdown(syn: dict | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def keep_real_section(old: str, new: str) -> str:
-    """``new`` with the real-sketch section of ``old`` (if any) appended unchanged."""
-    if START in old and END in old and START not in new:
-        return new.rstrip() + "\n\n" + old[old.index(START):old.index(END) + len(END)] + "\n"
-    return new
-
-
 def write_results(report: dict, path: str | Path) -> None:
     """Put the real-sketch section between its markers in ``path`` (appended when absent)."""
-    p = Path(path)
-    text = p.read_text() if p.is_file() else ""
-    block = real_section(report)
-    if START in text and END in text:
-        text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    p.write_text(text)
+    from sketchface.results import write_block
+
+    write_block(path, "real-sketches", real_section(report))
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:

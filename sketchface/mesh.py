@@ -67,7 +67,6 @@ def depth_to_mesh(depth: np.ndarray, mask: np.ndarray | None = None, colors: np.
     rgba = np.concatenate([np.clip(rgb, 0, 1) * 255, np.full((h * w, 1), 255)], 1).astype(np.uint8)
     mesh = trimesh.Trimesh(vertices=verts, faces=faces, vertex_colors=rgba, process=False)
     mesh.remove_unreferenced_vertices()
-    _ = mesh.vertex_normals  # computed now so every exporter writes them
     return mesh
 
 
@@ -224,6 +223,7 @@ def export_mesh(mesh, out_dir: str | Path, stem: str = "face", formats=FORMATS) 
     """Write the mesh as GLB / OBJ / PLY (vertex colours and normals kept); returns {format: path}."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    _ = mesh.vertex_normals      # computed now (not for the 3-D view) so that every exporter writes them
     paths = {}
     for fmt in formats:
         if fmt not in FORMATS:

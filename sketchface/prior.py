@@ -274,9 +274,7 @@ class FacePrior:
             if self._loops is None:
                 self._loops = boundary_loops(tris)
             v, tris, rgba = close_boundaries(v, tris, rgba, self._loops)
-        mesh = trimesh.Trimesh(v, tris, vertex_colors=rgba, process=False)
-        _ = mesh.vertex_normals
-        return mesh
+        return trimesh.Trimesh(v, tris, vertex_colors=rgba, process=False)   # normals: when exported
 
 
 def boundary_loops(triangles: np.ndarray) -> list[np.ndarray]:

@@ -317,7 +317,8 @@ def test_onnx_runtime_reads_like_torch(tmp_path):
 
 
 def test_the_real_sketch_section_survives_evaluate(tmp_path):
-    from sketchface.evaluate_real import keep_real_section, write_results
+    from sketchface.evaluate_real import write_results
+    from sketchface.results import keep_blocks, write_block
 
     rep = {"n": 3, "template": {"cufs": {"n": 3, "r": 0.9}}, "seconds": {"m": 1.0},
            "models": {"m": {"cufs": {"n": 3, "r": 0.95, "beats_template": 2 / 3, "coverage": 1.0}}}}
@@ -327,8 +328,10 @@ def test_the_real_sketch_section_survives_evaluate(tmp_path):
     write_results(rep, path)                      # replaced in place, not appended twice
     text = path.read_text()
     assert text.count("## Real sketches") == 1 and "| m | 0.950 | 67% |" in text
-    kept = keep_real_section(text, "# new synthetic tables\n")
-    assert kept.startswith("# new synthetic tables") and "| m | 0.950 | 67% |" in kept
+    write_block(path, "data-ablation", "| a | b |")          # another command's block
+    kept = keep_blocks(path.read_text(), "# new synthetic tables\n")
+    assert kept.startswith("# new synthetic tables") and "| m | 0.950 | 67% |" in kept and "| a | b |" in kept
+    assert kept.index("## Real sketches") < kept.index("| a | b |")   # in their order
 
 
 def test_dress_paints_hair_glasses_and_collar_only_as_ink():
@@ -491,3 +494,35 @@ def test_real_fits_take_the_photos_face_and_the_sketchs_placement(tiny_model, ti
     res = train_facefit(tiny_fit_data, tmp_path / "ff", steps=3, batch=8, config=cfg, face_model=str(tiny_model_path),
                         progress=False, log_every=1, real_fits=tmp_path / "fits")
     assert res["real_share"] == 0.25 and all(np.isfinite(r["loss"]) for r in res["log"])
+
+
+def test_facefit_trains_as_a_stage_and_resumes_exactly(tiny_fit_data, tiny_model_path, tmp_path, monkeypatch):
+    """FaceFit runs in the shared Trainer: a run interrupted after its step-2 checkpoint and resumed ends with the
+    same weights as an uninterrupted one, and the run folder has the metrics and the sample grid."""
+    import csv
+
+    from safetensors.torch import load_file
+
+    from sketchface.train import facefit as ff
+
+    cfg = FaceFitConfig(image_size=64, widths=(8, 8, 16, 16, 16), hidden=32, n_identity=10, face_vertices=41 * 41)
+    kw = dict(steps=4, batch=8, config=cfg, face_model=str(tiny_model_path), progress=False, log_every=1,
+              save_every=2)
+    ff.train_facefit(tiny_fit_data, tmp_path / "a", **kw)
+    real_loss, calls = ff.fit_loss, []
+
+    def interrupted(*a):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_loss(*a)
+    monkeypatch.setattr(ff, "fit_loss", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ff.train_facefit(tiny_fit_data, tmp_path / "b", **kw)
+    monkeypatch.setattr(ff, "fit_loss", real_loss)
+    ff.train_facefit(tiny_fit_data, tmp_path / "b", resume=True, **kw)
+    wa, wb = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    run = tmp_path / "a-run"
+    assert (run / "samples" / "step_000004.png").is_file() and (run / "config.yaml").read_text().count("facefit:")
+    assert [r["step"] for r in csv.DictReader(open(run / "metrics.csv"))] == ["1", "2", "3", "4"]

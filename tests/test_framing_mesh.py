@@ -172,6 +172,8 @@ def test_mesh_is_upright_faces_plus_z_and_keeps_colours(tmp_path):
     assert mesh.vertices[mesh.vertices[:, 2].argmax(), 1] > 0     # the bump (upper image half) is at +y
     assert (mesh.face_normals[:, 2] > 0).mean() > 0.95            # triangles face the viewer (+Z)
     paths = export_mesh(mesh, tmp_path)
+    assert b'"NORMAL"' in paths["glb"].read_bytes()[:4096]          # smooth shading in Blender: normals written
+    assert "\nvn " in paths["obj"].read_text()
     g = trimesh.load(paths["glb"], force="mesh")
     assert len(g.faces) == len(mesh.faces)
     assert g.visual.vertex_colors[:, 0].min() == 255 and g.visual.vertex_colors[:, 1].max() == 0

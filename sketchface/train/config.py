@@ -18,7 +18,7 @@ from sketchface.config import Config, section
 from sketchface.config import setting as _f
 from sketchface.errors import UserError
 
-STAGES = ("cyclegan", "coarse", "lines", "fine", "locator")
+STAGES = ("cyclegan", "coarse", "lines", "fine", "locator", "facefit")
 # the coarse stage's variants and the network kind each trains
 COARSE_KINDS = {"sp-": "sp_coarse_minus", "sp": "sp_coarse", "dp": "dp_coarse", "dnet": "dnet"}
 
@@ -99,10 +99,29 @@ class LocatorTraining(Config):
 
 
 @dataclass
+class FaceFitTraining(Config):
+    """facefit: FaceFit, the face-model fit (not in the papers)"""
+    styles: list = _f([], "input styles: pencil, lines, photo (empty: those three), artist (the CycleGAN's artist "
+                          "sketches, synthesize-sketches --style artist)")
+    dress: float = _f(0.7, "share of training drawings dressed with hair, glasses and collars (synth.dress)")
+    pen: float = _f(0.5, "share of training drawings with thickened or lighter strokes")
+    real_fits: str = _f("", "prepare-real-fits folder: real train sketches with the face their photos show")
+    real_share: float = _f(0.25, "with real_fits: share of each batch that is real sketches")
+    face_model: str = _f("", "face model file or folder (empty: $SKETCHFACE_FACE_MODEL or the user cache)")
+
+    def validate(self) -> None:
+        super().validate()
+        if not (0.0 <= self.dress <= 1.0 and 0.0 <= self.pen <= 1.0 and 0.0 <= self.real_share < 1.0):
+            raise UserError(f"dress and pen must be in [0, 1] and real_share in [0, 1) (got {self.dress}, "
+                            f"{self.pen}, {self.real_share})")
+
+
+@dataclass
 class TrainConfig(Config):
     """One training run: the settings every stage shares, then one section per stage (``coarse``, ``fine``,
-    ``lines``, ``cyclegan``, ``locator``) whose keys may also be given flat (``dress_share=0.7``)."""
-    stage: str = _f("coarse", "cyclegan | coarse | lines | fine | locator")
+    ``lines``, ``cyclegan``, ``locator``, ``facefit``) whose keys may also be given flat (``dress_share=0.7``) where
+    one section alone has them."""
+    stage: str = _f("coarse", "cyclegan | coarse | lines | fine | locator | facefit")
     preset: str = _f("lite", "network size preset: lite (128², CPU) or paper (256²)")
     variant: str = _f("dp", "coarse: sp- | sp | dp | dnet; other stages: ignored")
     loss: str = _f("", "coarse dp: full | La | Lb | Lc (Table 4); fine: line+dis | dis+3d (Table 6); empty = the first")
@@ -147,6 +166,7 @@ class TrainConfig(Config):
     lines: LinesTraining = section(LinesTraining, "the lines stage (line extractor)")
     cyclegan: CycleGANTraining = section(CycleGANTraining, "the cyclegan stage")
     locator: LocatorTraining = section(LocatorTraining, "the locator stage (face locator)")
+    facefit: FaceFitTraining = section(FaceFitTraining, "the facefit stage (FaceFit)")
 
     @property
     def effective_batch(self) -> int:

@@ -213,89 +213,162 @@ def evaluate_fit(net, d: dict, basis, seed: int = 1, batch: int = 64) -> dict:
             "log_scale_abs": float(torch.cat(scale_err).mean()), "n": n}
 
 
+class _Indices:
+    """The samples of one split as indices (the arrays stay with the stage): {"index": i, "test": 0 or 1}."""
+
+    def __init__(self, n: int, test: bool):
+        self.n, self.test = n, int(test)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        return {"index": int(i), "test": self.test}
+
+
+def facefit_stage():
+    """FaceFit as a stage of the shared Trainer (``python -m sketchface train facefit``): the loss, data and
+    augmentations above; the Trainer owns the step (AdamW, warm-up and cosine lr, clipping, checkpoints)."""
+    import torch
+
+    from sketchface.errors import UserError
+    from sketchface.train.loop import tile
+    from sketchface.train.stages import Losses, Stage, _module, load_fixed
+
+    class FaceFitStage(Stage):
+        name = "facefit"
+
+        def __init__(self):
+            self.data: dict = {}
+            self.real = None
+            self.basis = self.weights = None
+
+        def dataset(self, cfg, split):
+            keys = style_keys(cfg.facefit.styles)
+            self.data[split] = load_fit_split(cfg.data, split, n=0 if split == "train" else 300, keys=keys)
+            if split == "train" and cfg.facefit.real_fits:
+                from sketchface.data.realfits import load_real_fits
+
+                self.real = load_real_fits(cfg.facefit.real_fits)
+            return _Indices(len(self.data[split]["identity"]), split != "train")
+
+        def build_models(self, cfg, device):
+            from sketchface.facemodel import load_face_model
+            from sketchface.nets.facefit import FaceFit, FaceFitConfig
+
+            fm = load_face_model(cfg.facefit.face_model or None)
+            if cfg.init_from:
+                net = load_fixed(cfg.init_from, "init_from").float()
+            else:
+                net = FaceFit(FaceFitConfig.from_dict({"face_vertices": int(fm.neutral.shape[0]), **cfg.net}))
+            if net.config.face_vertices != fm.neutral.shape[0]:
+                raise UserError(f"FaceFitConfig.face_vertices is {net.config.face_vertices} but the face model has "
+                                f"{fm.neutral.shape[0]} vertices")
+            basis, weights = face_basis(fm, seed=cfg.seed)
+            self.basis = {k: v.to(device) for k, v in basis.items()}
+            self.weights = weights.to(device)
+            return {"net": net.to(device).train()}
+
+        def build_optimizers(self, models, cfg):
+            return {"net": torch.optim.AdamW(models["net"].parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                                             weight_decay=1e-4)}
+
+        def _inputs(self, net, batch, cfg, gen):
+            f = cfg.facefit
+            d = self.data["test" if int(batch["test"][0]) else "train"]
+            idx = batch["index"].cpu()
+            n = len(idx)
+            crops = sample_crops(n, gen)
+            rng = np.random.default_rng(int(torch.randint(2 ** 31 - 1, (1,), generator=gen)))
+            x = make_batch(d, idx, crops, gen, f.pen, net.config.image_size, f.dress, rng)
+            truth = true_fit(*(torch.from_numpy(d[k][idx.numpy()]) for k in ("identity", "expression", "camera")),
+                             crops)
+            n_real = int(round(n * f.real_share)) if self.real is not None and not int(batch["test"][0]) else 0
+            if n_real:      # the last n_real examples: real train sketches, the face of their photo as the target
+                ridx = torch.randint(0, len(self.real["sketch"]), (n_real,), generator=gen)
+                x[-n_real:] = real_batch(self.real, ridx, crops[-n_real:], gen, f.pen, net.config.image_size)
+                rt = true_fit(*(torch.from_numpy(self.real[k][ridx.numpy()]) for k in ("identity", "expression",
+                                                                                         "camera")), crops[-n_real:])
+                truth = {k: torch.cat([v[:-n_real], rt[k].to(v.dtype)]) for k, v in truth.items()}
+            dev = batch["index"].device
+            return x.to(dev), {k: v.to(dev) for k, v in truth.items()}
+
+        def losses(self, models, batch, cfg, gen) -> Losses:
+            net = _module(models["net"])
+            x, truth = self._inputs(net, batch, cfg, gen)
+            loss, vert, coeff = fit_loss(net, self.basis, self.weights, models["net"](x), truth)
+            return Losses.single({"total": loss, "vertex": vert, "coeff": coeff})
+
+        def sample_grid(self, models, batch, cfg):
+            from sketchface.nets.facefit import pose_vertices
+
+            net = _module(models["net"])
+            x, truth = self._inputs(net, batch, cfg, torch.Generator().manual_seed(0))
+            size = net.config.image_size
+            shown = x.clone()
+            for pts, colour in ((pose_vertices(self.basis, truth)[:, :68, :2], (0.0, 0.7, 0.0)),
+                                (pose_vertices(self.basis, net.fit(x))[:, :68, :2], (0.9, 0.0, 0.0))):
+                px = ((pts + 1) * size / 2).round().long().clamp(0, size - 1)      # crop units -> pixels
+                for i in range(len(x)):
+                    for c in range(3):
+                        shown[i, c, px[i, :, 1], px[i, :, 0]] = colour[c]
+            return tile([x, shown])       # the input, then the true (green) and fitted (red) 68 points
+
+        def export(self, models, out, cfg) -> None:
+            _module(models["net"]).save_pretrained(out, dtype=torch.float16)
+
+    return FaceFitStage()
+
+
 def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: int = 48, lr: float = 2e-3,
                   seed: int = 0, config=None, face_model=None, progress: bool = True, pen: float = 0.5,
                   dress: float = DRESS, log_every: int = 200, save_every: int = 1000, styles=None,
                   init_from: str | Path | None = None, real_fits: str | Path | None = None,
-                  real_share: float = REAL_SHARE) -> dict:
-    """Train, save ``out`` (fp16 safetensors + config.json, and ``metrics.json``); returns test errors.
+                  real_share: float = REAL_SHARE, run: str | Path | None = None, resume: bool = False) -> dict:
+    """Train with the shared Trainer in the run folder ``run`` (default: OUT-run), write ``out`` (fp16
+    safetensors + config.json, and ``metrics.json``); returns the test errors.
 
     ``styles``: the input styles (default pencil, lines, photo; "artist" adds the CycleGAN's artist sketches);
     ``init_from``: a FaceFit checkpoint to start from (fine-tuning; its config is kept); ``real_fits``: a
     ``prepare-real-fits`` folder, whose real sketches make up a share ``real_share`` of every batch, each with the
     face its photo shows as the target."""
-    import torch
-    from tqdm.auto import tqdm
+    import csv
+    import shutil
 
     from sketchface.facemodel import load_face_model
-    from sketchface.nets.facefit import FaceFit, FaceFitConfig
+    from sketchface.nets import load_network
+    from sketchface.train.config import make_config
+    from sketchface.train.loop import Trainer
 
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    fm = load_face_model(face_model)
-    if init_from:
-        from sketchface.nets import load_network
-
-        start = load_network(init_from)
-        net = FaceFit(start.config)
-        net.load_state_dict({k: v.float() for k, v in start.state_dict().items()})
-    else:
-        net = FaceFit(config or FaceFitConfig(face_vertices=int(fm.neutral.shape[0])))
-    if net.config.face_vertices != fm.neutral.shape[0]:
-        from sketchface.errors import UserError
-        raise UserError(f"FaceFitConfig.face_vertices is {net.config.face_vertices} but the face model has "
-                        f"{fm.neutral.shape[0]} vertices")
-    basis, weights = face_basis(fm, seed=seed)
-    keys = style_keys(styles)
-    train = load_fit_split(data, "train", progress=progress, keys=keys)
-    test = load_fit_split(data, "test", 300)
-    n = len(train["identity"])
-    real = None
-    n_real = 0
-    if real_fits:
-        from sketchface.data.realfits import load_real_fits
-
-        real = load_real_fits(real_fits)
-        n_real = int(round(batch * real_share))
-    opt = torch.optim.AdamW(net.parameters(), lr, weight_decay=1e-4)
-    warm = max(1, steps // 20)   # linear warm-up, then cosine decay to 0
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: min(1.0, (k + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(k / steps, 1.0))))
     out = Path(out)
-    log, run = [], np.zeros(3)
-    bar = tqdm(range(steps), desc="train-facefit", unit="step", disable=not progress)
-    net.train()
-    for step in bar:
-        idx = torch.randint(0, n, (batch,), generator=gen)
-        crops = sample_crops(batch, gen)
-        x = make_batch(train, idx, crops, gen, pen, net.config.image_size, dress, rng)
-        truth = true_fit(*(torch.from_numpy(train[k][idx.numpy()]) for k in ("identity", "expression", "camera")),
-                         crops)
-        if n_real:      # the last n_real examples: real train sketches, the face of their photo as the target
-            ridx = torch.randint(0, len(real["sketch"]), (n_real,), generator=gen)
-            x[-n_real:] = real_batch(real, ridx, crops[-n_real:], gen, pen, net.config.image_size)
-            rtruth = true_fit(*(torch.from_numpy(real[k][ridx.numpy()]) for k in ("identity", "expression", "camera")),
-                              crops[-n_real:])
-            truth = {k: torch.cat([v[:-n_real], rtruth[k].to(v.dtype)]) for k, v in truth.items()}
-        loss, vert, coeff = fit_loss(net, basis, weights, net(x), truth)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-        opt.step()
-        sched.step()
-        bar.set_postfix(vert=f"{vert.item():.4f}")
-        run += (loss.item(), vert.item(), coeff.item())
-        if (step + 1) % log_every == 0:   # means over the last log_every steps
-            log.append({"step": step + 1, **dict(zip(("loss", "vertex", "coeff"), (run / log_every).tolist()))})
-            run[:] = 0
-        if (step + 1) % save_every == 0 or step + 1 == steps:
-            net.save_pretrained(out, dtype=torch.float16)
-            net.train()
-    res = {"steps": steps, "styles": list(keys), "dress": dress, "init_from": str(init_from or ""),
-           "real_fits": str(real_fits or ""), "real_share": real_share if real_fits else 0.0,
-           "test": evaluate_fit(net, test, basis), "log": log}
-    net.save_pretrained(out, dtype=torch.float16)
+    run = Path(run) if run else out.with_name(out.name + "-run")
+    net = {}
+    if config is not None:
+        net = dict(config.to_dict())
+        net.pop("kind", None)
+    cfg = make_config({"stage": "facefit", "data": str(data), "out": str(run), "steps": steps, "batch_size": batch,
+                       "lr": lr, "beta1": 0.9, "lr_schedule": "cosine", "warmup_steps": steps // 20,
+                       "grad_clip": 5.0, "seed": seed, "net": net, "init_from": str(init_from or ""),
+                       "ckpt_every": max(1, min(save_every, steps)), "log_every": max(1, min(log_every, steps)),
+                       "sample_every": max(1, min(2000, steps)),
+                       "facefit": {"styles": list(styles or []), "dress": dress, "pen": pen,
+                                   "real_fits": str(real_fits or ""), "real_share": real_share,
+                                   "face_model": str(face_model or "")}})
+    stage = facefit_stage()
+    trainer = Trainer(stage, cfg, progress=progress)
+    trainer.fit(resume=resume)
+    if out.resolve() != (run / "final").resolve():
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.copytree(run / "final", out)
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    log = [{"step": int(r["step"]), "loss": float(r["total"]), "vertex": float(r["vertex"]),
+            "coeff": float(r["coeff"])} for r in rows if r.get("total")]
+    basis, _ = face_basis(load_face_model(face_model), seed=seed)
+    res = {"steps": steps, "styles": list(style_keys(styles)), "dress": dress, "init_from": str(init_from or ""),
+           "real_fits": str(real_fits or ""), "real_share": real_share if real_fits else 0.0, "run": str(run),
+           "test": evaluate_fit(load_network(out).float(), stage.data.get("test") or load_fit_split(data, "test", 300,
+                                keys=style_keys(styles)), basis), "log": log}
     (out / "metrics.json").write_text(json.dumps(res, indent=1))
     return res
 
@@ -318,6 +391,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                    help="prepare-real-fits folder: real train sketches with the face their photos show")
     p.add_argument("--real-share", type=float, default=REAL_SHARE, help="share of each batch that is real sketches")
     p.add_argument("--face-model", default=None, help="face model file or folder (default: $SKETCHFACE_FACE_MODEL)")
+    p.add_argument("--run", default=None, help="run folder (checkpoint, metrics.csv, samples; default OUT-run)")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run)
 
@@ -325,7 +400,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 def _run(a: argparse.Namespace) -> int:
     res = train_facefit(a.data, a.out, steps=a.steps, batch=a.batch, lr=a.lr, seed=a.seed, face_model=a.face_model,
                         progress=not a.no_progress, dress=a.dress, styles=a.styles, init_from=a.init_from,
-                        real_fits=a.real_fits, real_share=a.real_share)
+                        real_fits=a.real_fits, real_share=a.real_share, run=a.run, resume=a.resume)
     t = res["test"]
     print(f"wrote {a.out}: on {t['n']} test samples' random crops, landmark error {t['landmark_px']:.2f} px, "
           f"|log scale| {t['log_scale_abs']:.3f}")

@@ -371,4 +371,8 @@ def get_stage(name: str) -> Stage:
         from sketchface.train.locator import locator_stage
 
         return locator_stage()
+    if name == "facefit":
+        from sketchface.train.facefit import facefit_stage
+
+        return facefit_stage()
     return STAGES[name]()
