@@ -87,6 +87,9 @@ def test_training_separates_faces_from_not_faces(tmp_path):
     refused = [held[f"{k}_refused"] for k in NOT_FACE_KINDS if held[f"{k}_refused"] is not None]
     assert np.mean(refused) > 0.8, held
     assert (tmp_path / "fc" / "config.json").is_file() and (tmp_path / "fc" / "train_report.json").is_file()
+    run = tmp_path / "fc-run"                  # trained by the shared Trainer: config, metrics, samples, checkpoint
+    assert all((run / f).is_file() for f in ("config.yaml", "metrics.csv", "ckpt.pt", "samples/step_000250.png"))
+    assert report["train_faces"] > 300 and report["train_not_faces"] > 200
 
 
 def test_pipeline_refuses_what_facecheck_refuses(tiny_bundle):

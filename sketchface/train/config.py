@@ -18,7 +18,7 @@ from sketchface.config import Config, section
 from sketchface.config import setting as _f
 from sketchface.errors import UserError
 
-STAGES = ("cyclegan", "coarse", "lines", "fine", "locator", "facefit")
+STAGES = ("cyclegan", "coarse", "lines", "fine", "locator", "facefit", "facecheck")
 # the coarse stage's variants and the network kind each trains
 COARSE_KINDS = {"sp-": "sp_coarse_minus", "sp": "sp_coarse", "dp": "dp_coarse", "dnet": "dnet"}
 
@@ -117,11 +117,22 @@ class FaceFitTraining(Config):
 
 
 @dataclass
+class FaceCheckTraining(Config):
+    """facecheck: the check that refuses inputs holding no face (not in the papers)"""
+    checkpoints: str = _f("", "bundle whose framing the check reads (empty: the shipped one)")
+    real_faces: str = _f("", "prepare-real-pairs folder: real train sketches, photos and the photos' lines as faces")
+    n_synthetic: int = _f(2000, "faces drawn from the make-data folder (data)")
+    n_not: int = _f(2400, "not-faces made here (noise, scribbles, text, stripes, gradients)")
+    threshold: float = _f(0.5, "the checkpoint's threshold: inputs under this face probability are refused")
+    progress: bool = _f(True, "progress bars while framing the images")
+
+
+@dataclass
 class TrainConfig(Config):
     """One training run: the settings every stage shares, then one section per stage (``coarse``, ``fine``,
-    ``lines``, ``cyclegan``, ``locator``, ``facefit``) whose keys may also be given flat (``dress_share=0.7``) where
+    ``lines``, ``cyclegan``, ``locator``, ``facefit``, ``facecheck``) whose keys may also be given flat (``dress_share=0.7``) where
     one section alone has them."""
-    stage: str = _f("coarse", "cyclegan | coarse | lines | fine | locator | facefit")
+    stage: str = _f("coarse", "cyclegan | coarse | lines | fine | locator | facefit | facecheck")
     preset: str = _f("lite", "network size preset: lite (128², CPU) or paper (256²)")
     variant: str = _f("dp", "coarse: sp- | sp | dp | dnet; other stages: ignored")
     loss: str = _f("", "coarse dp: full | La | Lb | Lc (Table 4); fine: line+dis | dis+3d (Table 6); empty = the first")
@@ -167,6 +178,7 @@ class TrainConfig(Config):
     cyclegan: CycleGANTraining = section(CycleGANTraining, "the cyclegan stage")
     locator: LocatorTraining = section(LocatorTraining, "the locator stage (face locator)")
     facefit: FaceFitTraining = section(FaceFitTraining, "the facefit stage (FaceFit)")
+    facecheck: FaceCheckTraining = section(FaceCheckTraining, "the facecheck stage (FaceCheck)")
 
     @property
     def effective_batch(self) -> int:

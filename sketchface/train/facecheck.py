@@ -143,49 +143,127 @@ def face_images(data: str | Path | None, real: str | Path | None, split: str, n_
     return images, kinds
 
 
-def train_facecheck(sf, data, real, out: str | Path, steps: int = 1500, batch: int = 64, n_synthetic: int = 2000,
-                    n_not: int = 2400, seed: int = 0, progress: bool = True, threshold: float = 0.5) -> dict:
+class _Views:
+    """Framed views with their label (1 face, 0 not) and a weight that gives both classes half the loss."""
+
+    def __init__(self, pos: np.ndarray, neg: np.ndarray):
+        import torch
+
+        self.x = torch.from_numpy(np.concatenate([pos, neg]).astype(np.float32))[:, None]
+        self.y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))]).astype(np.float32)
+        n = len(self.y)
+        self.w = np.where(self.y > 0, 0.5 * n / max(len(pos), 1), 0.5 * n / max(len(neg), 1)).astype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"view": self.x[i], "label": float(self.y[i]), "weight": float(self.w[i])}
+
+
+def facecheck_stage(sf=None):
+    """FaceCheck as a stage of the shared Trainer (``python -m sketchface train facecheck``). ``sf``: the pipeline
+    whose framing the check reads (default: the bundle ``facecheck.checkpoints``, without its own FaceCheck)."""
     import torch
     import torch.nn.functional as F
 
-    from sketchface.nets.facecheck import FaceCheck, FaceCheckConfig
+    from sketchface.train.loop import tile
+    from sketchface.train.stages import Losses, Stage, _module
 
-    torch.manual_seed(seed)
-    cfg = FaceCheckConfig(threshold=threshold)
+    class FaceCheckStage(Stage):
+        name = "facecheck"
+
+        def __init__(self):
+            self.sf = sf
+            self.report: dict = {}
+
+        def pipeline(self, cfg):
+            if self.sf is None:
+                from sketchface.pipeline import SketchFace
+
+                self.sf = SketchFace.from_pretrained(cfg.facecheck.checkpoints or None, facecheck=False)
+            return self.sf
+
+        def dataset(self, cfg, split):
+            c, view = cfg.facecheck, self.view
+            t0 = time.time()
+            train = split == "train"
+            seed = cfg.seed if train else cfg.seed + 1
+            faces, kinds = face_images(cfg.data or None, c.real_faces or None,
+                                       "train" if train else ("test" if cfg.data else "val"), c.n_synthetic, seed)
+            pos = framed_views(self.pipeline(cfg), faces, kinds, view, c.progress, "frame faces")
+            negs = not_faces(c.n_not if train else c.n_not // 4, seed if train else 10_000 + seed)
+            neg = framed_views(self.pipeline(cfg), [im for _, im in negs], None, view, c.progress, "frame not-faces")
+            if train:
+                self.report = {"train_faces": len(pos), "train_not_faces": len(neg),
+                               "frame_seconds": round(time.time() - t0, 1)}
+            return _Views(pos, neg)
+
+        def build_models(self, cfg, device):
+            from sketchface.nets.facecheck import FaceCheck, FaceCheckConfig
+
+            net = FaceCheck(FaceCheckConfig.from_dict({"threshold": cfg.facecheck.threshold, **cfg.net}))
+            self.view = net.config.view
+            return {"net": net.to(device).train()}
+
+        def build_optimizers(self, models, cfg):
+            return {"net": torch.optim.AdamW(models["net"].parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                                             weight_decay=1e-4)}
+
+        def losses(self, models, batch, cfg, gen) -> Losses:
+            x = batch["view"]
+            n = len(x)
+            flip = (torch.rand(n, generator=gen) < 0.5).to(x.device)
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+            gain = (1 + 0.3 * (torch.rand(n, 1, 1, 1, generator=gen) - 0.5)).to(x.device)
+            x = (0.5 + (x - 0.5) * gain).clamp(0, 1)
+            bce = F.binary_cross_entropy_with_logits(models["net"](x).float(), batch["label"].float(),
+                                                     reduction="none")
+            loss = (bce * batch["weight"].float()).mean()
+            return Losses.single({"total": loss})
+
+        def sample_grid(self, models, batch, cfg):
+            x = batch["view"]
+            p = torch.sigmoid(_module(models["net"])(x)).view(-1, 1, 1, 1).expand_as(x)
+            return tile([x, p, batch["label"].view(-1, 1, 1, 1).expand_as(x)])   # view | p(face) | truth
+
+        def export(self, models, out, cfg) -> None:
+            _module(models["net"]).save_pretrained(out, dtype=torch.float16)
+
+    return FaceCheckStage()
+
+
+def train_facecheck(sf, data, real, out: str | Path, steps: int = 1500, batch: int = 64, n_synthetic: int = 2000,
+                    n_not: int = 2400, seed: int = 0, progress: bool = True, threshold: float = 0.5,
+                    run: str | Path | None = None) -> dict:
+    """Train with the shared Trainer in the run folder ``run`` (default: OUT-run) on faces framed by ``sf`` and
+    not-faces, write ``out`` (fp16 safetensors + config.json, ``train_report.json``) and return the report with the
+    held-out acceptance and refusal rates."""
+    import shutil
+
+    from sketchface.nets import load_network
+    from sketchface.train.config import make_config
+    from sketchface.train.loop import Trainer
+
+    out = Path(out)
+    run = Path(run) if run else out.with_name(out.name + "-run")
     t0 = time.time()
-    faces, kinds = face_images(data, real, "train", n_synthetic, seed)
-    pos = framed_views(sf, faces, kinds, cfg.view, progress, "frame faces")
-    neg = framed_views(sf, [im for _, im in not_faces(n_not, seed)], None, cfg.view, progress, "frame not-faces")
-    frame_s = time.time() - t0
-    x = torch.from_numpy(np.concatenate([pos, neg]))[:, None]
-    y = torch.cat([torch.ones(len(pos)), torch.zeros(len(neg))])
-    w = torch.cat([torch.full((len(pos),), 0.5 / len(pos)), torch.full((len(neg),), 0.5 / len(neg))])
-    net = FaceCheck(cfg)
-    opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    g = torch.Generator().manual_seed(seed)
-    from tqdm import tqdm
-
-    bar = tqdm(range(steps), desc="train facecheck", disable=not progress, unit="step")
-    for _ in bar:
-        idx = torch.multinomial(w, batch, replacement=True, generator=g)      # faces and not-faces half each
-        xb = x[idx]
-        flip = torch.rand(batch, generator=g) < 0.5
-        xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
-        gain = 1 + 0.3 * (torch.rand(batch, 1, 1, 1, generator=g) - 0.5)
-        xb = (0.5 + (xb - 0.5) * gain).clamp(0, 1)
-        loss = F.binary_cross_entropy_with_logits(net(xb), y[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        bar.set_postfix(loss=f"{loss.item():.3f}")
-    net.eval()
-    report = {"train_faces": len(pos), "train_not_faces": len(neg), "steps": steps, "frame_seconds": round(frame_s, 1),
-              "seconds": round(time.time() - t0, 1), "held_out": evaluate_facecheck(net, sf, data, real, seed + 1,
-                                                                                   progress)}
-    net.save_pretrained(out, dtype=torch.float16)
-    (Path(out) / "train_report.json").write_text(json.dumps(report, indent=1))
+    cfg = make_config({"stage": "facecheck", "data": str(data or ""), "out": str(run), "steps": steps,
+                       "batch_size": batch, "lr": 3e-3, "beta1": 0.9, "lr_schedule": "cosine", "seed": seed,
+                       "ckpt_every": max(1, min(500, steps)), "sample_every": max(1, steps),
+                       "log_every": max(1, min(50, steps)),
+                       "facecheck": {"real_faces": str(real or ""), "n_synthetic": n_synthetic, "n_not": n_not,
+                                     "threshold": threshold, "progress": progress}})
+    stage = facecheck_stage(sf)
+    Trainer(stage, cfg, progress=progress).fit()
+    if out.resolve() != (run / "final").resolve():
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.copytree(run / "final", out)
+    net = load_network(out).float().eval()
+    report = {**stage.report, "steps": steps, "seconds": round(time.time() - t0, 1), "run": str(run),
+              "held_out": evaluate_facecheck(net, sf, data, real, seed + 1, progress)}
+    (out / "train_report.json").write_text(json.dumps(report, indent=1))
     return report
 
 

@@ -375,4 +375,8 @@ def get_stage(name: str) -> Stage:
         from sketchface.train.facefit import facefit_stage
 
         return facefit_stage()
+    if name == "facecheck":
+        from sketchface.train.facecheck import facecheck_stage
+
+        return facecheck_stage()
     return STAGES[name]()
