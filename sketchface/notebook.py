@@ -39,8 +39,9 @@ SMOKE_NETS = {
     "line_extractor": dict(image_size=32, dim=4, n_res=1),
     "finenet": dict(image_size=32, dim=4, n_res=1, lambda_hidden=8),
     "cyclegan": dict(image_size=32, ngf=4, ndf=4, n_blocks=1),
+    "facefit": dict(image_size=32, widths=(4, 4, 4, 4), head_channels=2, hidden=8, n_identity=4, n_expression=3),
 }
-STAGE_KIND = {"lines": "line_extractor", "fine": "finenet", "cyclegan": "cyclegan"}
+STAGE_KIND = {"lines": "line_extractor", "fine": "finenet", "cyclegan": "cyclegan", "facefit": "facefit"}
 
 # Run folders of the lite training (scripts/train_lite.sh) by network kind (the bundle's, one home in
 # sketchface.train.export) or ablation name.

@@ -308,10 +308,13 @@ def facefit_stage():
             shown = x.clone()
             for pts, colour in ((pose_vertices(self.basis, truth)[:, :68, :2], (0.0, 0.7, 0.0)),
                                 (pose_vertices(self.basis, net.fit(x))[:, :68, :2], (0.9, 0.0, 0.0))):
-                px = ((pts + 1) * size / 2).round().long().clamp(0, size - 1)      # crop units -> pixels
-                for i in range(len(x)):
-                    for c in range(3):
-                        shown[i, c, px[i, :, 1], px[i, :, 0]] = colour[c]
+                px = ((pts + 1) * size / 2).round().long()                        # crop units -> pixels
+                for dy in (-1, 0, 1):                                             # 3 x 3 dots
+                    for dx in (-1, 0, 1):
+                        qx, qy = (px[..., 0] + dx).clamp(0, size - 1), (px[..., 1] + dy).clamp(0, size - 1)
+                        for i in range(len(x)):
+                            for c in range(3):
+                                shown[i, c, qy[i], qx[i]] = colour[c]
             return tile([x, shown])       # the input, then the true (green) and fitted (red) 68 points
 
         def export(self, models, out, cfg) -> None:
