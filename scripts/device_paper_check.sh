@@ -49,7 +49,9 @@ amp() { "$PY" -m sketchface train "$@" preset=$PRESET data=$DATA steps=$AMP_STEP
 : > "$OUT/amp_stages.txt"
 for run in "cyclegan out=runs/device/amp-cyclegan" "coarse variant=dp out=runs/device/amp-coarse" \
            "lines out=runs/device/amp-lines" "locator batch_size=64 out=runs/device/amp-locator" \
-           "fine coarse_ckpt=runs/device/amp-coarse/final lines_ckpt=runs/device/amp-lines/final out=runs/device/amp-fine"; do
+           "fine coarse_ckpt=runs/device/amp-coarse/final lines_ckpt=runs/device/amp-lines/final out=runs/device/amp-fine" \
+           "facefit batch_size=48 out=runs/device/amp-facefit" \
+           "facecheck batch_size=64 facecheck.n_synthetic=300 facecheck.n_not=300 facecheck.progress=false out=runs/device/amp-facecheck"; do
   set -- $run
   t1=$(date +%s)
   if amp "$@" > "$OUT/amp_$1.log" 2>&1; then status=ok; else status=FAILED; fi
