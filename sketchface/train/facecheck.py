@@ -172,6 +172,7 @@ def facecheck_stage(sf=None):
 
     class FaceCheckStage(Stage):
         name = "facecheck"
+        export_dtype = torch.float16
 
         def __init__(self):
             self.sf = sf
@@ -227,9 +228,6 @@ def facecheck_stage(sf=None):
             p = torch.sigmoid(_module(models["net"])(x)).view(-1, 1, 1, 1).expand_as(x)
             return tile([x, p, batch["label"].view(-1, 1, 1, 1).expand_as(x)])   # view | p(face) | truth
 
-        def export(self, models, out, cfg) -> None:
-            _module(models["net"]).save_pretrained(out, dtype=torch.float16)
-
     return FaceCheckStage()
 
 
@@ -239,14 +237,11 @@ def train_facecheck(sf, data, real, out: str | Path, steps: int = 1500, batch: i
     """Train with the shared Trainer in the run folder ``run`` (default: OUT-run) on faces framed by ``sf`` and
     not-faces, write ``out`` (fp16 safetensors + config.json, ``train_report.json``) and return the report with the
     held-out acceptance and refusal rates."""
-    import shutil
-
     from sketchface.nets import load_network
     from sketchface.train.config import make_config
-    from sketchface.train.loop import Trainer
+    from sketchface.train.loop import fit_into, run_folder
 
-    out = Path(out)
-    run = Path(run) if run else out.with_name(out.name + "-run")
+    run = run_folder(out, run)
     t0 = time.time()
     cfg = make_config({"stage": "facecheck", "data": str(data or ""), "out": str(run), "steps": steps,
                        "batch_size": batch, "lr": 3e-3, "beta1": 0.9, "lr_schedule": "cosine", "seed": seed,
@@ -255,15 +250,11 @@ def train_facecheck(sf, data, real, out: str | Path, steps: int = 1500, batch: i
                        "facecheck": {"real_faces": str(real or ""), "n_synthetic": n_synthetic, "n_not": n_not,
                                      "threshold": threshold, "progress": progress}})
     stage = facecheck_stage(sf)
-    Trainer(stage, cfg, progress=progress).fit()
-    if out.resolve() != (run / "final").resolve():
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.copytree(run / "final", out)
+    fit_into(stage, cfg, out, progress)
     net = load_network(out).float().eval()
     report = {**stage.report, "steps": steps, "seconds": round(time.time() - t0, 1), "run": str(run),
               "held_out": evaluate_facecheck(net, sf, data, real, seed + 1, progress)}
-    (out / "train_report.json").write_text(json.dumps(report, indent=1))
+    (Path(out) / "train_report.json").write_text(json.dumps(report, indent=1))
     return report
 
 

@@ -160,8 +160,6 @@ def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128
 def real_batch(real: dict, idx, crops, generator, pen: float = 0.5, size: int = 128):
     """Real sketches of ``prepare-real-fits`` (stored around their crop box, ``CONTEXT`` times as wide) seen through
     ``crops`` (relative to the crop box, as ``sample_crops``), with the pen varied: (N, 3, size, size)."""
-    import math
-
     import torch
 
     from sketchface.data.realfits import CONTEXT
@@ -237,6 +235,7 @@ def facefit_stage():
 
     class FaceFitStage(Stage):
         name = "facefit"
+        export_dtype = torch.float16
 
         def __init__(self):
             self.data: dict = {}
@@ -305,20 +304,15 @@ def facefit_stage():
             net = _module(models["net"])
             x, truth = self._inputs(net, batch, cfg, torch.Generator().manual_seed(0))
             size = net.config.image_size
-            shown = x.clone()
+            shown, rows = x.clone(), torch.arange(len(x), device=x.device)[:, None]
             for pts, colour in ((pose_vertices(self.basis, truth)[:, :68, :2], (0.0, 0.7, 0.0)),
                                 (pose_vertices(self.basis, net.fit(x))[:, :68, :2], (0.9, 0.0, 0.0))):
                 px = ((pts + 1) * size / 2).round().long()                        # crop units -> pixels
                 for dy in (-1, 0, 1):                                             # 3 x 3 dots
                     for dx in (-1, 0, 1):
                         qx, qy = (px[..., 0] + dx).clamp(0, size - 1), (px[..., 1] + dy).clamp(0, size - 1)
-                        for i in range(len(x)):
-                            for c in range(3):
-                                shown[i, c, qy[i], qx[i]] = colour[c]
+                        shown[rows, :, qy, qx] = torch.tensor(colour, dtype=x.dtype, device=x.device)
             return tile([x, shown])       # the input, then the true (green) and fitted (red) 68 points
-
-        def export(self, models, out, cfg) -> None:
-            _module(models["net"]).save_pretrained(out, dtype=torch.float16)
 
     return FaceFitStage()
 
@@ -336,15 +330,12 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
     ``prepare-real-fits`` folder, whose real sketches make up a share ``real_share`` of every batch, each with the
     face its photo shows as the target."""
     import csv
-    import shutil
 
-    from sketchface.facemodel import load_face_model
     from sketchface.nets import load_network
     from sketchface.train.config import make_config
-    from sketchface.train.loop import Trainer
+    from sketchface.train.loop import fit_into, run_folder
 
-    out = Path(out)
-    run = Path(run) if run else out.with_name(out.name + "-run")
+    run = run_folder(out, run)
     net = {}
     if config is not None:
         net = dict(config.to_dict())
@@ -358,21 +349,16 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
                                    "real_fits": str(real_fits or ""), "real_share": real_share,
                                    "face_model": str(face_model or "")}})
     stage = facefit_stage()
-    trainer = Trainer(stage, cfg, progress=progress)
-    trainer.fit(resume=resume)
-    if out.resolve() != (run / "final").resolve():
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.copytree(run / "final", out)
-    rows = list(csv.DictReader(open(run / "metrics.csv")))
-    log = [{"step": int(r["step"]), "loss": float(r["total"]), "vertex": float(r["vertex"]),
-            "coeff": float(r["coeff"])} for r in rows if r.get("total")]
-    basis, _ = face_basis(load_face_model(face_model), seed=seed)
+    fit_into(stage, cfg, out, progress, resume)
+    with open(run / "metrics.csv", newline="") as f:
+        log = [{"step": int(r["step"]), "loss": float(r["total"]), "vertex": float(r["vertex"]),
+                "coeff": float(r["coeff"])} for r in csv.DictReader(f) if r.get("total")]
+    basis = {k: v.cpu() for k, v in stage.basis.items()}
     res = {"steps": steps, "styles": list(style_keys(styles)), "dress": dress, "init_from": str(init_from or ""),
            "real_fits": str(real_fits or ""), "real_share": real_share if real_fits else 0.0, "run": str(run),
            # on the default styles (pencil, lines, photo) whatever the run trained on, so that runs compare
            "test": evaluate_fit(load_network(out).float(), load_fit_split(data, "test", 300), basis), "log": log}
-    (out / "metrics.json").write_text(json.dumps(res, indent=1))
+    (Path(out) / "metrics.json").write_text(json.dumps(res, indent=1))
     return res
 
 

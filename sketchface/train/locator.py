@@ -114,6 +114,7 @@ def locator_stage():
         """Random squares around the training frame -> the locator says which square it was shown."""
         name = "locator"
         keys = ("sketch_lines", "sketch_pencil")
+        export_dtype = torch.float16
 
         def dataset(self, cfg, split):
             return Drawings(training_dataset(cfg, split, self.keys))
@@ -142,10 +143,8 @@ def locator_stage():
             p = sample_params(len(x), torch.Generator().manual_seed(0), cfg.locator.near).to(x.device)
             seen = views(x, p, net.config.view)
             # what the locator says it was shown, cut out again: the same picture as the second column when right
-            return tile([views(x, torch.zeros_like(p), net.config.view), seen, views(x, net.locate(seen), net.config.view)])
-
-        def export(self, models, out, cfg) -> None:
-            _module(models["net"]).save_pretrained(out, dtype=torch.float16)
+            return tile([views(x, torch.zeros_like(p), net.config.view), seen,
+                         views(x, net.locate(seen), net.config.view)])
 
     return LocatorStage()
 
@@ -167,25 +166,18 @@ def train_locator(data: str | Path, out: str | Path, steps: int = 12000, batch: 
                   pen: float = 0.5, run: str | Path | None = None, resume: bool = False) -> dict:
     """Train with the shared Trainer in the run folder ``run`` (default: OUT-run), write ``out`` (fp16
     safetensors + config.json) and return the mean |error| on test drawings."""
-    import shutil
-
     from sketchface.nets import load_network
     from sketchface.train.config import make_config
-    from sketchface.train.loop import Trainer
+    from sketchface.train.loop import fit_into, run_folder
 
-    out = Path(out)
-    run = Path(run) if run else out.with_name(out.name + "-run")
+    run = run_folder(out, run)
     net = dict(config.to_dict()) if config is not None else {}
     net.pop("kind", None)
     cfg = make_config({"stage": "locator", "data": str(data), "out": str(run), "steps": steps, "batch_size": batch,
                        "lr": lr, "beta1": 0.9, "lr_schedule": "cosine", "seed": seed,
                        "locator": {"near": near, "pen": pen}, "net": net, "ckpt_every": max(1, min(500, steps)),
                        "sample_every": max(1, min(2000, steps)), "log_every": max(1, min(50, steps))})
-    Trainer(locator_stage(), cfg, progress=progress).fit(resume=resume)
-    if out.resolve() != (run / "final").resolve():
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.copytree(run / "final", out)
+    fit_into(locator_stage(), cfg, out, progress, resume)
     return {"steps": steps, "run": str(run), "test_abs_err": test_error(load_network(out), data, seed)}
 
 

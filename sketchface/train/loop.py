@@ -19,6 +19,7 @@ import csv
 import math
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -216,10 +217,23 @@ class Trainer:
                                            collate_fn=collate, pin_memory=self.device.type == "cuda",
                                            persistent_workers=False)
 
-    def local_batch(self, step: int) -> dict:
-        """The batch of ``step`` (this rank's slice) on the device, built in this process."""
-        idx = batch_indices(len(self.dataset), step, self.cfg.effective_batch, self.cfg.seed)[self.rank::self.world]
-        return self.to_device(collate([self.dataset[int(i)] for i in idx]))
+    def local_batch(self, step: int, dataset=None, seed: int | None = None) -> dict:
+        """The batch of ``step`` (this rank's slice) of ``dataset`` (default: the training set) on the device, built
+        in this process."""
+        dataset = self.dataset if dataset is None else dataset
+        idx = batch_indices(len(dataset), step, self.cfg.effective_batch, self.cfg.seed if seed is None else seed)
+        return self.to_device(collate([dataset[int(i)] for i in idx[self.rank::self.world]]))
+
+    @contextmanager
+    def eval_mode(self):
+        """Every model in eval mode inside, back to training (the trainable ones) after."""
+        for m in self.models.values():
+            m.eval()
+        try:
+            yield
+        finally:
+            for k, m in self.models.items():
+                m.train(k in self.stage.trainable(self.cfg))
 
     def to_device(self, batch: dict) -> dict:
         return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
@@ -282,19 +296,13 @@ class Trainer:
         if self.val_dataset is None:
             self.val_dataset = self.stage.dataset(cfg, "test")
         sums: dict[str, float] = {}
-        for m in self.models.values():
-            m.eval()
-        try:
+        with self.eval_mode():
             for i in range(cfg.val_batches):
-                idx = batch_indices(len(self.val_dataset), i, cfg.effective_batch, cfg.seed + 1)
-                batch = self.to_device(collate([self.val_dataset[int(j)] for j in idx[self.rank::self.world]]))
+                batch = self.local_batch(i, self.val_dataset, cfg.seed + 1)
                 with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
                     out = self.stage.losses(self.models, batch, cfg, torch.Generator().manual_seed(cfg.seed + i))
                 for k, v in out.log.items():
                     sums[k] = sums.get(k, 0.0) + float(v) / cfg.val_batches
-        finally:
-            for k, m in self.models.items():
-                m.train(k in self.stage.trainable(cfg))
         return {f"val_{k}": v for k, v in sums.items()}
 
     def fit(self, resume: bool = False) -> dict:
@@ -342,15 +350,31 @@ class Trainer:
     @torch.no_grad()
     def write_samples(self, batch: dict) -> None:
         from PIL import Image
-        for m in self.models.values():
-            m.eval()
-        try:
+        with self.eval_mode():
             grid = self.stage.sample_grid(self.models, batch, self.cfg)
-        finally:
-            for k, m in self.models.items():
-                m.train(k in self.stage.trainable(self.cfg))
         (self.run / "samples").mkdir(exist_ok=True)
         Image.fromarray(grid).save(self.run / "samples" / f"step_{self.step:06d}.png")
+
+
+def fit_into(stage, cfg: TrainConfig, out: str | Path, progress: bool = True, resume: bool = False) -> Trainer:
+    """Train ``stage`` in its run folder (``cfg.out``) and copy the exported networks (``final/``) to the checkpoint
+    folder ``out``: what ``train-locator``, ``train-facefit`` and ``train-facecheck`` do."""
+    import shutil
+
+    trainer = Trainer(stage, cfg, progress=progress)
+    trainer.fit(resume=resume)
+    out, final = Path(out), trainer.run / "final"
+    if out.resolve() != final.resolve():
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.copytree(final, out)
+    return trainer
+
+
+def run_folder(out: str | Path, run: str | Path | None = None) -> Path:
+    """The run folder of a ``train-X --out OUT`` command: ``run`` when given, else ``OUT-run`` beside it."""
+    out = Path(out)
+    return Path(run) if run else out.with_name(out.name + "-run")
 
 
 def tile(columns: list[torch.Tensor], n: int = 4) -> np.ndarray:

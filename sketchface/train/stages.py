@@ -138,6 +138,7 @@ def pick_sketch(batch: dict, cfg: TrainConfig, gen: torch.Generator, size: int) 
 class Stage:
     name = ""
     keys: tuple[str, ...] = ()
+    export_dtype = None     # float16 for the stages whose final/ is itself a shipped checkpoint folder
 
     def trainable(self, cfg: TrainConfig) -> set[str]:
         return {"net"}
@@ -149,7 +150,7 @@ class Stage:
         return {"net": _adam(models["net"].parameters(), cfg)}
 
     def export(self, models, out, cfg) -> None:
-        _module(models["net"]).save_pretrained(out)
+        _module(models["net"]).save_pretrained(out, dtype=self.export_dtype)
 
 
 def dress_sketches(s: torch.Tensor, batch: dict, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
