@@ -76,6 +76,28 @@ def test_same_seed_same_bytes(shards, tmp_path, tiny_model_path):
         assert np.array_equal(a, b), key
 
 
+def test_worker_processes_write_the_same_bytes_with_one_thread_each(shards, tmp_path, tiny_model_path):
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing as mp
+
+    from sketchface.data.make_data import one_thread
+
+    out, _ = shards
+    make_data(tmp_path, n=24, size=64, variants=3, seed=5, workers=2, bases_per_shard=3,
+              face_model=str(tiny_model_path), progress=False)
+    for key in ("photo", "sketch_pencil", "depth"):
+        for shard in ("train-00000", "test-00000"):
+            assert np.array_equal(np.load(out / shard / f"{key}.npy"), np.load(tmp_path / shard / f"{key}.npy"))
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("fork"), initializer=one_thread) as pool:
+        assert pool.submit(_blas_threads).result() == 1
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max(p["num_threads"] for p in threadpool_info())
+
+
 def test_on_the_fly_matches_shards(shards, tiny_model_path):
     out, meta = shards
     disk = SyntheticShards(out, "train", to_tensor=False)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -129,7 +130,7 @@ def make_data(out: str | Path, n: int, size: int = 256, variants: int = 4, seed:
     if workers > 1 and len(jobs) > 1:
         import multiprocessing as mp
         ctx = mp.get_context("fork" if hasattr(os, "fork") else "spawn")
-        with ctx.Pool(workers, initializer=_init_worker) as pool:
+        with ctx.Pool(workers, initializer=one_thread) as pool:
             for name, k in pool.imap_unordered(_write_shard, jobs):
                 shards[name] = k
                 bar.update(k)
@@ -151,8 +152,15 @@ def make_data(out: str | Path, n: int, size: int = 256, variants: int = 4, seed:
     return meta
 
 
-def _init_worker():
+def one_thread(_worker_id: int | None = None) -> None:
+    """One thread per worker process (make-data's pool, the Trainer's DataLoader workers). The pool forks a parent whose BLAS already started its threads, so setting
+    OMP_NUM_THREADS here is too late: without the limit two workers ran 45 samples/s at 256² instead of 62."""
     os.environ["OMP_NUM_THREADS"] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
     try:
         import cv2
         cv2.setNumThreads(1)
