@@ -219,14 +219,16 @@ def build_demo(bank: ModelBank | None = None, checkpoints: str | Path | None = N
                 info = gr.Markdown("", elem_id="sf-info")
                 show = gr.Radio(list(SHOW), value="fine", label="Surface", elem_id="sf-show")
                 plot = gr.Plot(figures.empty_figure(), label="3-D surface (drag to turn)", elem_id="sf-plot")
+                # JPEG: 1 ms to encode a 256-px picture against 5-6 ms for gradio's WebP or PNG (docs/APP.md)
                 with gr.Row():
-                    img_lines = gr.Image(label="Lines l (XDoG)", interactive=False, height=200, elem_id="sf-l")
+                    img_lines = gr.Image(label="Lines l (XDoG)", interactive=False, height=200, elem_id="sf-l",
+                                         format="jpeg")
                     img_pred = gr.Image(label="Lines l′ of the fine face", interactive=False, height=200,
-                                        elem_id="sf-lp")
+                                        elem_id="sf-lp", format="jpeg")
                     img_heat = gr.Image(label="Displacement (red: out, blue: in)", interactive=False, height=200,
-                                        elem_id="sf-heat")
+                                        elem_id="sf-heat", format="jpeg")
                     img_input = gr.Image(label="Model input (photo: + CycleGAN sketch)", interactive=False,
-                                         height=200, elem_id="sf-input")
+                                         height=200, elem_id="sf-input", format="jpeg")
 
         with gr.Tabs(selected="model3d"):
             with gr.Tab("3-D model and downloads", id="model3d"):
