@@ -177,13 +177,38 @@ def test_dressed_sketches_keep_their_depth(data, tmp_path):
                                                  stage="coarse"), progress=False)
     batch = t.local_batch(0)
     s = batch["sketch_pencil"]
-    dressed = dress_sketches(s, batch, cfg, torch.Generator().manual_seed(0))
+    dressed = dress_sketches(s, batch, cfg.coarse.dress_share, torch.Generator().manual_seed(0))
     assert dressed.shape == s.shape and dressed.mean() < s.mean() and (dressed < s - 0.1).any()    # more ink
-    again = dress_sketches(s, batch, cfg, torch.Generator().manual_seed(0))
+    again = dress_sketches(s, batch, cfg.coarse.dress_share, torch.Generator().manual_seed(0))
     assert torch.equal(dressed, again)                                                  # reproducible per step
     assert "3d_s" in t.fit()                                               # a dressed training run
     with pytest.raises(UserError, match="dress_share"):
         load_config(None, ["dress_share=2"], stage="coarse")
+
+
+def test_finenet_learns_not_to_carve_what_is_worn(data, tmp_path):
+    """dress_lines: FineNet's input is the dressed drawing's lines, L_line asks only for the face's own visible ones."""
+    import torch
+
+    from sketchface.train.stages import pick_sketch
+    from sketchface.xdog import xdog_torch
+
+    run("coarse", data, tmp_path / "c", "steps=1")
+    run("lines", data, tmp_path / "l", "steps=1")
+    ck = [f"coarse_ckpt={tmp_path / 'c' / 'final'}", f"lines_ckpt={tmp_path / 'l' / 'final'}"]
+    t, last = run("fine", data, tmp_path / "f", "steps=2", "dress_lines=1", *ck)
+    assert math.isfinite(last["total"])
+    batch = t.local_batch(0)
+    s, coarse, l, mask, target = t.stage._inputs(t.models, batch, t.cfg, torch.Generator().manual_seed(1))
+    assert (l < 0.5).sum() > (target < 0.5).sum()                      # the worn strokes are in the input only
+    assert ((target < 0.5) <= (l < 0.5)).all()                         # every asked-for line is drawn in the input
+    clean = xdog_torch(pick_sketch(batch, t.cfg, torch.Generator().manual_seed(1), s.shape[-1]))
+    assert ((target < 0.5) <= (clean < 0.5)).all()                     # and is a line of the undressed drawing
+    undressed = load_config(None, [f"data={data}", *ck], stage="fine")
+    _, _, l2, _, same = t.stage._inputs(t.models, batch, undressed, torch.Generator().manual_seed(1))
+    assert torch.equal(l2, same)                                       # undressed: L_line asks for l itself
+    with pytest.raises(UserError, match="dress_lines"):
+        load_config(None, ["dress_lines=2", *ck], stage="fine")
 
 
 def test_cyclegan_stage(data, tmp_path):

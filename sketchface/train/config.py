@@ -64,9 +64,15 @@ class FineTraining(Config):
                                 "this many pixels (line recall's tolerance is 1); 0 = the pixel itself")
     lambda_line: float = _f(0.85, "fixed-λ FineNet: weight of L_line (paper: 0.85); λ_dis = 1 - λ_line")
     lambda_conditioned: bool = _f(True, "sample λ_line ~ U(0,1) per example and feed it to FineNet")
+    dress_lines: float = _f(0.0, "share of training drawings dressed with hair, glasses and collars "
+                                 "(sketchface.synth.dress) in FineNet's input only: L_line asks for the face's own "
+                                 "lines that stay visible, so that FineNet learns not to carve what is worn "
+                                 "(not in the paper; docs/TRAINING.md)")
 
     def validate(self) -> None:
         super().validate()
+        if not 0.0 <= self.dress_lines <= 1.0:
+            raise UserError(f"dress_lines must be in [0, 1], got {self.dress_lines}")
         if self.line_loss not in ("l1", "logit"):
             raise UserError(f"line_loss must be l1 or logit, got {self.line_loss!r}")
         if self.line_tolerance < 0 or (self.line_tolerance and self.line_loss != "logit"):

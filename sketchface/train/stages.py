@@ -153,9 +153,9 @@ class Stage:
         _module(models["net"]).save_pretrained(out, dtype=self.export_dtype)
 
 
-def dress_sketches(s: torch.Tensor, batch: dict, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
-    """A share ``cfg.coarse.dress_share`` of the sketches (N, 1, S, S) dressed with hair, glasses and collars
-    (``sketchface.synth.dress``) from the batch's landmarks, drawn reproducibly from ``gen``."""
+def dress_sketches(s: torch.Tensor, batch: dict, share: float, gen: torch.Generator) -> torch.Tensor:
+    """A ``share`` of the sketches (N, 1, S, S) dressed with hair, glasses and collars (``sketchface.synth.dress``)
+    from the batch's landmarks, drawn reproducibly from ``gen``."""
     import numpy as np
 
     from sketchface.synth.dress import dress_batch
@@ -164,7 +164,7 @@ def dress_sketches(s: torch.Tensor, batch: dict, cfg: TrainConfig, gen: torch.Ge
         raise UserError("dress_share needs the data's landmarks (make-data writes them)")
     lm = batch["landmarks"].float() * (s.shape[-1] / batch["depth"].shape[-1])
     rng = np.random.default_rng(int(torch.randint(2 ** 31 - 1, (1,), generator=gen)))
-    return dress_batch(s.float(), lm, rng, cfg.coarse.dress_share).to(s.dtype)
+    return dress_batch(s.float(), lm, rng, share).to(s.dtype)
 
 
 class CoarseStage(Stage):
@@ -182,7 +182,7 @@ class CoarseStage(Stage):
         net = models["net"]
         s = pick_sketch(batch, cfg, gen, size)
         if cfg.coarse.dress_share > 0:             # hair, glasses, collars over the drawing; the depth target unchanged
-            s = dress_sketches(s, batch, cfg, gen)
+            s = dress_sketches(s, batch, cfg.coarse.dress_share, gen)
         d = _resize(batch["depth"], size)
         p = _resize(batch["photo"], size) if cfg.variant == "dp" else None
         if cfg.coarse.jitter_share > 0:
@@ -244,7 +244,7 @@ class LinesStage(Stage):
 class FineStage(Stage):
     """FineNet with CoarseNet and the line extractor fixed; λ-conditioned by default."""
     name = "fine"
-    keys = (*SKETCH_KEYS.values(), "photo", "depth", "mask")
+    keys = (*SKETCH_KEYS.values(), "photo", "depth", "mask", "landmarks")
 
     def build_models(self, cfg, device):
         if not cfg.fine.coarse_ckpt or not cfg.fine.lines_ckpt:
@@ -255,17 +255,25 @@ class FineStage(Stage):
         return {"net": net.to(device).train(), "coarse": coarse, "lines": lines}
 
     def _inputs(self, models, batch, cfg, gen):
+        """The drawing, its coarse depth, its lines l (FineNet's input), the mask, and the lines L_line asks for:
+        l itself, or with ``dress_lines`` (the drawing dressed), only the face's own lines that stay visible."""
         net = _module(models["net"])
         size = net.config.image_size
         s = pick_sketch(batch, cfg, gen, size)
         with torch.no_grad():
+            target = None
+            if cfg.fine.dress_lines > 0:
+                target = xdog_torch(s)
+                s = dress_sketches(s, batch, cfg.fine.dress_lines, gen)
             coarse = models["coarse"].predict_depth(s, "sketch")
             l = xdog_torch(s)
+            # black (a line) only where the undressed drawing has one and the dressed one still shows it
+            target = l if target is None else torch.maximum(l, target)
         mask = (coarse > MASK_THRESHOLD).to(coarse.dtype)
-        return s, coarse, l, mask
+        return s, coarse, l, mask, target
 
     def losses(self, models, batch, cfg, gen) -> Losses:
-        s, coarse, l, mask = self._inputs(models, batch, cfg, gen)
+        s, coarse, l, mask, target = self._inputs(models, batch, cfg, gen)
         n = s.shape[0]
         if cfg.fine.lambda_conditioned:
             lam = torch.rand(n, generator=gen).to(s.device)
@@ -283,7 +291,7 @@ class FineStage(Stage):
             if cfg.fine.lambda_extra:
                 with torch.no_grad():
                     lc = models["lines"](coarse)
-            t = L.finenet_loss(l, lp, out["displacement"] * cfg.fine.dis_scale, lam, 1 - lam,
+            t = L.finenet_loss(target, lp, out["displacement"] * cfg.fine.dis_scale, lam, 1 - lam,
                                cfg.fine.lambda_extra, lc, line_logits=z, line_tolerance=cfg.fine.line_tolerance)
         else:
             size = coarse.shape[-1]
@@ -296,7 +304,7 @@ class FineStage(Stage):
 
     def sample_grid(self, models, batch, cfg):
         gen = torch.Generator().manual_seed(0)
-        s, coarse, l, mask = self._inputs(models, batch, cfg, gen)
+        s, coarse, l, mask, _ = self._inputs(models, batch, cfg, gen)
         net = _module(models["net"])
         fines = [net(coarse, l, torch.full((s.shape[0],), lam, device=s.device), mask)["fine"]
                  for lam in (0.0, 0.5, 1.0)]
