@@ -139,24 +139,29 @@ def summarise(rows: list[dict], template: dict[str, float]) -> dict:
     return out
 
 
+def template_scores(fm, rows: list[dict]) -> dict[str, float]:
+    """r of the mean-face template (placed by the true eyes and mouth) on each dev sketch, by its ``rel``."""
+    from PIL import Image
+
+    out = {}
+    for row in rows:
+        w, h = Image.open(row["path"]).size
+        out[row["rel"]] = pearson(sample(template_depth(fm, row["points"], h, w), row["points"]), -row["points"][:, 2])
+    return out
+
+
 def evaluate_real(checkpoints, real, models=MODELS, limit: int = 0, face_model=None, progress: bool = True,
                   picture: str | Path | None = None, before: str | Path | None = None) -> dict:
     """Every model row on the dev sketches. ``before``: another bundle (e.g. the checkpoints of an earlier commit)
     whose DP-CoarseNet + FineNet, framed without FaceFit, is scored first and shown as "before" in the picture
     (default: the first row)."""
-    from PIL import Image
 
     from sketchface.facemodel import load_face_model
     from sketchface.pipeline import SketchFace
 
     root = find_real(real)
     rows = load_dev(root, limit=limit)
-    fm = load_face_model(face_model)
-    template = {}
-    for row in rows:
-        w, h = Image.open(row["path"]).size
-        template[row["rel"]] = pearson(sample(template_depth(fm, row["points"], h, w), row["points"]),
-                                       -row["points"][:, 2])
+    template = template_scores(load_face_model(face_model), rows)
     chosen = {r["rel"] for g, k in PICTURE for r in [x for x in rows if x["group"] == g][:k]}
     report = {"n": len(rows), "template": {}, "models": {}, "seconds": {}, "before": bool(before)}
     for g in GROUPS:

@@ -63,20 +63,12 @@ def synthetic(finenets, a) -> list[dict]:
 
 
 def real(finenets, a) -> tuple[list[dict], dict]:
-    from sketchface.evaluate_real import PICTURE, find_real, load_dev, score_model, summarise, template_depth
-    from sketchface.evaluate_real import pearson, sample
+    from sketchface.evaluate_real import PICTURE, find_real, load_dev, score_model, summarise, template_scores
     from sketchface.facemodel import load_face_model
     from sketchface.pipeline import SketchFace
-    from PIL import Image
 
-    root = find_real(a.real)
-    rows = load_dev(root)
-    fm = load_face_model()
-    template = {}
-    for row in rows:
-        w, h = Image.open(row["path"]).size
-        template[row["rel"]] = pearson(sample(template_depth(fm, row["points"], h, w), row["points"]),
-                                       -row["points"][:, 2])
+    rows = load_dev(find_real(a.real))
+    template = template_scores(load_face_model(), rows)
     chosen = {r["rel"] for g, k in PICTURE for r in [x for x in rows if x["group"] == g][:k]}
     out, kept_all = [], {}
     tmp = Path(tempfile.mkdtemp(prefix="finenet-bundle-"))
