@@ -68,9 +68,14 @@ class FineTraining(Config):
                                  "(sketchface.synth.dress) in FineNet's input only: L_line asks for the face's own "
                                  "lines that stay visible, so that FineNet learns not to carve what is worn "
                                  "(not in the paper; docs/TRAINING.md)")
+    worn_weight: float = _f(1.0, "with dress_lines: weight of the mean |displacement| (x dis_scale) on the worn "
+                                 "strokes (lines of the dressed drawing that the undressed one does not have), at "
+                                 "every λ; 0 = only L_line's silence teaches FineNet to leave them")
 
     def validate(self) -> None:
         super().validate()
+        if self.worn_weight < 0:
+            raise UserError(f"worn_weight must be at least 0, got {self.worn_weight}")
         if not 0.0 <= self.dress_lines <= 1.0:
             raise UserError(f"dress_lines must be in [0, 1], got {self.dress_lines}")
         if self.line_loss not in ("l1", "logit"):

@@ -293,6 +293,16 @@ class FineStage(Stage):
                     lc = models["lines"](coarse)
             t = L.finenet_loss(target, lp, out["displacement"] * cfg.fine.dis_scale, lam, 1 - lam,
                                cfg.fine.lambda_extra, lc, line_logits=z, line_tolerance=cfg.fine.line_tolerance)
+            if cfg.fine.dress_lines > 0 and cfg.fine.worn_weight > 0:
+                # the worn strokes and the pixel beside them (the groove is wider than the stroke), away from the
+                # face's own lines, inside the mask
+                def near(ink):
+                    return torch.nn.functional.max_pool2d(ink.float(), 3, 1, 1) > 0
+
+                worn = near((l < 0.5) & (target >= 0.5)) & ~near(target < 0.5) & (mask > 0)   # where FineNet acts
+                worn = worn.to(out["displacement"].dtype)
+                t["worn"] = (out["displacement"].abs() * cfg.fine.dis_scale * worn).sum() / worn.sum().clamp(min=1)
+                t["total"] = t["total"] + cfg.fine.worn_weight * t["worn"]
         else:
             size = coarse.shape[-1]
             d = _resize(batch["depth"], size)
