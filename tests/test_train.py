@@ -197,7 +197,9 @@ def test_finenet_learns_not_to_carve_what_is_worn(data, tmp_path):
     run("lines", data, tmp_path / "l", "steps=1")
     ck = [f"coarse_ckpt={tmp_path / 'c' / 'final'}", f"lines_ckpt={tmp_path / 'l' / 'final'}"]
     t, last = run("fine", data, tmp_path / "f", "steps=2", "dress_lines=1", *ck)
-    assert math.isfinite(last["total"])
+    assert math.isfinite(last["total"]) and last["worn"] >= 0          # the worn strokes' displacement is a term
+    _, last = run("fine", data, tmp_path / "f0", "steps=1", "dress_lines=1", "worn_weight=0", *ck)
+    assert "worn" not in last
     batch = t.local_batch(0)
     s, coarse, l, mask, target = t.stage._inputs(t.models, batch, t.cfg, torch.Generator().manual_seed(1))
     assert (l < 0.5).sum() > (target < 0.5).sum()                      # the worn strokes are in the input only
@@ -209,6 +211,8 @@ def test_finenet_learns_not_to_carve_what_is_worn(data, tmp_path):
     assert torch.equal(l2, same)                                       # undressed: L_line asks for l itself
     with pytest.raises(UserError, match="dress_lines"):
         load_config(None, ["dress_lines=2", *ck], stage="fine")
+    with pytest.raises(UserError, match="worn_weight"):
+        load_config(None, ["worn_weight=-1", *ck], stage="fine")
 
 
 def test_cyclegan_stage(data, tmp_path):
