@@ -88,7 +88,7 @@ def test_worker_processes_write_the_same_bytes_with_one_thread_each(shards, tmp_
     for key in ("photo", "sketch_pencil", "depth"):
         for shard in ("train-00000", "test-00000"):
             assert np.array_equal(np.load(out / shard / f"{key}.npy"), np.load(tmp_path / shard / f"{key}.npy"))
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("fork"), initializer=one_thread) as pool:
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=one_thread) as pool:
         assert pool.submit(_blas_threads).result() == 1
 
 

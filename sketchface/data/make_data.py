@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -129,7 +128,9 @@ def make_data(out: str | Path, n: int, size: int = 256, variants: int = 4, seed:
     bar = tqdm(total=n_bases * variants, unit="sample", desc="make-data", disable=not progress)
     if workers > 1 and len(jobs) > 1:
         import multiprocessing as mp
-        ctx = mp.get_context("fork" if hasattr(os, "fork") else "spawn")
+        # spawn: fresh workers, whatever thread pools the caller (a notebook, a test run) has already started; a
+        # forked child that touches a pool its parent used (OpenMP, OpenCV's threads) can hang
+        ctx = mp.get_context("spawn")
         with ctx.Pool(workers, initializer=one_thread) as pool:
             for name, k in pool.imap_unordered(_write_shard, jobs):
                 shards[name] = k
@@ -152,15 +153,13 @@ def make_data(out: str | Path, n: int, size: int = 256, variants: int = 4, seed:
     return meta
 
 
-def one_thread(_worker_id: int | None = None) -> None:
-    """One thread per worker process (make-data's pool, the Trainer's DataLoader workers). The pool forks a parent whose BLAS already started its threads, so setting
-    OMP_NUM_THREADS here is too late: without the limit two workers ran 45 samples/s at 256² instead of 62."""
+def one_thread() -> None:
+    """One thread per make-data worker process: each worker's BLAS and OpenCV would otherwise start a thread per
+    core, and two workers on two cores ran 45 samples/s at 256² instead of 62 (README, "Throughput")."""
     os.environ["OMP_NUM_THREADS"] = "1"
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
+    threadpool_limits(1, user_api="blas")
     try:
         import cv2
         cv2.setNumThreads(1)

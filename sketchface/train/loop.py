@@ -213,10 +213,8 @@ class Trainer:
         cfg = self.cfg
         sampler = StepBatches(len(self.dataset), start, cfg.steps, cfg.effective_batch, cfg.seed, self.rank,
                               self.world)
-        from sketchface.data.make_data import one_thread
-
         return torch.utils.data.DataLoader(self.dataset, batch_sampler=sampler, num_workers=cfg.workers,
-                                           worker_init_fn=one_thread if cfg.workers else None, collate_fn=collate, pin_memory=self.device.type == "cuda",
+                                           collate_fn=collate, pin_memory=self.device.type == "cuda",
                                            persistent_workers=False)
 
     def local_batch(self, step: int, dataset=None, seed: int | None = None) -> dict:
