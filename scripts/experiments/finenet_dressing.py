@@ -1,6 +1,6 @@
 """Does FineNet carve what is worn? FineNet checkpoints on dressed drawings (synthetic) and on the real dev sketches.
 
-    python scripts/experiments/finenet_dressing.py checkpoints/finenet runs/fine_control/final runs/fine_dress/final \
+    python scripts/experiments/finenet_dressing.py checkpoints/finenet runs/fine-dressed/final \
         --data data/syn128 --real ../shared/data/realsketch --picture docs/img/finenet_dressing.jpg
 
 Synthetic: the test drawings (pencil, lines) dressed with hair, glasses and collars (``sketchface.synth.dress``,
@@ -27,6 +27,7 @@ def synthetic(finenets, a) -> list[dict]:
 
     from sketchface.evaluate import STYLE_KEYS, load_split
     from sketchface.nets import load_network
+    from sketchface.pipeline import MASK_THRESHOLD
     from sketchface.render import DEPTH_FAR_CM, DEPTH_NEAR_CM
     from sketchface.synth.dress import dress_batch
     from sketchface.xdog import xdog_torch
@@ -44,7 +45,7 @@ def synthetic(finenets, a) -> list[dict]:
             ins = {}
             for name, s in (("clean", clean), ("dressed", dressed)):
                 coarse = torch.cat([coarse_net.predict_depth(s[i:i + 16], "sketch") for i in range(0, len(s), 16)])
-                ins[name] = (coarse, xdog_torch(s), (coarse > 0.05).float())
+                ins[name] = (coarse, xdog_torch(s), (coarse > MASK_THRESHOLD).float())
             worn = (ins["dressed"][1] < 0.5) & (ins["clean"][1] >= 0.5) & (ins["dressed"][2] > 0)
             own = (ins["dressed"][1] < 0.5) & (ins["clean"][1] < 0.5) & (ins["dressed"][2] > 0)
             own_clean = (ins["clean"][1] < 0.5) & (ins["clean"][2] > 0)

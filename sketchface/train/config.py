@@ -68,9 +68,10 @@ class FineTraining(Config):
                                  "(sketchface.synth.dress) in FineNet's input only: L_line asks for the face's own "
                                  "lines that stay visible, so that FineNet learns not to carve what is worn "
                                  "(not in the paper; docs/TRAINING.md)")
-    worn_weight: float = _f(1.0, "with dress_lines: weight of the mean |displacement| (x dis_scale) on the worn "
-                                 "strokes (lines of the dressed drawing that the undressed one does not have), at "
-                                 "every λ; 0 = only L_line's silence teaches FineNet to leave them")
+    worn_weight: float = _f(0.05, "with dress_lines: weight of the mean |displacement| (x dis_scale) on the worn "
+                                  "strokes (lines of the dressed drawing that the undressed one does not have), at "
+                                  "every λ; 0 = only L_line's silence, which teaches FineNet nothing; 1 stops all "
+                                  "carving (docs/TRAINING.md)")
 
     def validate(self) -> None:
         super().validate()

@@ -161,7 +161,8 @@ def dress_sketches(s: torch.Tensor, batch: dict, share: float, gen: torch.Genera
     from sketchface.synth.dress import dress_batch
 
     if "landmarks" not in batch:
-        raise UserError("dress_share needs the data's landmarks (make-data writes them)")
+        raise UserError("dressing the drawings (dress_share, dress_lines) needs the data's landmarks (make-data "
+                        "writes them)")
     lm = batch["landmarks"].float() * (s.shape[-1] / batch["depth"].shape[-1])
     rng = np.random.default_rng(int(torch.randint(2 ** 31 - 1, (1,), generator=gen)))
     return dress_batch(s.float(), lm, rng, share).to(s.dtype)
