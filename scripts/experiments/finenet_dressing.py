@@ -9,6 +9,8 @@ fixed seed), the coarse depth of the bundle's DP-CoarseNet on the dressed drawin
 face's own lines that stay visible, and, for the undressed drawing, on its lines (what FineNet is for).
 Real: mean r on the dev sketches (as ``evaluate-real``) for the face model + FineNet and DP-CoarseNet + FineNet with
 each FineNet in a copy of the bundle; the picture shows the first 8 dev sketches with the first and the last FineNet.
+Sweep (``--sweep N``): ``evaluate``'s FineNet λ sweep of each FineNet on N undressed test drawings per style, on the
+bundle's DP-CoarseNet: line recall and precision of l′ against l, mean |displacement| and Err (docs/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -91,6 +93,25 @@ def real(finenets, a) -> tuple[list[dict], dict]:
     return out, {"rows": rows, "chosen": chosen, "kept": kept_all}
 
 
+def sweep(finenets, a) -> list[dict]:
+    """``evaluate.finenet_sweep`` of each FineNet on ``a.sweep`` undressed test drawings per style."""
+    from sketchface.evaluate import STYLE_KEYS, EvalConfig, finenet_sweep, load_split
+    from sketchface.nets import load_network
+
+    cfg = EvalConfig(checkpoints=a.checkpoints, data=a.data, n=a.sweep)
+    test = load_split(a.data, "test", ("depth", "mask", *[STYLE_KEYS[s] for s in a.styles]), a.sweep)
+    bundle = Path(a.checkpoints)
+    coarse = load_network(bundle / "dp_coarse")
+    lines = load_network(bundle / "line_extractor").eval()
+    out = []
+    for f in finenets:
+        fine = load_network(f).eval()
+        for style in a.styles:
+            out += [{"finenet": str(f), "style": style, **r}
+                    for r in finenet_sweep(coarse, lines, fine, test, cfg, style)]
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("finenets", nargs="+")
@@ -100,6 +121,7 @@ def main() -> int:
     ap.add_argument("--styles", nargs="+", default=["lines", "pencil"])
     ap.add_argument("--real", default="", help="realsketch folder (empty: synthetic only)")
     ap.add_argument("--picture", default="")
+    ap.add_argument("--sweep", type=int, default=0, help="also the λ sweep on this many test drawings per style")
     a = ap.parse_args()
     import torch
 
@@ -109,6 +131,13 @@ def main() -> int:
     for r in synthetic(a.finenets, a):
         print(f"| {r['finenet']} | {r['style']} | {r['worn']:.2f} | {r['own']:.2f} | {r['own_undressed']:.2f} |",
               flush=True)
+    if a.sweep:
+        print("| FineNet | style | λ_line | line recall | recall in face | precision | mean |d| (0..255) | Err |\n"
+              "|---|---|---|---|---|---|---|---|")
+        for r in sweep(a.finenets, a):
+            lam = "coarse" if r["lambda_line"] is None else f"{r['lambda_line']:.2f}"
+            print(f"| {r['finenet']} | {r['style']} | {lam} | {r['recall']:.3f} | {r['recall_face']:.3f} | "
+                  f"{r['precision']:.3f} | {r['mean_abs_disp']:.2f} | {r['err']:.1f} |", flush=True)
     if a.real:
         rows, pic = real(a.finenets, a)
         print("| FineNet | coarse | CUFS r | FS2K r | lines r |\n|---|---|---|---|---|")
