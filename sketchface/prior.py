@@ -84,7 +84,11 @@ class FacePrior:
         if face_model is None:
             return
         self._face_triangles = face_model.face_triangles
-        self._inner_triangles = face_model.inner_face_triangles
+        # which of the face's triangles belong to the narrow face (a subset: its vertices come first)
+        narrow = face_model.narrow_face_vertex_count or face_model.face_vertex_count
+        self._inner_of_face = (self._face_triangles < narrow).all(1)
+        self._raster_cache = None
+        self._vertex_cache = None
         if int(facefit.config.face_vertices) != int(face_model.neutral.shape[0]):
             raise InputError(f"FaceFit was trained with a face model of {facefit.config.face_vertices} vertices "
                              f"but the one found has {face_model.neutral.shape[0]}; use the ICT Face Model Light "
@@ -158,7 +162,13 @@ class FacePrior:
         return _fade_at_rim(np.ones((size, size)), self.render(fit, size, inner=True)[1], fade).astype(np.float32)
 
     def vertices(self, fit: Fit) -> np.ndarray:
-        return self.fm.vertices(fit.identity, fit.expression)
+        """The fitted face's vertices (V, 3, cm; read-only): the last fit's are kept."""
+        key = _fit_key(fit)
+        if self._vertex_cache is None or self._vertex_cache[0] != key:
+            v = self.fm.vertices(fit.identity, fit.expression)
+            v.flags.writeable = False
+            self._vertex_cache = (key, v)
+        return self._vertex_cache[1]
 
     def render(self, fit: Fit, size: int, inner: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The fitted face's depth (size, size; normalised as the training depth, 1 = near) and mask; ``inner``:
@@ -174,10 +184,20 @@ class FacePrior:
             self._renders[key] = out
         return self._renders[key]
 
+    def _raster(self, fit: Fit, size: int):
+        """The face's triangles rasterised once per fit and size: the depth and which triangle each pixel shows."""
+        key = (_fit_key(fit), int(size))
+        if self._raster_cache is None or self._raster_cache[0] != key:
+            xy, d = fit.camera().project(self.vertices(fit), size)
+            self._raster_cache = (key, rasterize(xy, d, self._face_triangles, (size, size)))
+        return self._raster_cache[1]
+
     def _render(self, fit: Fit, size: int, inner: bool) -> tuple[np.ndarray, np.ndarray]:
-        xy, d = fit.camera().project(self.vertices(fit), size)
-        zbuf = rasterize(xy, d, self._inner_triangles if inner else self._face_triangles, (size, size)).zbuf
+        raster = self._raster(fit, size)
+        zbuf = raster.zbuf
         mask = np.isfinite(zbuf)
+        if inner:       # the narrow face where it is seen (an ear or the forehead's edge in front of it hides it)
+            mask &= self._inner_of_face[np.maximum(raster.tri, 0)]
         depth, mask, _ = fill_holes(np.where(mask, zbuf, 0.0).astype(np.float32), mask)
         return (np.clip(depth, 0.0, 1.0) * mask).astype(np.float32), mask
 

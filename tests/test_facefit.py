@@ -372,6 +372,31 @@ def test_detail_mask_is_the_narrow_face_with_a_soft_rim(tiny_model, tmp_path):
     assert m[~inner].max() == 0 and m.max() == 1 and ((m > 0) & (m < 1)).any()
 
 
+def test_one_raster_serves_the_face_and_the_narrow_face(tiny_model, tmp_path):
+    """The narrow face's mask is read from the face's one raster per fit: the same pixels as rasterising the
+    narrow face alone (where nothing stands in front of it), and a new fit is rasterised anew."""
+    import dataclasses
+
+    from sketchface.nets import load_network
+    from sketchface.prior import FacePrior, Fit
+    from sketchface.render import fill_holes, rasterize
+
+    narrow = dataclasses.replace(tiny_model, narrow_face_vertex_count=len(tiny_model.neutral) // 2)
+    prior = FacePrior(load_network(_tiny_facefit(tmp_path / "ff", len(tiny_model.neutral))), narrow)
+    front = Fit(np.zeros(100, np.float32), np.zeros(53, np.float32), np.zeros(3, np.float32), CANONICAL_SCALE,
+                np.zeros(2, np.float32))
+    turned = dataclasses.replace(front, angles=np.array([25.0, 5.0, 0.0], np.float32))
+    masks = {}
+    for name, fit in (("front", front), ("turned", turned), ("front again", front)):
+        inner = prior.render(fit, 64, inner=True)[1]
+        xy, d = fit.camera().project(prior.vertices(fit), 64)
+        alone = np.isfinite(rasterize(xy, d, narrow.inner_face_triangles, (64, 64)).zbuf)
+        alone = fill_holes(alone.astype(np.float32), alone)[1]
+        assert not (inner & ~alone).any() and (inner == alone).mean() > 0.98, name
+        masks[name] = inner
+    assert (masks["front"] != masks["turned"]).any() and (masks["front"] == masks["front again"]).all()
+
+
 def test_landmarks_land_where_the_crop_shows_them(tiny_model, tmp_path):
     """FacePrior.landmarks maps the fitted face's 68 points from the framed crop back to the input: a dot painted
     in the input at a point's answer is where the framed crop (crop_to_frame) shows that point."""
