@@ -86,6 +86,19 @@ def depth_in_input(result, which: str = "fine") -> np.ndarray:
     return np.where(v > 0.5, x / np.maximum(v, 1e-6), np.nan).astype(np.float32)
 
 
+def similarity_2d(src: np.ndarray, dst: np.ndarray):
+    """The 2-D similarity taking points ``src`` onto ``dst`` (least squares, no reflection): (scale, rotation
+    (2, 2), src mean, dst mean), so that ``dst ≈ scale * (src - src_mean) @ rotation.T + dst_mean``."""
+    sm, dm = src.mean(0), dst.mean(0)
+    a, b = src - sm, dst - dm
+    u, sv, vt = np.linalg.svd(b.T @ a)
+    rot = u @ vt
+    if np.linalg.det(rot) < 0:
+        u[:, -1] *= -1
+        rot = u @ vt
+    return sv.sum() / (a ** 2).sum(), rot, sm, dm
+
+
 def template_depth(face_model, pts: np.ndarray, h: int, w: int) -> np.ndarray:
     """The mean face placed by the landmarks' eyes and mouth (a 2-D similarity), z-buffered into (h, w)."""
     from sketchface.render import rasterize
@@ -94,14 +107,7 @@ def template_depth(face_model, pts: np.ndarray, h: int, w: int) -> np.ndarray:
     lm = face_model.landmarks68
     src = np.array([v[lm[list(i)]].mean(0)[:2] for i in ICT_EYES_MOUTH]) * [1, -1]   # y down
     dst = np.array([pts[list(i), :2].mean(0) for i in MP_EYES_MOUTH])
-    sm, dm = src.mean(0), dst.mean(0)
-    a, b = src - sm, dst - dm
-    u, sv, vt = np.linalg.svd(b.T @ a)
-    rot = u @ vt
-    if np.linalg.det(rot) < 0:
-        u[:, -1] *= -1
-        rot = u @ vt
-    sc = sv.sum() / (a ** 2).sum()
+    sc, rot, sm, dm = similarity_2d(src, dst)
     xy = sc * (v[:, :2] * [1, -1] - sm) @ rot.T + dm
     zb = rasterize(xy.astype(np.float32) - 0.5, (v[:, 2] * sc).astype(np.float32), face_model.face_triangles,
                    (h, w)).zbuf

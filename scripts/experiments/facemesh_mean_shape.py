@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sketchface.evaluate_real import similarity_2d as similarity
+
 MP_EYES_MOUTH = ((33, 133), (362, 263), (13, 14))
 ICT_EYES_MOUTH = ((36, 39), (42, 45), (62, 66))
 
@@ -36,18 +38,6 @@ def load_score(dev: Path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
-
-
-def similarity(src: np.ndarray, dst: np.ndarray):
-    """score.py's template placement: scale, rotation, means for src -> dst (2-D points, 3 each)."""
-    sm, dm = src.mean(0), dst.mean(0)
-    a, b = src - sm, dst - dm
-    u, s, vt = np.linalg.svd(b.T @ a)
-    rm = u @ vt
-    if np.linalg.det(rm) < 0:
-        u[:, -1] *= -1
-        rm = u @ vt
-    return s.sum() / (a ** 2).sum(), rm, sm, dm
 
 
 class MeanFace:
