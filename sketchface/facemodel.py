@@ -87,10 +87,14 @@ class FaceModel:
         return self.triangles[(self.triangles < self.face_vertex_count).all(1)]
 
     @property
+    def narrow_count(self) -> int:
+        """Vertices [0, n) are the narrow face (no ears, no forehead edge; the face area when the file has none)."""
+        return int(self.narrow_face_vertex_count or self.face_vertex_count)
+
+    @property
     def inner_face_triangles(self) -> np.ndarray:
-        """Triangles of the narrow face area (no ears, no forehead edge; the face area when the file has none)."""
-        n = self.narrow_face_vertex_count or self.face_vertex_count
-        return self.triangles[(self.triangles < n).all(1)]
+        """Triangles of the narrow face area (``narrow_count``)."""
+        return self.triangles[(self.triangles < self.narrow_count).all(1)]
 
     def vertices(self, identity: np.ndarray | None = None, expression: np.ndarray | None = None) -> np.ndarray:
         """Vertices (V, 3) for identity weights (<=100) and expression weights (<=53)."""

@@ -85,8 +85,7 @@ class FacePrior:
             return
         self._face_triangles = face_model.face_triangles
         # which of the face's triangles belong to the narrow face (a subset: its vertices come first)
-        narrow = face_model.narrow_face_vertex_count or face_model.face_vertex_count
-        self._inner_of_face = (self._face_triangles < narrow).all(1)
+        self._inner_of_face = (self._face_triangles < face_model.narrow_count).all(1)
         self._raster_cache = None
         self._vertex_cache = None
         if int(facefit.config.face_vertices) != int(face_model.neutral.shape[0]):
@@ -161,36 +160,44 @@ class FacePrior:
         the detail ends without a step."""
         return _fade_at_rim(np.ones((size, size)), self.render(fit, size, inner=True)[1], fade).astype(np.float32)
 
+    def _kept(self, name: str, key, make):
+        """The value kept in attribute ``name`` for ``key``, made (``make()``) and kept when the key differs. The
+        attribute is read once: the app's model and download events, on two threads, never get each other's."""
+        kept = getattr(self, name)
+        if kept is None or kept[0] != key:
+            kept = (key, make())
+            setattr(self, name, kept)
+        return kept[1]
+
     def vertices(self, fit: Fit) -> np.ndarray:
         """The fitted face's vertices (V, 3, cm; read-only): the last fit's are kept."""
-        key = _fit_key(fit)
-        if self._vertex_cache is None or self._vertex_cache[0] != key:
+        def make():
             v = self.fm.vertices(fit.identity, fit.expression)
             v.flags.writeable = False
-            self._vertex_cache = (key, v)
-        return self._vertex_cache[1]
+            return v
+        return self._kept("_vertex_cache", _fit_key(fit), make)
 
     def render(self, fit: Fit, size: int, inner: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The fitted face's depth (size, size; normalised as the training depth, 1 = near) and mask; ``inner``:
         the narrow face only (no ears, neck or forehead edge). The last few answers are kept (read-only): a λ move
         renders nothing again."""
         key = (_fit_key(fit), int(size), bool(inner))
-        if key not in self._renders:
-            if len(self._renders) >= 4:
-                self._renders.pop(next(iter(self._renders)))
+        out = self._renders.get(key)
+        if out is None:
             out = self._render(fit, size, inner)
             for a in out:
                 a.flags.writeable = False
+            while len(self._renders) >= 4:
+                self._renders.pop(next(iter(self._renders)), None)
             self._renders[key] = out
-        return self._renders[key]
+        return out
 
     def _raster(self, fit: Fit, size: int):
         """The face's triangles rasterised once per fit and size: the depth and which triangle each pixel shows."""
-        key = (_fit_key(fit), int(size))
-        if self._raster_cache is None or self._raster_cache[0] != key:
+        def make():
             xy, d = fit.camera().project(self.vertices(fit), size)
-            self._raster_cache = (key, rasterize(xy, d, self._face_triangles, (size, size)))
-        return self._raster_cache[1]
+            return rasterize(xy, d, self._face_triangles, (size, size))
+        return self._kept("_raster_cache", (_fit_key(fit), int(size)), make)
 
     def _render(self, fit: Fit, size: int, inner: bool) -> tuple[np.ndarray, np.ndarray]:
         raster = self._raster(fit, size)
@@ -206,12 +213,12 @@ class FacePrior:
         the vertices (cm), their pixel coordinates (2, V: row, col) in a ``size`` frame, how much each takes of the
         picture (1 on the visible front of the face), the rotation and the rendered mask. The last fit's answer is
         kept: a λ move or a download of the same result rebuilds only the detail."""
+        return self._kept("_front_cache", (_fit_key(fit), int(size)), lambda: self._make_front(fit, size))
+
+    def _make_front(self, fit: Fit, size: int):
         import trimesh
         from scipy.ndimage import map_coordinates
 
-        key = (_fit_key(fit), int(size))
-        if self._front_cache is not None and self._front_cache[0] == key:
-            return self._front_cache[1]
         v = self.vertices(fit).astype(np.float64)
         cam = fit.camera()
         xy, d = cam.project(v.astype(np.float32), size)
@@ -230,7 +237,6 @@ class FacePrior:
         out = (v, coords, weight, rot, mask)
         for a in out:
             a.flags.writeable = False
-        self._front_cache = (key, out)
         return out
 
     def _smooth(self, values: np.ndarray) -> np.ndarray:

@@ -27,10 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sketchface.evaluate_real import ICT_EYES_MOUTH, MP_EYES_MOUTH
 from sketchface.evaluate_real import similarity_2d as similarity
-
-MP_EYES_MOUTH = ((33, 133), (362, 263), (13, 14))
-ICT_EYES_MOUTH = ((36, 39), (42, 45), (62, 66))
 
 
 def load_score(dev: Path):
@@ -57,8 +55,7 @@ class MeanFace:
         lo, hi = xy.min(0), xy.max(0)
         half = float((hi - lo).max()) / 2 * 1.02
         c = (lo + hi) / 2
-        d = score.zbuffer(np.stack([self.v[:, 0], self.v[:, 1], self.v[:, 2]], 1), self.tris, res,
-                          (c[0], -c[1], half))
+        d = score.zbuffer(self.v, self.tris, res, (c[0], -c[1], half))
         step = 2 * half / res
         return d, c[0] - half, c[1] - half, step
 

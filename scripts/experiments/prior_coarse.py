@@ -227,17 +227,14 @@ def main() -> int:
     ap.add_argument("--real", default="")
     a = ap.parse_args()
     if a.what == "priors":
-        make_priors(replace_out(a, "data/prior128"))
+        a.out = a.out or "data/prior128"
+        make_priors(a)
     elif a.what == "train":
-        train(replace_out(a, a.run))
+        a.out = a.out or a.run
+        train(a)
     else:
         measure(a)
     return 0
-
-
-def replace_out(a, default: str):
-    a.out = a.out or default
-    return a
 
 
 if __name__ == "__main__":
