@@ -21,6 +21,7 @@ CLI_MODULES = [
     "sketchface.data.synthesize",  # synthesize-sketches
     "sketchface.data.realpairs",  # prepare-real-pairs
     "sketchface.data.realfits",   # prepare-real-fits
+    "sketchface.data.realdepths",  # prepare-real-depths
     "sketchface.style_gap",  # style-gap
     "sketchface.train.cli",       # train
     "sketchface.train.export",    # export-checkpoints

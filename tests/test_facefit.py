@@ -521,6 +521,85 @@ def test_real_fits_take_the_photos_face_and_the_sketchs_placement(tiny_model, ti
     assert res["real_share"] == 0.25 and all(np.isfinite(r["loss"]) for r in res["log"])
 
 
+def test_real_depths_frame_as_the_pipeline_and_join_coarse_batches(tiny_model, tiny_model_path, tiny_bundle,
+                                                                    tmp_path):
+    """prepare-real-depths: each real train sketch framed as the pipeline frames it, with the depth of the face
+    model fitted to its photo (aligned groups) or to itself; the coarse stage swaps such examples into its batches,
+    mirrored with their depth, as often as real_share asks."""
+    import shutil
+
+    from PIL import Image
+
+    from sketchface.data.make_data import make_data
+    from sketchface.data.realdepths import load_real_depths, prepare_real_depths, real_examples
+    from sketchface.errors import UserError
+    from sketchface.pipeline import SketchFace
+    from sketchface.train.config import load_config
+    from sketchface.train.loop import Trainer
+    from sketchface.train.stages import get_stage
+    from sketchface.webapp.strokes import draw_strokes, face_strokes
+
+    real = tmp_path / "real"
+    for g in ("cufs", "fs2k"):
+        (real / g / "sketches").mkdir(parents=True)
+        (real / g / "photos").mkdir(parents=True)
+        Image.fromarray(draw_strokes(face_strokes(), 160, 2)).save(real / g / "sketches" / "a_01.png")
+        photo = np.full((160, 160, 3), (70, 110, 160), np.uint8)
+        yy, xx = np.mgrid[0:160, 0:160]
+        photo[((yy - 80) / 50.0) ** 2 + ((xx - 80) / 38.0) ** 2 < 1] = (220, 170, 140)
+        Image.fromarray(photo).save(real / g / "photos" / "a_01.png")
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    _tiny_facefit(bundle / "facefit", len(tiny_model.neutral))
+    spec = json.loads((bundle / "pipeline.json").read_text())
+    (bundle / "pipeline.json").write_text(json.dumps({**spec, "facefit": "facefit"}))
+    meta = prepare_real_depths(real, tmp_path / "depths", bundle, face_model=str(tiny_model_path), progress=False)
+    assert meta["pairs"] == 2 and meta["teacher"] == {"photo": 1, "sketch": 1} and "licence" in meta
+    z = load_real_depths(tmp_path / "depths")
+    assert list(z["teacher"]) == ["photo", "sketch"] and list(z["group"]) == ["cufs", "fs2k"]
+    sf = SketchFace.from_pretrained(bundle, coarse="face_model", face_model=str(tiny_model_path))
+    size = sf.size
+    assert z["sketch"].shape == (2, size, size) and z["photo"].shape == (2, size, size, 3)
+    # the fs2k sketch's target is the pipeline's own face-model depth for that sketch, in the pipeline's framing
+    r = sf(str(real / "fs2k" / "sketches" / "a_01.png"), kind="sketch", refine=False)
+    assert np.abs(z["depth"][1].astype(np.float32) - r.coarse).max() < 2e-3
+    assert np.abs(z["sketch"][1] / 255.0 - r.image).max() < 3e-3
+    assert 0.05 < (z["depth"] > 0).mean() < 0.95
+    # mirrored examples keep their depth under their drawing
+    g = torch.Generator().manual_seed(3)
+    s, p, d = real_examples(z, [1] * 16, g, size)
+    drawn = torch.from_numpy(z["sketch"][1]).float() / 255
+    flipped = [i for i in range(16) if not torch.equal(s[i, 0], drawn)]
+    assert 0 < len(flipped) < 16
+    same = torch.from_numpy(z["depth"][1].astype(np.float32))
+    for i in range(16):
+        want = same.flip(-1) if i in flipped else same
+        assert torch.equal(d[i, 0], want) and p.shape[1] == 3
+
+    data = tmp_path / "syn"
+    make_data(data, n=8, size=32, variants=1, seed=1, workers=1, face_model=str(tiny_model_path), progress=False)
+    tiny = ["net={image_size: 32, dim: 4, n_res: 1}", "log_every=1", "sample_every=2", "threads=1", "steps=2",
+            "variant=dp"]
+
+    def trainer(share):
+        cfg = load_config(None, [f"data={data}", f"out={tmp_path / f'run{share}'}", *tiny,
+                                 f"coarse.real_depths={tmp_path / 'depths'}", f"coarse.real_share={share}"],
+                          stage="coarse")
+        return Trainer(get_stage("coarse"), cfg, progress=False), cfg
+
+    for share, expect in ((0.0, 0), (1.0, 4)):
+        t, cfg = trainer(share)
+        batch = t.local_batch(0)
+        s = torch.ones(4, 1, 32, 32)
+        d = torch.zeros(4, 1, 32, 32)
+        s2, d2, p2 = t.stage._with_real(s, d, torch.zeros(4, 3, 32, 32), cfg, torch.Generator().manual_seed(0))
+        swapped = [i for i in range(4) if not torch.equal(d2[i], d[i])]
+        assert len(swapped) == expect and s2.shape == s.shape and p2.shape == (4, 3, 32, 32)
+    assert "3d_s" in t.fit() and batch is not None
+    with pytest.raises(UserError, match="real_share"):
+        load_config(None, ["coarse.real_share=1.5"], stage="coarse")
+
+
 def test_facefit_trains_as_a_stage_and_resumes_exactly(tiny_fit_data, tiny_model_path, tmp_path, monkeypatch):
     """FaceFit runs in the shared Trainer: a run interrupted after its step-2 checkpoint and resumed ends with the
     same weights as an uninterrupted one, and the run folder has the metrics and the sample grid."""

@@ -37,11 +37,17 @@ class CoarseTraining(Config):
     dress_share: float = _f(0.0, "share of training drawings dressed with hair, glasses, a collar and shoulders "
                                  "(sketchface.synth.dress), the depth target unchanged, so that CoarseNet learns they "
                                  "are not geometry (not in the paper; 0 = the paper's)")
+    real_depths: str = _f("", "prepare-real-depths folder: real train sketches (and their photos) with the depth of the "
+                              "face model FaceFit fits to them; set, a share real_share of each batch is real "
+                              "sketches (not in the paper; empty = the synthetic world only)")
+    real_share: float = _f(0.25, "with real_depths: chance that an example of the batch is a real sketch")
 
     def validate(self) -> None:
         super().validate()
         if not 0.0 <= self.dress_share <= 1.0:
             raise UserError(f"dress_share must be in [0, 1], got {self.dress_share}")
+        if not 0.0 <= self.real_share <= 1.0:
+            raise UserError(f"real_share must be in [0, 1], got {self.real_share}")
         if not 0.0 <= self.jitter_share <= 1.0 or self.jitter_scale < 1.0 or self.jitter_shift < 0.0:
             raise UserError(f"jitter_share must be in [0, 1], jitter_scale at least 1 and jitter_shift at least 0 "
                             f"(got {self.jitter_share}, {self.jitter_scale}, {self.jitter_shift})")

@@ -189,6 +189,8 @@ class CoarseStage(Stage):
         if cfg.coarse.jitter_share > 0:
             j = jitter_frame({"white": s, "zeros": d, **({"border": p} if p is not None else {})}, cfg, gen)
             s, d, p = j["white"], j["zeros"], j.get("border")
+        if cfg.coarse.real_depths:             # real sketches with the face model's depth, after dressing and jitter
+            s, d, p = self._with_real(s, d, p, cfg, gen)
         d = d * cfg.depth_scale
         v = cfg.variant
         if v == "dnet":
@@ -205,6 +207,28 @@ class CoarseStage(Stage):
             t = L.sp_coarse_loss({"image": out["image"], "depth": out["depth"] * cfg.depth_scale}, s, d,
                                  cfg.coarse.lambda_rec, cfg.coarse.lambda_3d)
         return Losses.single(t)
+
+    def _with_real(self, s, d, p, cfg, gen):
+        """The batch with each example replaced, with chance ``cfg.coarse.real_share``, by a real train sketch, its
+        photo and the face model's depth (``prepare-real-depths``)."""
+        from sketchface.data.realdepths import load_real_depths, real_examples
+
+        if getattr(self, "_real", (None,))[0] != cfg.coarse.real_depths:
+            self._real = (cfg.coarse.real_depths, load_real_depths(cfg.coarse.real_depths))
+        real = self._real[1]
+        n = s.shape[0]
+        chosen = torch.nonzero(torch.rand(n, generator=gen) < cfg.coarse.real_share).flatten()
+        if len(chosen) == 0:
+            return s, d, p
+        index = torch.randint(len(real["sketch"]), (len(chosen),), generator=gen).numpy()
+        rs, rp, rd = (x.to(s.device) for x in real_examples(real, index, gen, s.shape[-1]))
+        at = chosen.to(s.device)
+        s, d = s.clone(), d.clone()
+        s[at], d[at] = rs.to(s.dtype), rd.to(d.dtype)
+        if p is not None:
+            p = p.clone()
+            p[at] = rp.to(p.dtype)
+        return s, d, p
 
     def sample_grid(self, models, batch, cfg):
         net = _module(models["net"])
