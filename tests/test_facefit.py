@@ -468,26 +468,14 @@ def test_head_mesh_has_no_spikes_where_the_detail_jumps(tmp_path):
         assert not spiky_triangles(carved).any() and not spiky_triangles(flat).any(), period
 
 
-def test_real_fits_take_the_photos_face_and_the_sketchs_placement(tiny_model, tiny_model_path, tiny_bundle,
-                                                                 tiny_fit_data, tmp_path):
-    """prepare-real-fits: the target keeps the photo's pose and shape and the sketch's placement; train-facefit
-    mixes the real sketches into its batches, seen through crops relative to their crop box."""
+def _tiny_real_pairs(tmp_path, tiny_model, tiny_bundle):
+    """A real-pairs folder (one drawn sketch and one painted photo per group, cufs and fs2k) and a copy of the tiny
+    bundle with a tiny FaceFit in it."""
     import shutil
 
     from PIL import Image
 
-    from sketchface.data.realfits import load_real_fits, prepare_real_fits, teacher_target
-    from sketchface.prior import Fit
-    from sketchface.train.facefit import real_batch, train_facefit
     from sketchface.webapp.strokes import draw_strokes, face_strokes
-
-    a = Fit(np.ones(3, np.float32), np.ones(2, np.float32), np.array([1, 2, 3], np.float32), 0.07,
-            np.array([0.1, -0.1], np.float32))
-    b = Fit(np.zeros(3, np.float32), np.zeros(2, np.float32), np.array([4, 5, 6], np.float32), 0.09,
-            np.array([0.3, 0.3], np.float32))
-    t = teacher_target(a, b)
-    assert t.scale == a.scale and np.array_equal(t.shift, a.shift) and np.array_equal(t.angles, b.angles)
-    assert np.array_equal(t.identity, b.identity)
 
     real = tmp_path / "real"
     for g in ("cufs", "fs2k"):
@@ -503,6 +491,26 @@ def test_real_fits_take_the_photos_face_and_the_sketchs_placement(tiny_model, ti
     _tiny_facefit(bundle / "facefit", len(tiny_model.neutral))
     spec = json.loads((bundle / "pipeline.json").read_text())
     (bundle / "pipeline.json").write_text(json.dumps({**spec, "facefit": "facefit"}))
+    return real, bundle
+
+
+def test_real_fits_take_the_photos_face_and_the_sketchs_placement(tiny_model, tiny_model_path, tiny_bundle,
+                                                                 tiny_fit_data, tmp_path):
+    """prepare-real-fits: the target keeps the photo's pose and shape and the sketch's placement; train-facefit
+    mixes the real sketches into its batches, seen through crops relative to their crop box."""
+    from sketchface.data.realfits import load_real_fits, prepare_real_fits, teacher_target
+    from sketchface.prior import Fit
+    from sketchface.train.facefit import real_batch, train_facefit
+
+    a = Fit(np.ones(3, np.float32), np.ones(2, np.float32), np.array([1, 2, 3], np.float32), 0.07,
+            np.array([0.1, -0.1], np.float32))
+    b = Fit(np.zeros(3, np.float32), np.zeros(2, np.float32), np.array([4, 5, 6], np.float32), 0.09,
+            np.array([0.3, 0.3], np.float32))
+    t = teacher_target(a, b)
+    assert t.scale == a.scale and np.array_equal(t.shift, a.shift) and np.array_equal(t.angles, b.angles)
+    assert np.array_equal(t.identity, b.identity)
+
+    real, bundle = _tiny_real_pairs(tmp_path, tiny_model, tiny_bundle)
     meta = prepare_real_fits(real, tmp_path / "fits", bundle, face_model=str(tiny_model_path), progress=False)
     assert meta["pairs"] == 2 and meta["per_group"] == {"cufs": 1, "fs2k": 1} and "licence" in meta
     fits = load_real_fits(tmp_path / "fits")
@@ -526,10 +534,6 @@ def test_real_depths_frame_as_the_pipeline_and_join_coarse_batches(tiny_model, t
     """prepare-real-depths: each real train sketch framed as the pipeline frames it, with the depth of the face
     model fitted to its photo (aligned groups) or to itself; the coarse stage swaps such examples into its batches,
     mirrored with their depth, as often as real_share asks."""
-    import shutil
-
-    from PIL import Image
-
     from sketchface.data.make_data import make_data
     from sketchface.data.realdepths import load_real_depths, prepare_real_depths, real_examples
     from sketchface.errors import UserError
@@ -537,22 +541,8 @@ def test_real_depths_frame_as_the_pipeline_and_join_coarse_batches(tiny_model, t
     from sketchface.train.config import load_config
     from sketchface.train.loop import Trainer
     from sketchface.train.stages import get_stage
-    from sketchface.webapp.strokes import draw_strokes, face_strokes
 
-    real = tmp_path / "real"
-    for g in ("cufs", "fs2k"):
-        (real / g / "sketches").mkdir(parents=True)
-        (real / g / "photos").mkdir(parents=True)
-        Image.fromarray(draw_strokes(face_strokes(), 160, 2)).save(real / g / "sketches" / "a_01.png")
-        photo = np.full((160, 160, 3), (70, 110, 160), np.uint8)
-        yy, xx = np.mgrid[0:160, 0:160]
-        photo[((yy - 80) / 50.0) ** 2 + ((xx - 80) / 38.0) ** 2 < 1] = (220, 170, 140)
-        Image.fromarray(photo).save(real / g / "photos" / "a_01.png")
-    bundle = tmp_path / "bundle"
-    shutil.copytree(tiny_bundle, bundle)
-    _tiny_facefit(bundle / "facefit", len(tiny_model.neutral))
-    spec = json.loads((bundle / "pipeline.json").read_text())
-    (bundle / "pipeline.json").write_text(json.dumps({**spec, "facefit": "facefit"}))
+    real, bundle = _tiny_real_pairs(tmp_path, tiny_model, tiny_bundle)
     meta = prepare_real_depths(real, tmp_path / "depths", bundle, face_model=str(tiny_model_path), progress=False)
     assert meta["pairs"] == 2 and meta["teacher"] == {"photo": 1, "sketch": 1} and "licence" in meta
     z = load_real_depths(tmp_path / "depths")

@@ -18,7 +18,6 @@ batches beside the synthetic world.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,7 @@ def prepare_real_depths(real: str | Path, out: str | Path, checkpoints: str | Pa
     from PIL import Image
     from tqdm import tqdm
 
-    from sketchface.data.realpairs import _u8, list_pairs
+    from sketchface.data.realpairs import _u8, list_pairs, write_prepared
     from sketchface.errors import InputError
     from sketchface.framing import crop_to_frame, model_source, to_gray
     from sketchface.pipeline import SketchFace
@@ -69,31 +68,17 @@ def prepare_real_depths(real: str | Path, out: str | Path, checkpoints: str | Pa
         rows["teacher"].append(teacher)
         rows["group"].append(group)
         rows["name"].append(sketch_path.name)
-    if not rows["sketch"]:
-        raise UserError(f"none of the pairs under {real} could be framed")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "depths.npz", **{k: np.stack(v) if k in ("sketch", "photo", "depth") else np.array(v)
-                                              for k, v in rows.items()})
-    meta = {"source": str(Path(real).resolve()), "pairs": len(rows["sketch"]), "size": size,
-            "per_group": {g: int(sum(x == g for x in rows["group"])) for g in sorted(set(rows["group"]))},
-            "teacher": {t: int(sum(x == t for x in rows["teacher"])) for t in ("photo", "sketch")},
-            "skipped": skipped,
-            "target": f"the depth of the face model fitted by FaceFit of {Path(checkpoints or 'checkpoints')} to the "
-                      f"photo through the sketch's crop ({', '.join(photo_groups) or 'no group'}) or to the sketch",
-            "licence": "research use: see the source folder's README (CUFS: academic, non-commercial; FS2K: "
-                       "research)"}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1))
-    return meta
+    return write_prepared(out, "depths.npz", real, rows, skipped, size=size,
+                          teacher={t: int(sum(x == t for x in rows["teacher"])) for t in ("photo", "sketch")},
+                          target=f"the depth of the face model fitted by FaceFit of {Path(checkpoints or 'checkpoints')} "
+                                 f"to the photo through the sketch's crop ({', '.join(photo_groups) or 'no group'}) or "
+                                 "to the sketch")
 
 
 def load_real_depths(folder: str | Path) -> dict[str, np.ndarray]:
-    path = Path(folder) / "depths.npz"
-    if not path.is_file():
-        raise UserError(f"{folder} has no depths.npz; run `python -m sketchface prepare-real-depths --real DIR "
-                        f"--out {folder}` first")
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    from sketchface.data.realpairs import load_prepared
+
+    return load_prepared(folder, "depths.npz", "prepare-real-depths")
 
 
 def real_examples(real: dict, index, gen, size: int):

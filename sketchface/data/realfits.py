@@ -17,12 +17,10 @@ sketches beside the synthetic world.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
-from sketchface.errors import UserError
 
 CONTEXT = 2.0   # the stored image spans this many times the crop box's side
 
@@ -47,7 +45,7 @@ def prepare_real_fits(real: str | Path, out: str | Path, checkpoints: str | Path
     from PIL import Image
     from tqdm import tqdm
 
-    from sketchface.data.realpairs import _u8, list_pairs
+    from sketchface.data.realpairs import _u8, list_pairs, write_prepared
     from sketchface.errors import InputError
     from sketchface.framing import crop_to_frame, load_image, model_source
     from sketchface.pipeline import SketchFace
@@ -81,30 +79,15 @@ def prepare_real_fits(real: str | Path, out: str | Path, checkpoints: str | Path
         rows["camera"].append(camera_of(target))
         rows["group"].append(group)
         rows["name"].append(sketch_path.name)
-    if not rows["sketch"]:
-        raise UserError(f"none of the pairs under {real} could be fitted")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "fits.npz", **{k: np.stack(v) if k not in ("group", "name") else np.array(v)
-                                            for k, v in rows.items()})
-    meta = {"source": str(Path(real).resolve()), "pairs": len(rows["sketch"]),
-            "per_group": {g: int(sum(x == g for x in rows["group"])) for g in sorted(set(rows["group"]))},
-            "skipped": skipped, "context": CONTEXT, "size": size,
-            "target": "the photo's pose, identity and expression; the sketch's placement (FaceFit of "
-                      f"{Path(checkpoints or 'checkpoints')})",
-            "licence": "research use: see the source folder's README (CUFS: academic, non-commercial; FS2K: "
-                       "research)"}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1))
-    return meta
+    return write_prepared(out, "fits.npz", real, rows, skipped, context=CONTEXT, size=size,
+                          target="the photo's pose, identity and expression; the sketch's placement (FaceFit of "
+                                 f"{Path(checkpoints or 'checkpoints')})")
 
 
 def load_real_fits(folder: str | Path) -> dict[str, np.ndarray]:
-    path = Path(folder) / "fits.npz"
-    if not path.is_file():
-        raise UserError(f"{folder} has no fits.npz; run `python -m sketchface prepare-real-fits --real DIR "
-                        f"--out {folder}` first")
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    from sketchface.data.realpairs import load_prepared
+
+    return load_prepared(folder, "fits.npz", "prepare-real-fits")
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:

@@ -92,8 +92,7 @@ def prepare_real_pairs(real: str | Path, out: str | Path, checkpoints: str | Pat
     meta = {"source": str(Path(real).resolve()), "size": size, "pairs": len(sketches),
             "per_group": count, "val": int(sum(s == "val" for s in splits)), "skipped": skipped,
             "framing": "the pipeline's own: ink box (sketch) or face detector (photo), then FaceFit's re-framing",
-            "licence": "research use: see the source folder's README (CUFS: academic, non-commercial; FS2K: "
-                       "research)"}
+            "licence": LICENCE}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return meta
 
@@ -102,14 +101,39 @@ def _u8(a: np.ndarray) -> np.ndarray:
     return (np.clip(np.asarray(a, np.float32), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
+LICENCE = "research use: see the source folder's README (CUFS: academic, non-commercial; FS2K: research)"
+
+
+def write_prepared(out: str | Path, file: str, real: str | Path, rows: dict[str, list], skipped: list,
+                   **meta) -> dict:
+    """Write what a ``prepare-real-*`` command gathered: ``out/file`` (each row list stacked; strings as arrays of
+    str) and ``out/meta.json`` (where from, how many per group, what was skipped, the licence, and ``meta``)."""
+    if not rows["sketch"]:
+        raise UserError(f"none of the pairs under {real} could be used")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / file, **{k: np.array(v) if isinstance(v[0], str) else np.stack(v)
+                                       for k, v in rows.items()})
+    meta = {"source": str(Path(real).resolve()), "pairs": len(rows["sketch"]),
+            "per_group": {g: int(sum(x == g for x in rows["group"])) for g in sorted(set(rows["group"]))},
+            "skipped": skipped, **meta, "licence": LICENCE}
+    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    return meta
+
+
+def load_prepared(folder: str | Path, file: str, command: str) -> dict[str, np.ndarray]:
+    """The arrays a ``prepare-real-*`` command wrote to ``folder/file``; a missing file says which command makes it."""
+    path = Path(folder) / file
+    if not path.is_file():
+        raise UserError(f"{folder} has no {file}; run `python -m sketchface {command} --real DIR --out {folder}` "
+                        "first")
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
 def load_real_pairs(folder: str | Path, split: str = "train") -> dict[str, np.ndarray]:
     """The arrays of ``prepare_real_pairs`` for one split ("train", "val" or "all")."""
-    path = Path(folder) / "pairs.npz"
-    if not path.is_file():
-        raise UserError(f"{folder} has no pairs.npz; run `python -m sketchface prepare-real-pairs --real DIR "
-                        f"--out {folder}` first")
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    arrays = load_prepared(folder, "pairs.npz", "prepare-real-pairs")
     if split != "all":
         keep = arrays["split"] == split
         arrays = {k: v[keep] for k, v in arrays.items()}
