@@ -586,6 +586,18 @@ def test_real_depths_frame_as_the_pipeline_and_join_coarse_batches(tiny_model, t
         swapped = [i for i in range(4) if not torch.equal(d2[i], d[i])]
         assert len(swapped) == expect and s2.shape == s.shape and p2.shape == (4, 3, 32, 32)
     assert "3d_s" in t.fit() and batch is not None
+    # real_balanced: a group of 1 pair is drawn as often as one of 9
+    fake = {"sketch": np.zeros((10, 8, 8), np.uint8), "photo": np.zeros((10, 8, 8, 3), np.uint8),
+            "depth": np.full((10, 8, 8), 0.75, np.float16), "group": np.array(["cufs"] + ["fs2k"] * 9)}
+    fake["depth"][0] = 0.25
+    for balanced, low, high in ((False, 0.03, 0.2), (True, 0.4, 0.6)):
+        cfg = load_config(None, [f"coarse.real_depths={tmp_path / 'depths'}", "coarse.real_share=1",
+                                 f"coarse.real_balanced={str(balanced).lower()}"], stage="coarse")
+        t.stage._real = (cfg.coarse.real_depths, fake)
+        _, d2, _ = t.stage._with_real(torch.ones(400, 1, 8, 8), torch.zeros(400, 1, 8, 8), None, cfg,
+                                      torch.Generator().manual_seed(1))
+        share = float((d2[:, 0, 0, 0] == 0.25).float().mean())
+        assert low < share < high, (balanced, share)
     with pytest.raises(UserError, match="real_share"):
         load_config(None, ["coarse.real_share=1.5"], stage="coarse")
 

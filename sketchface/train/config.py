@@ -41,6 +41,8 @@ class CoarseTraining(Config):
                               "face model FaceFit fits to them; set, a share real_share of each batch is real "
                               "sketches (not in the paper; empty = the synthetic world only)")
     real_share: float = _f(0.25, "with real_depths: chance that an example of the batch is a real sketch")
+    real_balanced: bool = _f(False, "with real_depths: draw each group (cufs, fs2k) as often as the others, "
+                                    "whatever its number of pairs; false = every pair alike")
 
     def validate(self) -> None:
         super().validate()

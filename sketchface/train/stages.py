@@ -211,6 +211,8 @@ class CoarseStage(Stage):
     def _with_real(self, s, d, p, cfg, gen):
         """The batch with each example replaced, with chance ``cfg.coarse.real_share``, by a real train sketch, its
         photo and the face model's depth (``prepare-real-depths``)."""
+        import numpy as np
+
         from sketchface.data.realdepths import load_real_depths, real_examples
 
         if getattr(self, "_real", (None,))[0] != cfg.coarse.real_depths:
@@ -220,7 +222,12 @@ class CoarseStage(Stage):
         chosen = torch.nonzero(torch.rand(n, generator=gen) < cfg.coarse.real_share).flatten()
         if len(chosen) == 0:
             return s, d, p
-        index = torch.randint(len(real["sketch"]), (len(chosen),), generator=gen).numpy()
+        if cfg.coarse.real_balanced:         # each group alike: a pair's weight is 1 / its group's size
+            _, group, count = np.unique(real["group"], return_inverse=True, return_counts=True)
+            weight = torch.from_numpy(1.0 / count[group])
+        else:
+            weight = torch.ones(len(real["sketch"]), dtype=torch.float64)
+        index = torch.multinomial(weight, len(chosen), replacement=True, generator=gen).numpy()
         rs, rp, rd = (x.to(s.device) for x in real_examples(real, index, gen, s.shape[-1]))
         at = chosen.to(s.device)
         s, d = s.clone(), d.clone()
