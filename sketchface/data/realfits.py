@@ -1,8 +1,8 @@
 """``prepare-real-fits --real DIR --out DIR``: real sketches with the face their *photo* shows, for FaceFit.
 
-On the real dev pairs FaceFit reads the head's pose and shape better from a photo than from its artist sketch (CUFS
-mean r 0.942 on the photos against 0.930 on their sketches, 36 pairs; docs/TRAINING.md, "FaceFit learns from real
-sketches"). The real *train* pairs (``realsketch/train``, never the dev ones) turn that into training targets: for each
+On the real dev pairs FaceFit reads the head's pose and shape a little better from a photo than from its artist
+sketch (CUFS mean r 0.931 on the photos against 0.927 on their sketches, 54 pairs; docs/TRAINING.md, "FaceFit and
+the faces of the real train photos"). The real *train* pairs (``realsketch/train``, never the dev ones) turn that into training targets: for each
 pair, FaceFit fits the photo (teacher) and the sketch; the target keeps the photo's pose, identity and expression
 and the sketch's own placement (scale and 2-D position in the sketch's crop, which needs no pixel alignment between
 photo and sketch; FS2K pairs are aligned only roughly). ``train-facefit --real-fits DIR`` then shows FaceFit these
