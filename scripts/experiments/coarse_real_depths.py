@@ -6,11 +6,11 @@ sketches (mean r against the FaceMesh landmarks of their photos, ``evaluate-real
 and, coarse depth only, on the synthetic test split (Err on 0..255 depth, training framing):
 
     python -m sketchface prepare-real-depths --real ../shared/data/realsketch/train --out data/realdepths
-    python -m sketchface train coarse --config configs/lite/coarse_dp_real.yaml out=runs/coarse_real
-    python -m sketchface train coarse --config configs/lite/coarse_dp_real.yaml coarse.real_depths= \\
-        out=runs/coarse_realctl                                     # the control: the same steps, synthetic only
-    python scripts/experiments/coarse_real_depths.py shipped=checkpoints/dp_coarse \\
-        control=runs/coarse_realctl/final real=runs/coarse_real/final --json runs/coarse_real_depths.json
+    python -m sketchface train coarse --config configs/lite/coarse_dp_real.yaml
+    python -m sketchface train coarse --config configs/lite/coarse_dp_real.yaml coarse.real_depths= \
+        out=runs/lite/coarse-dp-real-control                        # the control: the same steps, synthetic only
+    python scripts/experiments/coarse_real_depths.py shipped=checkpoints/dp_coarse \
+        control=runs/lite/coarse-dp-real-control/final real=runs/lite/coarse-dp-real/final
 """
 from __future__ import annotations
 
