@@ -1,5 +1,5 @@
-"""What real train sketches with the face model's depth buy DP-CoarseNet (docs/TRAINING.md, "DP-CoarseNet learns
-from real sketches").
+"""What real train sketches with the face model's depth buy DP-CoarseNet (docs/TRAINING.md, "Real sketches
+with the face model's depth").
 
 Scores finished coarse runs, each with the shipped FineNet after it and FaceFit framing the input, on the real dev
 sketches (mean r against the FaceMesh landmarks of their photos, ``evaluate-real``'s "DP-CoarseNet + FineNet" row)
