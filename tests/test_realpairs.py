@@ -63,6 +63,8 @@ def test_missing_pairs_say_what_to_run(tmp_path):
         load_real_pairs(tmp_path)
     with pytest.raises(UserError, match="no photo–sketch pairs"):
         list_pairs(tmp_path)
+    with pytest.raises(UserError, match="is not a folder"):      # a mistyped --real: one sentence, no traceback
+        list_pairs(tmp_path / "nowhere")
 
 
 def test_real_sketch_domains_mix_real_and_rendered_photos(pairs):

@@ -32,6 +32,9 @@ def list_pairs(root: str | Path) -> list[tuple[str, Path, Path]]:
     from sketchface.data.real import IMAGE_EXTS, list_files
 
     root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"{root} is not a folder; pass the folder that holds <group>/sketches and <group>/photos "
+                        "(e.g. realsketch/train)")
     pairs = []
     for group in sorted(p for p in root.iterdir() if (p / "sketches").is_dir() and (p / "photos").is_dir()):
         sketches = list_files(group / "sketches", IMAGE_EXTS)
