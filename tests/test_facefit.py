@@ -530,7 +530,7 @@ def test_real_fits_take_the_photos_face_and_the_sketchs_placement(tiny_model, ti
 
 
 def test_real_depths_frame_as_the_pipeline_and_join_coarse_batches(tiny_model, tiny_model_path, tiny_bundle,
-                                                                    tmp_path):
+                                                                    tmp_path, monkeypatch):
     """prepare-real-depths: each real train sketch framed as the pipeline frames it, with the depth of the face
     model fitted to its photo (aligned groups) or to itself; the coarse stage swaps such examples into its batches,
     mirrored with their depth, as often as real_share asks."""
@@ -593,7 +593,8 @@ def test_real_depths_frame_as_the_pipeline_and_join_coarse_batches(tiny_model, t
     for balanced, low, high in ((False, 0.03, 0.2), (True, 0.4, 0.6)):
         cfg = load_config(None, [f"coarse.real_depths={tmp_path / 'depths'}", "coarse.real_share=1",
                                  f"coarse.real_balanced={str(balanced).lower()}"], stage="coarse")
-        t.stage._real = (cfg.coarse.real_depths, fake)
+        t.stage._real = None                                     # loaded (and weighed) anew from the stand-in
+        monkeypatch.setattr("sketchface.data.realdepths.load_real_depths", lambda folder: fake)
         _, d2, _ = t.stage._with_real(torch.ones(400, 1, 8, 8), torch.zeros(400, 1, 8, 8), None, cfg,
                                       torch.Generator().manual_seed(1))
         share = float((d2[:, 0, 0, 0] == 0.25).float().mean())

@@ -69,10 +69,11 @@ def prepare_real_pairs(real: str | Path, out: str | Path, checkpoints: str | Pat
 
     pipe = SketchFace.from_pretrained(checkpoints, coarse="dp_coarse")
     size = pipe.size
-    pairs = list_pairs(real)
-    photos, sketches, groups, names, splits, skipped = [], [], [], [], [], []
+    rows: dict[str, list] = {k: [] for k in ("photo", "sketch", "group", "name", "split")}
     count: dict[str, int] = {}
-    for group, sketch_path, photo_path in tqdm(pairs, desc="prepare-real-pairs", unit="pair", disable=not progress):
+    skipped = []
+    for group, sketch_path, photo_path in tqdm(list_pairs(real), desc="prepare-real-pairs", unit="pair",
+                                               disable=not progress):
         try:
             s = pipe.prepare(str(sketch_path), kind="sketch")[3]
             p = pipe.prepare(str(photo_path), kind="photo")[3]
@@ -81,23 +82,15 @@ def prepare_real_pairs(real: str | Path, out: str | Path, checkpoints: str | Pat
             continue
         i = count.get(group, 0)
         count[group] = i + 1
-        sketches.append(_u8(s[..., 0] if s.ndim == 3 else s))
-        photos.append(_u8(p))
-        groups.append(group)
-        names.append(sketch_path.name)
-        splits.append("val" if i % VAL_EVERY == VAL_EVERY - 1 else "train")
-    if not sketches:
-        raise UserError(f"none of the {len(pairs)} pairs under {real} could be framed")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "pairs.npz", photo=np.stack(photos), sketch=np.stack(sketches),
-                        group=np.array(groups), name=np.array(names), split=np.array(splits))
-    meta = {"source": str(Path(real).resolve()), "size": size, "pairs": len(sketches),
-            "per_group": count, "val": int(sum(s == "val" for s in splits)), "skipped": skipped,
-            "framing": "the pipeline's own: ink box (sketch) or face detector (photo), then FaceFit's re-framing",
-            "licence": LICENCE}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1))
-    return meta
+        rows["sketch"].append(_u8(s[..., 0] if s.ndim == 3 else s))
+        rows["photo"].append(_u8(p))
+        rows["group"].append(group)
+        rows["name"].append(sketch_path.name)
+        rows["split"].append("val" if i % VAL_EVERY == VAL_EVERY - 1 else "train")
+    return write_prepared(out, "pairs.npz", real, rows, skipped, size=size,
+                          val=int(sum(s == "val" for s in rows["split"])),
+                          framing="the pipeline's own: ink box (sketch) or face detector (photo), then FaceFit's "
+                                  "re-framing")
 
 
 def _u8(a: np.ndarray) -> np.ndarray:

@@ -215,19 +215,20 @@ class CoarseStage(Stage):
 
         from sketchface.data.realdepths import load_real_depths, real_examples
 
-        if getattr(self, "_real", (None,))[0] != cfg.coarse.real_depths:
-            self._real = (cfg.coarse.real_depths, load_real_depths(cfg.coarse.real_depths))
-        real = self._real[1]
+        kept = getattr(self, "_real", None)
+        if kept is None or kept[0] != cfg.coarse.real_depths:             # loaded once per run
+            real = load_real_depths(cfg.coarse.real_depths)
+            # drawing weights: every pair alike, or each group alike (a pair's weight 1 / its group's size)
+            _, group, count = np.unique(real["group"], return_inverse=True, return_counts=True)
+            weights = {False: torch.ones(len(group), dtype=torch.float64), True: torch.from_numpy(1.0 / count[group])}
+            self._real = (cfg.coarse.real_depths, real, weights)
+        _, real, weights = self._real
         n = s.shape[0]
         chosen = torch.nonzero(torch.rand(n, generator=gen) < cfg.coarse.real_share).flatten()
         if len(chosen) == 0:
             return s, d, p
-        if cfg.coarse.real_balanced:         # each group alike: a pair's weight is 1 / its group's size
-            _, group, count = np.unique(real["group"], return_inverse=True, return_counts=True)
-            weight = torch.from_numpy(1.0 / count[group])
-        else:
-            weight = torch.ones(len(real["sketch"]), dtype=torch.float64)
-        index = torch.multinomial(weight, len(chosen), replacement=True, generator=gen).numpy()
+        index = torch.multinomial(weights[bool(cfg.coarse.real_balanced)], len(chosen), replacement=True,
+                                  generator=gen).numpy()
         rs, rp, rd = (x.to(s.device) for x in real_examples(real, index, gen, s.shape[-1]))
         at = chosen.to(s.device)
         s, d = s.clone(), d.clone()
