@@ -7,14 +7,19 @@ Hugging Face Space (or with SKETCHFACE_FETCH_FACE_MODEL=1) the ICT face model is
 is missing: the face-model prior and the photo tab need it; without it the app runs the CoarseNets alone.
 """
 import os
+import threading
 
-from sketchface.webapp import LAUNCH_KWARGS, QUEUE_KWARGS, build_demo, fetch_face_model_if_missing, limit_malloc_arenas
+from sketchface.webapp import (LAUNCH_KWARGS, QUEUE_KWARGS, ModelBank, build_demo, fetch_face_model_if_missing,
+                               limit_malloc_arenas)
 
 limit_malloc_arenas()          # steady memory under many users (docs/APP.md)
 if os.environ.get("SPACE_ID") or os.environ.get("SKETCHFACE_FETCH_FACE_MODEL") == "1":
     fetch_face_model_if_missing()
-demo = build_demo()
+bank = ModelBank.load()
+demo = build_demo(bank)
 demo.queue(**QUEUE_KWARGS)
 
 if __name__ == "__main__":
+    # the ONNX graphs are exported while the page loads, not during the first visitor's request
+    threading.Thread(target=bank.warm_up, name="warm-up", daemon=True).start()
     demo.launch(**LAUNCH_KWARGS)

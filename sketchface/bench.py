@@ -271,6 +271,11 @@ def bench_backends(preset_name: str = "lite", batch: int = 1, repeat: int = 20, 
                 "CycleGAN photo→sketch": (lambda: nets["cyclegan"].photo_to_sketch(photo),
                                           lambda: run.cyclegan.photo_to_sketch(photo)),
             }
+            # the app's l′: an int8 copy of the line extractor (here calibrated on random maps like the input)
+            q = ob.OnnxLineExtractor(nets["line_extractor"], calibration=lambda: [
+                torch.rand(s, s, generator=torch.Generator().manual_seed(seed + i)).numpy() for i in range(8)])
+            pairs["line extractor l′, int8 (the app's)"] = (lambda: nets["line_extractor"](coarse),
+                                                            lambda: q(coarse))
             for name, (tfn, ofn) in pairs.items():
                 with torch.inference_mode():
                     diff = float((tfn() - ofn()).abs().max())   # the first ONNX call exports the graph
@@ -289,7 +294,7 @@ def bench_backends(preset_name: str = "lite", batch: int = 1, repeat: int = 20, 
             rows.append({"what": "λ update (FineNet + l′)", "torch_ms": upd["torch"], "onnx_ms": upd["onnx"],
                          "speedup": upd["torch"] / upd["onnx"], "max_abs_diff": diff})
             if any(m.failed for m in (*run.coarse.paths.values(), run.line_extractor.graph, run.finenet.graph,
-                                      run.cyclegan.graph)):
+                                      run.cyclegan.graph, q.graph)):
                 rows.append({"what": "note: an ONNX export failed and fell back to torch (see the log)",
                              "torch_ms": 0.0, "onnx_ms": 0.0, "speedup": 0.0, "max_abs_diff": 0.0})
         finally:

@@ -24,6 +24,13 @@ warning and that network runs in PyTorch from then on: reconstruction never brea
 ``backend="auto"`` (the default of ``SketchFace`` and ``SketchFace.from_pretrained``) picks this path on the CPU
 whenever both packages are installed, because it measured faster (see ``AUTO_USES_ONNX``); "torch" keeps PyTorch.
 Needs ``onnxruntime`` (to run) and ``onnx`` (the exporter writes through it); ``onnxscript`` is not needed.
+
+int8 l′ (``SketchFace(..., lines_int8=True)``, what the app asks for): the line extractor runs from a static int8
+copy of its graph (``quantize_int8``: QDQ, int8 weights per output channel, uint8 activations, only the
+convolutions), whose activation ranges are read from the face model's mean face rendered in 16 poses
+(``FacePrior.sample_depths``). The line extractor only draws l′, the lines of the fine depth the view shows and
+the line recall reads; no depth and no mesh depends on it. The copy is cached beside the fp32 graph, named by a
+hash of its calibration depths; where it cannot be made, the fp32 graph runs.
 """
 from __future__ import annotations
 
@@ -47,7 +54,8 @@ BACKENDS = ("torch", "onnx", "auto")
 # onnxruntime 1.32, the two backends' calls alternated): ONNX Runtime was 1.4-1.6x faster for every network
 # (DP-CoarseNet both paths, line extractor, FineNet, CycleGAN) and 1.47x end to end, outputs within 1e-5.
 # int8 dynamic quantisation and fp16 graphs were tried and gave no speed-up on the CPU for depth errors up to
-# 3e-2 (int8) and 1e-3 (fp16), so the graphs stay fp32.
+# 3e-2 (int8) and 1e-3 (fp16), so the graphs stay fp32. Static int8 (quantize_int8) halves the line extractor's
+# and FineNet's time on an AVX-512 VNNI CPU; only l′ uses it, on request (docs/APP.md, "Latency").
 AUTO_USES_ONNX = True
 OPSET = 17
 EXPORT_VERSION = 1          # bump when the exported graphs change, so old caches are not reused
@@ -175,6 +183,44 @@ def export_onnx(graph, example: Sequence, input_names: Sequence[str], output_nam
     return path
 
 
+def quantize_int8(src: Path, dst: Path, feeds: Sequence[dict[str, np.ndarray]]) -> Path:
+    """A static int8 copy of the graph ``src`` at ``dst``: QDQ format, int8 weights per output channel, uint8
+    activations whose ranges (min-max) are read from running ``feeds`` (input name -> array) through the graph.
+    Only the convolutions are quantised, so additions, normalisations and the outputs stay float. Written
+    atomically."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    if not feeds:
+        raise ValueError("int8 calibration needs at least one input")
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{k: np.ascontiguousarray(v, np.float32) for k, v in f.items()} for f in feeds])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.stem}.{os.getpid()}.{threading.get_ident()}.tmp.onnx")
+    root = logging.getLogger()                 # the quantiser's advice to pre-process goes to the root logger
+
+    def advice(record):
+        return "pre-process" not in record.getMessage() and "pre-processing" not in record.getMessage()
+    root.addFilter(advice)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_static(str(src), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            op_types_to_quantize=["Conv"])
+        os.replace(tmp, dst)
+    finally:
+        root.removeFilter(advice)
+        tmp.unlink(missing_ok=True)
+    return dst
+
+
 def session_options(threads: int | None = None):
     import onnxruntime as ort
     import torch
@@ -196,8 +242,12 @@ class OnnxModule:
     every later call goes to ``fallback``. Returns one tensor, or a tuple when the graph has several outputs."""
 
     def __init__(self, name: str, source, build: Callable[[], tuple[Any, tuple]], input_names: Sequence[str],
-                 output_names: Sequence[str], fallback: Callable, cache: Path | None = None):
+                 output_names: Sequence[str], fallback: Callable, cache: Path | None = None,
+                 calibration: Callable[[], list[dict[str, np.ndarray]]] | None = None):
+        """``calibration``: when given, the session runs a static int8 copy of the graph (``quantize_int8``)
+        calibrated on the feeds it returns (made on the first call); the fp32 graph where that fails."""
         self.name, self.source, self.build = name, source, build
+        self.calibration = calibration
         self.input_names, self.output_names = tuple(input_names), tuple(output_names)
         self.fallback = fallback
         self.cache = cache
@@ -215,7 +265,22 @@ class OnnxModule:
         if not path.is_file():
             graph, example = self.build()
             export_onnx(graph, example, self.input_names, self.output_names, path)
-        return path
+        if self.calibration is None:
+            return path
+        try:
+            feeds = self.calibration()
+            h = hashlib.sha256()
+            for feed in feeds:
+                for key in sorted(feed):
+                    h.update(key.encode() + np.ascontiguousarray(feed[key], np.float32).tobytes())
+            qpath = path.with_name(f"{self.name}_int8_{h.hexdigest()[:16]}.onnx")
+            if not qpath.is_file():
+                quantize_int8(path, qpath, feeds)
+            return qpath
+        except Exception as exc:                           # the fp32 graph still serves
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            log.warning("no int8 copy of %s (%s: %s); running its fp32 graph", self.name, type(exc).__name__, first)
+            return path
 
     def _open(self, threads: int):
         import onnxruntime as ort
@@ -348,15 +413,20 @@ class OnnxFineNet(_StandIn):
 
 
 class OnnxLineExtractor(_StandIn):
-    """Line extractor ``(depth) -> lines`` through ONNX Runtime."""
+    """Line extractor ``(depth) -> lines`` through ONNX Runtime; ``calibration`` (a callable returning depth maps,
+    (S, S) each): run from an int8 copy calibrated on them (module docstring, "int8 l′")."""
 
-    def __init__(self, net, cache: Path | None = None):
+    def __init__(self, net, cache: Path | None = None, calibration: Callable[[], list[np.ndarray]] | None = None):
         _, Lines, _, _ = _graph_modules()
         self.net = net
         s = int(net.config.image_size)
+        feeds = None
+        if calibration is not None:
+            def feeds():
+                return [{"depth": np.asarray(d, np.float32).reshape(1, 1, s, s)} for d in calibration()]
         self.graph = OnnxModule("line_extractor", net,
                                 lambda: (Lines(net), (_example(2, net.config.in_channels, s),)),
-                                ("depth",), ("lines",), net, cache)
+                                ("depth",), ("lines",), net, cache, calibration=feeds)
 
     def __call__(self, depth):
         return self.graph(depth)
@@ -398,9 +468,11 @@ class OnnxFaceFit(_StandIn):
         return self.net.combine_mirrored(raw[:n], raw[n:])
 
 
-def onnx_runners(coarse, line_extractor, finenet, cyclegan=None, cache: Path | None = None) -> Runners:
-    """ONNX Runtime stand-ins for the pipeline's four networks (exported lazily, falling back to torch)."""
-    return Runners(OnnxCoarse(coarse, cache), OnnxLineExtractor(line_extractor, cache),
+def onnx_runners(coarse, line_extractor, finenet, cyclegan=None, cache: Path | None = None,
+                 lines_calibration: Callable[[], list[np.ndarray]] | None = None) -> Runners:
+    """ONNX Runtime stand-ins for the pipeline's four networks (exported lazily, falling back to torch);
+    ``lines_calibration``: the line extractor (l′) runs int8, calibrated on those depth maps."""
+    return Runners(OnnxCoarse(coarse, cache), OnnxLineExtractor(line_extractor, cache, lines_calibration),
                    OnnxFineNet(finenet, cache), OnnxCycleGAN(cyclegan, cache) if cyclegan is not None else None)
 
 

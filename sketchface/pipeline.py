@@ -211,14 +211,17 @@ class SketchFace:
     """Sketch (or photo) -> 3-D face with the shipped or your own checkpoints."""
 
     def __init__(self, coarse, line_extractor, finenet, cyclegan=None, device: str = "cpu", backend: str = "auto",
-                 locator=None, prior=None, coarse_source: str = "network", facecheck=None):
+                 locator=None, prior=None, coarse_source: str = "network", facecheck=None, lines_int8: bool = False):
         """``backend``: "torch", "onnx" (ONNX Runtime on the CPU, see sketchface.onnx_backend) or "auto" (onnx
         on the CPU when onnxruntime and onnx are installed, else torch). ``locator``: the face locator that
         refines the ink-box framing of drawings (None: the ink box alone). ``prior``: a
         ``sketchface.prior.FacePrior`` (FaceFit and the face model): it frames every input and fits the face
         model; ``coarse_source="face_model"`` then takes the fitted face's depth as the coarse depth instead of
         the CoarseNet's. ``facecheck``: ``sketchface.nets.facecheck.FaceCheck``; inputs it finds hold no face are
-        refused (``NotAFaceError``) unless the caller gives the crop or asks not to check."""
+        refused (``NotAFaceError``) unless the caller gives the crop or asks not to check. ``lines_int8``: with the
+        onnx backend and the face model, l′ (the lines of the fine depth, which only the view and the line recall
+        read: never a depth) comes from an int8 copy of the line extractor, about twice as fast (the app asks for
+        it; sketchface.onnx_backend, "int8 l′")."""
         import torch
 
         from sketchface.onnx_backend import resolve_backend
@@ -245,10 +248,16 @@ class SketchFace:
                 raise PipelineError(f"the {name} works at {net.config.image_size} px but CoarseNet at "
                                     f"{self.size} px; use checkpoints trained together")
         self.backend = resolve_backend(backend, self.device)
+        self.lines_int8 = bool(lines_int8)
         self._onnx = None
         if self.backend == "onnx":
             from sketchface.onnx_backend import OnnxFaceFit, onnx_runners
-            self._onnx = onnx_runners(self.coarse, self.line_extractor, self.finenet, self.cyclegan)
+            calibration = None
+            if self.lines_int8 and prior is not None and prior.has_model:
+                def calibration():
+                    return prior.sample_depths(16, self.size)
+            self._onnx = onnx_runners(self.coarse, self.line_extractor, self.finenet, self.cyclegan,
+                                      lines_calibration=calibration)
             if prior is not None and prior.runner is prior.net:
                 prior.runner = OnnxFaceFit(prior.net)
 
@@ -263,7 +272,7 @@ class SketchFace:
     def from_pretrained(cls, path_or_repo_id: str | Path | None = None, *, coarse: str | None = None,
                         device: str = "cpu", revision: str | None = None, backend: str = "auto",
                         face_model: str | Path | None = None, facefit: bool = True,
-                        facecheck: bool = True) -> "SketchFace":
+                        facecheck: bool = True, lines_int8: bool = False) -> "SketchFace":
         """Load a checkpoint bundle: a local folder (default: ``checkpoints/``) or a Hub repository id.
 
         ``coarse`` picks the CoarseNet sub-folder (dp_coarse, sp_coarse, sp_coarse_minus, dnet) or "face_model"
@@ -273,7 +282,7 @@ class SketchFace:
         head. With ``facefit=False`` the pipeline frames by the ink box and the locator, as before. When the bundle
         has FaceCheck, calls with ``check_face=True`` refuse inputs that hold no face (``facecheck=False``: not
         loaded).
-        ``backend``: "torch" | "onnx" | "auto" (see ``SketchFace``)."""
+        ``backend``: "torch" | "onnx" | "auto"; ``lines_int8``: see ``SketchFace``."""
         from sketchface.nets import load_network
 
         root = resolve_bundle(path_or_repo_id, revision)
@@ -315,7 +324,7 @@ class SketchFace:
             coarse_source = "network"
         return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], locator=nets["locator"],
                    device=device, backend=backend, prior=prior, coarse_source=coarse_source,
-                   facecheck=nets["facecheck"] if facecheck else None)
+                   facecheck=nets["facecheck"] if facecheck else None, lines_int8=lines_int8)
 
     # ------------------------------------------------------------------------------------------- running
     def _tensor(self, a: np.ndarray):

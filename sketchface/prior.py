@@ -200,7 +200,27 @@ class FacePrior:
         return self._kept("_raster_cache", (_fit_key(fit), int(size)), make)
 
     def _render(self, fit: Fit, size: int, inner: bool) -> tuple[np.ndarray, np.ndarray]:
-        raster = self._raster(fit, size)
+        return self._depth_of(self._raster(fit, size), inner)
+
+    def sample_depths(self, n: int = 16, size: int | None = None, seed: int = 0) -> list[np.ndarray]:
+        """The mean face's depth (as ``render`` gives it) in ``n`` random poses and placements like the training
+        world's (yaw ±25°, pitch ±10°, roll ±8°, size ±10 %, shift ±5 % of the crop): depth maps like the
+        pipeline's, made without any input (the int8 line extractor's calibration). Keeps nothing."""
+        from sketchface.nets.facefit import CANONICAL_SCALE
+
+        rng = np.random.default_rng(seed)
+        size = int(size or self.size)
+        v = self.fm.vertices()
+        out = []
+        for _ in range(int(n)):
+            fit = Fit(np.zeros(self.fm.n_identity, np.float32), np.zeros(self.fm.n_expression, np.float32),
+                      rng.uniform([-25, -10, -8], [25, 10, 8]).astype(np.float32),
+                      float(CANONICAL_SCALE * rng.uniform(0.9, 1.1)), rng.uniform(-0.05, 0.05, 2).astype(np.float32))
+            xy, d = fit.camera().project(v, size)
+            out.append(self._depth_of(rasterize(xy, d, self._face_triangles, (size, size)), False)[0])
+        return out
+
+    def _depth_of(self, raster, inner: bool) -> tuple[np.ndarray, np.ndarray]:
         zbuf = raster.zbuf
         mask = np.isfinite(zbuf)
         if inner:       # the narrow face where it is seen (an ear or the forehead's edge in front of it hides it)

@@ -33,15 +33,16 @@ def rasterize(xy: np.ndarray, z: np.ndarray, triangles: np.ndarray, size: tuple[
     h, w = size
     p = xy[triangles]                                   # (T, 3, 2)
     zt = z[triangles]                                   # (T, 3)
-    lo = np.ceil(p.min(1)).astype(np.int64)             # (T, 2)
-    hi = np.floor(p.max(1)).astype(np.int64)
+    p0, p1, p2 = p[:, 0], p[:, 1], p[:, 2]
+    lo = np.ceil(np.minimum(np.minimum(p0, p1), p2)).astype(np.int64)             # (T, 2)
+    hi = np.floor(np.maximum(np.maximum(p0, p1), p2)).astype(np.int64)
     lo = np.maximum(lo, 0)
     hi = np.minimum(hi, [w - 1, h - 1])
     ext = hi - lo + 1                                   # (T, 2) box size in pixels
     ok = (ext > 0).all(1)
     # signed area; drop degenerate triangles
-    e1 = p[:, 1] - p[:, 0]
-    e2 = p[:, 2] - p[:, 0]
+    e1 = p1 - p0
+    e2 = p2 - p0
     area = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
     ok &= np.abs(area) > 1e-9
     zbuf = np.full(h * w, -np.inf, np.float32)
@@ -78,7 +79,8 @@ def rasterize(xy: np.ndarray, z: np.ndarray, triangles: np.ndarray, size: tuple[
                     continue
                 tt = np.broadcast_to(t, inside.shape)[inside]
                 bb = np.stack([b0[inside], b1[inside], b2[inside]], 1)
-                zz = (bb * zt[tt]).sum(1)
+                zs = zt[tt]
+                zz = bb[:, 0] * zs[:, 0] + bb[:, 1] * zs[:, 1] + bb[:, 2] * zs[:, 2]
                 cand_idx.append(gy[inside] * w + gx[inside])
                 cand_z.append(zz.astype(np.float32))
                 cand_tri.append(tt)

@@ -295,6 +295,26 @@ def test_editor_lines_and_figures_helpers():
     assert heat[128, 128, 0] > heat[128, 128, 2]                          # outwards is red
 
 
+@pytest.mark.parametrize("panels", [1, 2])
+def test_the_3d_view_built_without_validation_is_a_valid_figure(panels):
+    """meshes_figure skips plotly's per-property validation for speed: rebuilding the figure with validation (which
+    raises on any unknown or ill-typed property) must give the same JSON, indices sent as 16-bit typed arrays."""
+    import json
+
+    import plotly.graph_objects as go
+
+    rng = np.random.default_rng(0)
+    v = rng.random((300, 3)).astype(np.float32)
+    f = rng.integers(0, 300, (500, 3))
+    colours = [None, rng.random((300, 3))]
+    fig = figures.meshes_figure([(f"panel {i}", (v, f, colours[i])) for i in range(panels)])
+    checked = go.Figure(fig.to_dict())
+    assert json.loads(fig.to_json()) == json.loads(checked.to_json())
+    trace = json.loads(fig.to_json())["data"][0]
+    assert trace["type"] == "mesh3d" and trace["i"]["dtype"] == "u2"
+    assert bool(fig.layout.annotations) == (panels > 1)
+
+
 def test_app_module_builds_without_launching(tiny_bundle, monkeypatch):
     import importlib
     import sys
@@ -357,3 +377,18 @@ def test_each_kind_of_error_is_said_in_its_own_words():
     assert said.startswith(NO_MODEL + ":") and "finenet" in said
     bug = raising(KeyError("secret_internal_name"))
     assert "went wrong on our side" in bug and "KeyError" not in bug and "secret" not in bug
+
+
+def test_warm_up_prepares_the_default_model_and_never_raises(bank, monkeypatch, caplog):
+    import logging
+
+    seconds = bank.warm_up()
+    assert seconds is not None and seconds > 0
+    assert ModelBank({}, None, "no checkpoints").warm_up() is None                   # nothing to warm
+
+    def broken(*a, **k):
+        raise RuntimeError("graph export failed")
+    monkeypatch.setattr(bank, "get", broken)
+    with caplog.at_level(logging.WARNING):
+        assert bank.warm_up() is None
+    assert "warm-up failed" in caplog.text and "graph export failed" in caplog.text

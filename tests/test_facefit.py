@@ -255,6 +255,38 @@ def test_pipeline_on_the_face_model(tiny_model, tiny_bundle, tmp_path, monkeypat
         SketchFace.from_pretrained(bundle, coarse="face_model")
 
 
+def test_int8_lines_change_only_the_lines_of_the_fine_face(tiny_model, tiny_bundle, tmp_path, monkeypatch):
+    """lines_int8: the line extractor is calibrated on the face model's own depth maps; every depth, mask and mesh
+    stays as with fp32 graphs, only l' (drawn alike) comes from the int8 graph."""
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    from sketchface.pipeline import SketchFace
+
+    monkeypatch.setenv("SKETCHFACE_ONNX_CACHE", str(tmp_path / "onnx"))
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    _tiny_facefit(bundle / "facefit", len(tiny_model.neutral))
+    spec = json.loads((bundle / "pipeline.json").read_text())
+    (bundle / "pipeline.json").write_text(json.dumps({**spec, "facefit": "facefit"}))
+    plain = SketchFace.from_pretrained(bundle, coarse="face_model", backend="onnx")
+    quick = SketchFace.from_pretrained(bundle, coarse="face_model", backend="onnx", lines_int8=True)
+    depths = quick.prior.sample_depths(4, quick.size)
+    assert len(depths) == 4 and all(d.shape == (quick.size, quick.size) for d in depths)
+    assert all(0 < d.max() <= 1 and (d > 0).mean() > 0.1 for d in depths)          # a face, in the depth range
+    assert not np.array_equal(depths[0], depths[1])                                  # in several poses
+    img = np.full((96, 80), 255, np.uint8)
+    img[30:70, 20:60] = 0
+    a, b = plain(img, kind="lines"), quick(img, kind="lines")
+    assert quick._onnx.line_extractor.graph.path.name.startswith("line_extractor_int8_")
+    assert plain._onnx.line_extractor.graph.path.name == "line_extractor.onnx"
+    for name in ("coarse", "fine", "displacement", "mask"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    np.testing.assert_array_equal(a.mesh().vertices, b.mesh().vertices)
+    assert np.abs(a.lines_pred - b.lines_pred).mean() < 0.05
+    assert quick.refine(b, 0.2).lines_pred.shape == b.lines_pred.shape
+
+
 @pytest.mark.skipif(not (SHARED / "realsketch" / "dev" / "landmarks.json").is_file()
                     or not (SHARED / "ict_face_light" / "ict_face_light.npz").is_file(),
                     reason="the real sketches and the face model live in ../shared (not on a fresh machine)")

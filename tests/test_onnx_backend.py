@@ -227,3 +227,50 @@ def test_other_coarse_networks_and_a_plain_finenet(kind, over, tmp_path):
         with pytest.raises(ValueError, match="channel"):
             run.coarse.predict_depth(torch.rand(1, 3, 32, 32))                   # the module's own message
     assert not run.coarse.paths["sketch"].failed and not run.finenet.graph.failed
+
+
+def test_int8_line_extractor_is_calibrated_cached_and_falls_back(nets, tmp_path, caplog):
+    """lines_calibration: l' from a static int8 copy of the line extractor, close to the fp32 graph on depth maps
+    like the calibration ones, made once per calibration set; a calibration that fails leaves the fp32 graph."""
+    net = nets["line_extractor"]
+    yy, xx = np.mgrid[:SIZE, :SIZE] / (SIZE - 1) * 2 - 1
+
+    def heads(n, seed):
+        rng = np.random.default_rng(seed)
+        out = []
+        for _ in range(n):
+            r2 = ((xx - rng.uniform(-.1, .1)) / rng.uniform(.5, .7)) ** 2 + ((yy - rng.uniform(-.1, .1)) / .8) ** 2
+            out.append(np.where(r2 < 1, 0.6 + 0.3 * np.sqrt(np.clip(1 - r2, 0, 1)), 0).astype(np.float32))
+        return out
+
+    calls = []
+
+    def calibration():
+        calls.append(1)
+        return heads(8, 0)
+
+    fp32 = ob.onnx_runners(nets["dp_coarse"], net, nets["finenet"], cache=tmp_path).line_extractor
+    q = ob.onnx_runners(nets["dp_coarse"], net, nets["finenet"], cache=tmp_path,
+                        lines_calibration=calibration).line_extractor
+    depth = torch.from_numpy(np.stack(heads(4, 1)))[:, None]
+    with torch.inference_mode():
+        want, got = fp32(depth), q(depth)
+    assert q.graph.path.name.startswith("line_extractor_int8_") and q.graph.path.is_file() and not q.graph.failed
+    assert fp32.graph.path.name == "line_extractor.onnx"
+    assert float((got - want).abs().max()) > 0                       # it is another graph ...
+    assert float((got - want).abs().mean()) < 0.02 * float(want.max() - want.min())      # ... that draws alike
+    again = ob.onnx_runners(nets["dp_coarse"], net, nets["finenet"], cache=tmp_path,
+                            lines_calibration=calibration).line_extractor
+    mtime = q.graph.path.stat().st_mtime_ns
+    assert again.graph.ready() and again.graph.path == q.graph.path and again.graph.path.stat().st_mtime_ns == mtime
+    assert len(calls) == 2                                            # read again, quantised once
+
+    def broken():
+        raise RuntimeError("no face model")
+    fallback = ob.onnx_runners(nets["dp_coarse"], net, nets["finenet"], cache=tmp_path,
+                               lines_calibration=broken).line_extractor
+    with caplog.at_level(logging.WARNING, logger="sketchface.onnx"), torch.inference_mode():
+        out = fallback(depth)
+    assert "no int8 copy" in caplog.text and "fp32" in caplog.text and not fallback.graph.failed
+    assert fallback.graph.path.name == "line_extractor.onnx"
+    torch.testing.assert_close(out, want)

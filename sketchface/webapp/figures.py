@@ -38,9 +38,9 @@ def heightfield(depth: np.ndarray, mask: np.ndarray, relief: float = 1.0, max_si
     return trusted_heightfield(depth[::step, ::step], np.asarray(mask, bool)[::step, ::step], relief=relief)
 
 
-def _mesh_trace(vertices, triangles, colors=None, scene: str = "scene", name: str = "face"):
-    import plotly.graph_objects as go
-
+def _mesh_trace(vertices, triangles, colors=None, scene: str = "scene", name: str = "face") -> dict:
+    """One lit Mesh3d trace as a plain dict (``meshes_figure`` builds the figure without plotly's per-property
+    validation: 1-2 ms instead of 6-15 ms for a head, the same JSON)."""
     v = np.asarray(vertices, np.float32)
     f = np.asarray(triangles, np.int32)
     if len(v) <= np.iinfo(np.uint16).max:        # half the bytes sent to the browser for every update
@@ -51,9 +51,9 @@ def _mesh_trace(vertices, triangles, colors=None, scene: str = "scene", name: st
     if colors is not None:
         rgb = (np.clip(np.asarray(colors, np.float32)[:, :3], 0, 1) * 255 + 0.5).astype(np.uint8)
         kw = dict(vertexcolor=[f"rgb({r},{g},{b})" for r, g, b in rgb])
-    return go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], name=name, scene=scene,
-                     flatshading=False, showscale=False, hoverinfo="skip", lighting=LIGHTING, lightposition=LIGHT,
-                     **kw)
+    return dict(type="mesh3d", x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], name=name,
+                scene=scene, flatshading=False, showscale=False, hoverinfo="skip", lighting=dict(LIGHTING),
+                lightposition=dict(LIGHT), **kw)
 
 
 def _scene() -> dict:
@@ -89,8 +89,10 @@ def meshes_figure(panels: list, height: int = 480, uirevision: str = "sketchface
         if n > 1:
             annotations.append(dict(text=title, x=(i + 0.5) / n, y=1.0, xref="paper", yref="paper",
                                     showarrow=False, yanchor="bottom", font=dict(size=14)))
-    layout["annotations"] = annotations
-    return go.Figure(data=traces, layout=layout)
+    if annotations:
+        layout["annotations"] = annotations
+    # every key above is a valid Plotly property (tests/test_app.py compares with a validated figure)
+    return go.Figure(data=traces, layout=layout, _validate=False)
 
 
 def empty_figure(message: str = "Draw a face and press Reconstruct", height: int = 480):

@@ -52,7 +52,7 @@ class ModelBank:
         where = path_or_repo_id if path_or_repo_id is not None else default_checkpoints()
         try:
             root = resolve_bundle(path_or_repo_id)
-            main = SketchFace.from_pretrained(root, device=device)
+            main = SketchFace.from_pretrained(root, device=device, lines_int8=True)   # l′ int8: docs/APP.md
         except PipelineError as exc:
             return cls({}, None, f"No checkpoints could be loaded from {where}: {exc}. Set SKETCHFACE_CHECKPOINTS "
                                  "to a checkpoint bundle (see checkpoints/README.md) and restart the app.")
@@ -67,7 +67,7 @@ class ModelBank:
                 if main.prior is not None and main.prior.has_model:
                     pipelines[name] = SketchFace(main.coarse, main.line_extractor, main.finenet, main.cyclegan,
                                                  device=str(main.device), locator=main.locator, prior=main.prior,
-                                                 coarse_source=FACE_MODEL)
+                                                 coarse_source=FACE_MODEL, lines_int8=main.lines_int8)
                 continue
             folder = root / name
             if name == main_kind:          # the CoarseNet the default pipeline already holds
@@ -85,7 +85,8 @@ class ModelBank:
                                 net.config.image_size, main.size)
                     continue
             pipelines[name] = SketchFace(net, main.line_extractor, main.finenet, main.cyclegan,
-                                         device=str(main.device), locator=main.locator, prior=main.prior)
+                                         device=str(main.device), locator=main.locator, prior=main.prior,
+                                         lines_int8=main.lines_int8)
         return cls(pipelines, root)
 
     @property
@@ -95,6 +96,36 @@ class ModelBank:
     @property
     def labels(self) -> list[str]:
         return [c.label for c in self.choices]
+
+    def warm_up(self) -> float | None:
+        """Run the default model once on a drawn test face (and one λ move), so that the first visitor does not wait
+        for the ONNX graphs to be exported and l′'s int8 copy to be made (seconds on a fresh machine; both are
+        cached on disk). Returns the seconds it took, or None when there is no model or it failed (logged, never
+        raised: the app serves either way). app.py runs it in a background thread at start-up."""
+        import time
+
+        if not self.ok:
+            return None
+        from sketchface.bench import _stroke_face
+
+        from sketchface.pipeline import NotAFaceError
+
+        t = time.perf_counter()
+        try:
+            sf, choice = self.get(self.default_label)
+            try:                                     # FaceCheck too (uploads are checked); its answer does not matter
+                sf(_stroke_face(256), kind="lines", refine=False, check_face=True)
+            except NotAFaceError:
+                pass
+            r = sf(_stroke_face(256), kind="lines", refine=choice.refine)
+            if choice.refine:
+                r = sf.refine(r, 0.5)
+            r.mesh(step=2)                           # the head mesh's neighbours and hole caps, made once
+        except Exception as exc:                     # noqa: BLE001 - a warm-up must never stop the app
+            log.warning("warm-up failed (%s: %s); the first request will prepare the models", type(exc).__name__,
+                        exc)
+            return None
+        return time.perf_counter() - t
 
     @property
     def default_label(self) -> str | None:
