@@ -120,9 +120,10 @@ def test_train_facefit_writes_a_loadable_checkpoint(tiny_fit_data, tiny_model_pa
 
     cfg = FaceFitConfig(image_size=64, widths=(8, 8, 16, 16, 16), hidden=32, n_identity=10, face_vertices=41 * 41)
     res = train_facefit(tiny_fit_data, tmp_path / "ff", steps=20, batch=8, config=cfg,
-                        face_model=str(tiny_model_path), progress=False, log_every=10)
+                        face_model=str(tiny_model_path), progress=False, log_every=10, sparse=0.5)
     assert (tmp_path / "ff" / "model.safetensors").is_file()
-    assert json.loads((tmp_path / "ff" / "metrics.json").read_text())["steps"] == 20
+    metrics = json.loads((tmp_path / "ff" / "metrics.json").read_text())
+    assert metrics["steps"] == 20 and metrics["sparse"] == 0.5
     assert load_network(tmp_path / "ff").config.n_identity == 10
     log = res["log"]      # (that it learns is measured on the real face model: docs/TRAINING.md, "FaceFit")
     assert [x["step"] for x in log] == [10, 20] and all(np.isfinite(x["loss"]) for x in log)
@@ -386,6 +387,28 @@ def test_dress_paints_hair_glasses_and_collar_only_as_ink():
     a, b = dress(img, lm, np.random.default_rng(3)), dress(img, lm, np.random.default_rng(3))
     np.testing.assert_array_equal(a, b)
     assert a.shape == img.shape and a.dtype == np.float32
+
+
+def test_features_only_keeps_the_eyes_and_drops_the_outline():
+    import torch
+    from conftest import _template68
+
+    from sketchface.synth.dress import features_only, features_only_batch
+
+    size = 128
+    lm = _template68() * [1, -1] * 4 + [size / 2, size / 2 + 4]
+    img = np.full((size, size), 0.2, np.float32)                          # ink everywhere
+    eyes = [(int(round(p[1])), int(round(p[0]))) for p in lm[36:48]]
+    chin = (int(round(lm[8, 1])), int(round(lm[8, 0])))
+    kept = [features_only(img, lm, np.random.default_rng(s)) for s in range(40)]
+    assert all(all(k[y, x] == 0.2 for y, x in eyes) for k in kept)       # the eyes always stay
+    assert all(k[chin] == 1.0 and k[0, 0] == 1.0 for k in kept)           # no chin, no corner: paper
+    mouth = [(int(round(lm[57, 1])), int(round(lm[57, 0])))]
+    shares = np.array([k[mouth[0]] == 0.2 for k in kept])
+    assert 0.5 < shares.mean() < 1.0                                       # the mouth by chance (0.8)
+    batch = torch.from_numpy(np.stack([img, img]))
+    out = features_only_batch(batch, np.stack([lm, lm]), np.random.default_rng(0), np.array([True, False]))
+    assert (out[1] == batch[1]).all() and (out[0] == 1).float().mean() > 0.5 and (batch == 0.2).all()
 
 
 def test_detail_mask_is_the_narrow_face_with_a_soft_rim(tiny_model, tmp_path):

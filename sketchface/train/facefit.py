@@ -27,6 +27,8 @@ PHOTO_SHARE = 0.2           # share of photos among the inputs; the drawing styl
 N_SUBSET = 600              # face vertices in the loss besides the 68 landmarks
 LANDMARK_WEIGHT = 2.0       # a landmark counts as this many subset vertices
 COEFF_WEIGHT = 0.02         # the loss on raw coefficients, beside the vertex loss
+SPARSE_SCALE_RANGE = (0.5, 1.1)   # crops of the features-only drawings: what their small ink box gives
+SPARSE_SHIFT = 0.3
 DRESS = 0.7                 # share of training drawings dressed with hair, glasses, collars (synth.dress)
 REAL_SHARE = 0.25           # with real fits: share of each batch that is real train sketches (prepare-real-fits)
 
@@ -120,25 +122,42 @@ def true_fit(identity, expression, camera, crop) -> dict:
     return {"identity": identity, "expression": expression, "angles": camera[:, :3], "scale": scale, "shift": shift}
 
 
-def sample_crops(n: int, generator):
+def sample_crops(n: int, generator, scale_range=None, shift: float = None):
+    """(N, 3) random squares around the training framing (log half-side, centre x, y; crop units)."""
     import torch
 
+    scale_range, shift = scale_range or SCALE_RANGE, SHIFT if shift is None else shift
     u = torch.rand(n, 3, generator=generator)
-    lo, hi = math.log(SCALE_RANGE[0]), math.log(SCALE_RANGE[1])
-    return torch.stack([lo + (hi - lo) * u[:, 0], SHIFT * (2 * u[:, 1] - 1), SHIFT * (2 * u[:, 2] - 1)], 1)
+    lo, hi = math.log(scale_range[0]), math.log(scale_range[1])
+    return torch.stack([lo + (hi - lo) * u[:, 0], shift * (2 * u[:, 1] - 1), shift * (2 * u[:, 2] - 1)], 1)
 
 
-def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128, dress: float = 0.0, rng=None):
-    """The framed RGB inputs (N, 3, size, size) of samples ``idx`` seen through ``crops``, each in a random style;
-    a share ``dress`` of the drawings dressed first (hair, glasses, collar; ``rng``: a numpy Generator)."""
+def input_keys(d: dict) -> tuple[str, ...]:
+    """The input styles a loaded split holds (its shard keys), in their order."""
+    return tuple(k for k in d if k == "photo" or k.startswith("sketch_"))
+
+
+def pick_styles(d: dict, n: int, generator):
+    """(N,) random indices into ``input_keys(d)``, drawn with ``style_shares``."""
+    import torch
+
+    return torch.multinomial(torch.from_numpy(style_shares(input_keys(d))), n, replacement=True, generator=generator)
+
+
+def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128, dress: float = 0.0, rng=None,
+               style=None, sparse=None):
+    """The framed RGB inputs (N, 3, size, size) of samples ``idx`` seen through ``crops``, each in its ``style``
+    (indices into ``input_keys(d)``; default random); a share ``dress`` of the drawings dressed first (hair,
+    glasses, collar; ``rng``: a numpy Generator); the drawings whose ``sparse`` (N, bool) is set keep only their
+    inner features instead (``synth.dress.features_only``)."""
     import torch
 
     from sketchface.nets.locator import crop_squares
     from sketchface.train.locator import restyle
 
     n = len(idx)
-    keys = tuple(k for k in d if k == "photo" or k.startswith("sketch_"))
-    style = torch.multinomial(torch.from_numpy(style_shares(keys)), n, replacement=True, generator=generator)
+    keys = input_keys(d)
+    style = pick_styles(d, n, generator) if style is None else style
     out = torch.empty(n, 3, size, size)
     for si, key in enumerate(keys):
         sel = (style == si).nonzero().flatten()
@@ -149,9 +168,13 @@ def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128
         if key == "photo":
             x = crop_squares(x.permute(0, 3, 1, 2), crops[sel], size, "border")
         else:
-            if dress > 0:
+            few = np.zeros(len(ids), bool) if sparse is None else np.asarray(sparse)[sel.numpy()]
+            if dress > 0 and not few.all():
                 from sketchface.synth.dress import dress_batch
-                x = dress_batch(x, d["landmarks"][ids], rng, dress)
+                x[~few] = dress_batch(x[~few], d["landmarks"][ids[~few]], rng, dress)
+            if few.any():
+                from sketchface.synth.dress import features_only_batch
+                x = features_only_batch(x, d["landmarks"][ids], rng, few)
             x = crop_squares(restyle(x[:, None], generator, pen), crops[sel], size, "white").expand(-1, 3, -1, -1)
         out[sel] = x
     return out
@@ -279,7 +302,14 @@ def facefit_stage():
             n = len(idx)
             crops = sample_crops(n, gen)
             rng = np.random.default_rng(int(torch.randint(2 ** 31 - 1, (1,), generator=gen)))
-            x = make_batch(d, idx, crops, gen, f.pen, net.config.image_size, f.dress, rng)
+            style, sparse = pick_styles(d, n, gen), None
+            if f.sparse > 0 and "sketch_lines" in input_keys(d):
+                # line drawings of the features alone, framed as their small ink box frames them
+                lines = (style == input_keys(d).index("sketch_lines")).numpy()
+                sparse = lines & (torch.rand(n, generator=gen) < f.sparse).numpy()
+                if sparse.any():
+                    crops[sparse] = sample_crops(int(sparse.sum()), gen, SPARSE_SCALE_RANGE, SPARSE_SHIFT)
+            x = make_batch(d, idx, crops, gen, f.pen, net.config.image_size, f.dress, rng, style, sparse)
             truth = true_fit(*(torch.from_numpy(d[k][idx.numpy()]) for k in ("identity", "expression", "camera")),
                              crops)
             n_real = int(round(n * f.real_share)) if self.real is not None and not int(batch["test"][0]) else 0
@@ -321,14 +351,15 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
                   seed: int = 0, config=None, face_model=None, progress: bool = True, pen: float = 0.5,
                   dress: float = DRESS, log_every: int = 200, save_every: int = 1000, styles=None,
                   init_from: str | Path | None = None, real_fits: str | Path | None = None,
-                  real_share: float = REAL_SHARE, run: str | Path | None = None, resume: bool = False) -> dict:
+                  real_share: float = REAL_SHARE, run: str | Path | None = None, resume: bool = False,
+                  sparse: float = 0.0) -> dict:
     """Train with the shared Trainer in the run folder ``run`` (default: OUT-run), write ``out`` (fp16
     safetensors + config.json, and ``metrics.json``); returns the test errors.
 
     ``styles``: the input styles (default pencil, lines, photo; "artist" adds the CycleGAN's artist sketches);
     ``init_from``: a FaceFit checkpoint to start from (fine-tuning; its config is kept); ``real_fits``: a
     ``prepare-real-fits`` folder, whose real sketches make up a share ``real_share`` of every batch, each with the
-    face its photo shows as the target."""
+    face its photo shows as the target; ``sparse``: the share of examples drawn as their features alone."""
     import csv
 
     from sketchface.nets import load_network
@@ -347,7 +378,7 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
                        "sample_every": max(1, min(2000, steps)),
                        "facefit": {"styles": list(styles or []), "dress": dress, "pen": pen,
                                    "real_fits": str(real_fits or ""), "real_share": real_share,
-                                   "face_model": str(face_model or "")}})
+                                   "sparse": sparse, "face_model": str(face_model or "")}})
     stage = facefit_stage()
     fit_into(stage, cfg, out, progress, resume)
     with open(run / "metrics.csv", newline="") as f:
@@ -355,7 +386,8 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
                 "coeff": float(r["coeff"])} for r in csv.DictReader(f) if r.get("total")]
     basis = {k: v.cpu() for k, v in stage.basis.items()}
     res = {"steps": steps, "styles": list(style_keys(styles)), "dress": dress, "init_from": str(init_from or ""),
-           "real_fits": str(real_fits or ""), "real_share": real_share if real_fits else 0.0, "run": str(run),
+           "real_fits": str(real_fits or ""), "real_share": real_share if real_fits else 0.0, "sparse": sparse,
+           "run": str(run),
            # on the default styles (pencil, lines, photo) whatever the run trained on, so that runs compare
            "test": evaluate_fit(load_network(out).float(), load_fit_split(data, "test", 300), basis), "log": log}
     (Path(out) / "metrics.json").write_text(json.dumps(res, indent=1))
@@ -379,6 +411,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--real-fits", default=None,
                    help="prepare-real-fits folder: real train sketches with the face their photos show")
     p.add_argument("--real-share", type=float, default=REAL_SHARE, help="share of each batch that is real sketches")
+    p.add_argument("--sparse", type=float, default=0.0,
+                   help="share of examples drawn as their features alone (eyes, some brows, nose, mouth)")
     p.add_argument("--face-model", default=None, help="face model file or folder (default: $SKETCHFACE_FACE_MODEL)")
     p.add_argument("--run", default=None, help="run folder (checkpoint, metrics.csv, samples; default OUT-run)")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
@@ -389,7 +423,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 def _run(a: argparse.Namespace) -> int:
     res = train_facefit(a.data, a.out, steps=a.steps, batch=a.batch, lr=a.lr, seed=a.seed, face_model=a.face_model,
                         progress=not a.no_progress, dress=a.dress, styles=a.styles, init_from=a.init_from,
-                        real_fits=a.real_fits, real_share=a.real_share, run=a.run, resume=a.resume)
+                        real_fits=a.real_fits, real_share=a.real_share, run=a.run, resume=a.resume,
+                        sparse=a.sparse)
     t = res["test"]
     print(f"wrote {a.out}: on {t['n']} test samples' random crops, landmark error {t['landmark_px']:.2f} px, "
           f"|log scale| {t['log_scale_abs']:.3f}")
