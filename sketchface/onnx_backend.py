@@ -30,7 +30,8 @@ copy of its graph (``quantize_int8``: QDQ, int8 weights per output channel, uint
 convolutions), whose activation ranges are read from the face model's mean face rendered in 16 poses
 (``FacePrior.sample_depths``). The line extractor only draws l′, the lines of the fine depth the view shows and
 the line recall reads; no depth and no mesh depends on it. The copy is cached beside the fp32 graph, named by a
-hash of its calibration depths; where it cannot be made, the fp32 graph runs.
+hash of its calibration depths; where it cannot be made, or the CPU has no VNNI (``int8_suits_cpu``), the fp32
+graph runs.
 """
 from __future__ import annotations
 
@@ -183,6 +184,21 @@ def export_onnx(graph, example: Sequence, input_names: Sequence[str], output_nam
     return path
 
 
+def int8_suits_cpu() -> bool:
+    """Whether this CPU multiplies int8 exactly and fast: x86 with VNNI (AVX512-VNNI or AVX-VNNI), where the int8 l′
+    was measured. Without VNNI, ONNX Runtime's u8s8 kernels can saturate (its quantisation docs advise 7-bit
+    weights there), so the fp32 graph runs instead."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
 def quantize_int8(src: Path, dst: Path, feeds: Sequence[dict[str, np.ndarray]]) -> Path:
     """A static int8 copy of the graph ``src`` at ``dst``: QDQ format, int8 weights per output channel, uint8
     activations whose ranges (min-max) are read from running ``feeds`` (input name -> array) through the graph.
@@ -266,6 +282,9 @@ class OnnxModule:
             graph, example = self.build()
             export_onnx(graph, example, self.input_names, self.output_names, path)
         if self.calibration is None:
+            return path
+        if not int8_suits_cpu():
+            log.info("this CPU has no VNNI: %s runs its fp32 graph", self.name)
             return path
         try:
             feeds = self.calibration()

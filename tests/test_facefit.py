@@ -262,8 +262,10 @@ def test_int8_lines_change_only_the_lines_of_the_fine_face(tiny_model, tiny_bund
     pytest.importorskip("onnxruntime")
     import shutil
 
+    from sketchface import onnx_backend
     from sketchface.pipeline import SketchFace
 
+    monkeypatch.setattr(onnx_backend, "int8_suits_cpu", lambda: True)      # the int8 path, whatever this CPU
     monkeypatch.setenv("SKETCHFACE_ONNX_CACHE", str(tmp_path / "onnx"))
     bundle = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, bundle)

@@ -229,9 +229,11 @@ def test_other_coarse_networks_and_a_plain_finenet(kind, over, tmp_path):
     assert not run.coarse.paths["sketch"].failed and not run.finenet.graph.failed
 
 
-def test_int8_line_extractor_is_calibrated_cached_and_falls_back(nets, tmp_path, caplog):
+def test_int8_line_extractor_is_calibrated_cached_and_falls_back(nets, tmp_path, caplog, monkeypatch):
     """lines_calibration: l' from a static int8 copy of the line extractor, close to the fp32 graph on depth maps
-    like the calibration ones, made once per calibration set; a calibration that fails leaves the fp32 graph."""
+    like the calibration ones, made once per calibration set; a calibration that fails, or a CPU without VNNI,
+    leaves the fp32 graph."""
+    monkeypatch.setattr(ob, "int8_suits_cpu", lambda: True)        # what runs where: the test below
     net = nets["line_extractor"]
     yy, xx = np.mgrid[:SIZE, :SIZE] / (SIZE - 1) * 2 - 1
 
@@ -274,3 +276,13 @@ def test_int8_line_extractor_is_calibrated_cached_and_falls_back(nets, tmp_path,
     assert "no int8 copy" in caplog.text and "fp32" in caplog.text and not fallback.graph.failed
     assert fallback.graph.path.name == "line_extractor.onnx"
     torch.testing.assert_close(out, want)
+
+
+def test_no_int8_without_vnni(nets, tmp_path, monkeypatch):
+    assert isinstance(ob.int8_suits_cpu(), bool)                      # this machine's answer, whatever it is
+    monkeypatch.setattr(ob, "int8_suits_cpu", lambda: False)
+    calls = []
+    run = ob.onnx_runners(nets["dp_coarse"], nets["line_extractor"], nets["finenet"], cache=tmp_path,
+                          lines_calibration=lambda: calls.append(1) or [np.zeros((SIZE, SIZE), np.float32)])
+    assert run.line_extractor.graph.ready() and run.line_extractor.graph.path.name == "line_extractor.onnx"
+    assert not calls                                                   # not even calibrated
