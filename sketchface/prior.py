@@ -79,6 +79,7 @@ class FacePrior:
         self.rounds = int(rounds)
         self._loops = None
         self._front_cache = None
+        self._sample_cache = None
         self._renders: dict = {}
         self._neighbours = None
         if face_model is None:
@@ -205,20 +206,26 @@ class FacePrior:
     def sample_depths(self, n: int = 16, size: int | None = None, seed: int = 0) -> list[np.ndarray]:
         """The mean face's depth (as ``render`` gives it) in ``n`` random poses and placements like the training
         world's (yaw ±25°, pitch ±10°, roll ±8°, size ±10 %, shift ±5 % of the crop): depth maps like the
-        pipeline's, made without any input (the int8 line extractor's calibration). Keeps nothing."""
+        pipeline's, made without any input (the int8 line extractor's calibration). The last answer is kept (the
+        app's pipelines share one prior; read-only arrays)."""
         from sketchface.nets.facefit import CANONICAL_SCALE
 
-        rng = np.random.default_rng(seed)
+        def make():
+            rng = np.random.default_rng(seed)
+            v = self.fm.vertices()
+            out = []
+            for _ in range(int(n)):
+                fit = Fit(np.zeros(self.fm.n_identity, np.float32), np.zeros(self.fm.n_expression, np.float32),
+                          rng.uniform([-25, -10, -8], [25, 10, 8]).astype(np.float32),
+                          float(CANONICAL_SCALE * rng.uniform(0.9, 1.1)),
+                          rng.uniform(-0.05, 0.05, 2).astype(np.float32))
+                xy, d = fit.camera().project(v, size)
+                depth = self._depth_of(rasterize(xy, d, self._face_triangles, (size, size)), False)[0]
+                depth.flags.writeable = False
+                out.append(depth)
+            return out
         size = int(size or self.size)
-        v = self.fm.vertices()
-        out = []
-        for _ in range(int(n)):
-            fit = Fit(np.zeros(self.fm.n_identity, np.float32), np.zeros(self.fm.n_expression, np.float32),
-                      rng.uniform([-25, -10, -8], [25, 10, 8]).astype(np.float32),
-                      float(CANONICAL_SCALE * rng.uniform(0.9, 1.1)), rng.uniform(-0.05, 0.05, 2).astype(np.float32))
-            xy, d = fit.camera().project(v, size)
-            out.append(self._depth_of(rasterize(xy, d, self._face_triangles, (size, size)), False)[0])
-        return out
+        return self._kept("_sample_cache", (int(n), size, int(seed)), make)
 
     def _depth_of(self, raster, inner: bool) -> tuple[np.ndarray, np.ndarray]:
         zbuf = raster.zbuf

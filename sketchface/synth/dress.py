@@ -118,18 +118,24 @@ def dress(img: np.ndarray, lm: np.ndarray, rng: np.random.Generator, p_hair: flo
     return out
 
 
-def dress_batch(x, landmarks, rng: np.random.Generator, share: float):
-    """A ``share`` of a batch of drawings (torch, (N, H, W) or (N, 1, H, W), in [0, 1]) dressed by ``dress``;
-    ``landmarks`` (N, 68, 2) in the drawings' pixels. Returns a new tensor."""
+def _redraw_rows(x, landmarks, redraw, chosen):
+    """A copy of a batch of drawings (torch, (N, H, W) or (N, 1, H, W), in [0, 1]) in which each drawing ``i`` for
+    which ``chosen(i)`` holds (asked in order) is ``redraw(drawing, its (68, 2) landmarks)`` (numpy)."""
     import torch
 
     out = x.clone()
     flat = out[:, 0] if out.dim() == 4 else out
     for i in range(len(x)):
-        if rng.random() < share:
+        if chosen(i):
             pts = np.asarray(landmarks[i].cpu() if hasattr(landmarks[i], "cpu") else landmarks[i], np.float32)
-            flat[i] = torch.from_numpy(dress(flat[i].detach().cpu().float().numpy(), pts, rng)).to(flat)
+            flat[i] = torch.from_numpy(redraw(flat[i].detach().cpu().float().numpy(), pts)).to(flat)
     return out
+
+
+def dress_batch(x, landmarks, rng: np.random.Generator, share: float):
+    """A ``share`` of a batch of drawings (torch, (N, H, W) or (N, 1, H, W), in [0, 1]) dressed by ``dress``;
+    ``landmarks`` (N, 68, 2) in the drawings' pixels. Returns a new tensor."""
+    return _redraw_rows(x, landmarks, lambda img, pts: dress(img, pts, rng), lambda i: rng.random() < share)
 
 
 # the inner features by their 68-landmark ranges: what a quick drawing may hold without any outline
@@ -157,12 +163,7 @@ def features_only(img: np.ndarray, lm: np.ndarray, rng: np.random.Generator) -> 
 
 
 def features_only_batch(x, landmarks, rng: np.random.Generator, rows):
-    """``features_only`` on the drawings of a batch (torch, (N, H, W), in [0, 1]) whose ``rows`` (N, bool) are set;
-    ``landmarks`` (N, 68, 2) in the drawings' pixels. Returns a new tensor."""
-    import torch
-
-    out = x.clone()
-    for i in np.nonzero(np.asarray(rows))[0]:
-        pts = np.asarray(landmarks[i].cpu() if hasattr(landmarks[i], "cpu") else landmarks[i], np.float32)
-        out[i] = torch.from_numpy(features_only(out[i].detach().cpu().float().numpy(), pts, rng)).to(out)
-    return out
+    """``features_only`` on the drawings of a batch (as ``dress_batch``) whose ``rows`` (N, bool) are set. Returns a
+    new tensor."""
+    rows = np.asarray(rows, bool)
+    return _redraw_rows(x, landmarks, lambda img, pts: features_only(img, pts, rng), lambda i: bool(rows[i]))

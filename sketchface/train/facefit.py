@@ -122,7 +122,7 @@ def true_fit(identity, expression, camera, crop) -> dict:
     return {"identity": identity, "expression": expression, "angles": camera[:, :3], "scale": scale, "shift": shift}
 
 
-def sample_crops(n: int, generator, scale_range=None, shift: float = None):
+def sample_crops(n: int, generator, scale_range=None, shift: float | None = None):
     """(N, 3) random squares around the training framing (log half-side, centre x, y; crop units)."""
     import torch
 

@@ -107,17 +107,15 @@ class ModelBank:
         if not self.ok:
             return None
         from sketchface.bench import _stroke_face
-
         from sketchface.pipeline import NotAFaceError
 
         t = time.perf_counter()
         try:
             sf, choice = self.get(self.default_label)
-            try:                                     # FaceCheck too (uploads are checked); its answer does not matter
-                sf(_stroke_face(256), kind="lines", refine=False, check_face=True)
-            except NotAFaceError:
-                pass
-            r = sf(_stroke_face(256), kind="lines", refine=choice.refine)
+            try:                                     # FaceCheck too (uploads are checked)
+                r = sf(_stroke_face(256), kind="lines", refine=choice.refine, check_face=True)
+            except NotAFaceError:                    # refused: the rest is prepared all the same
+                r = sf(_stroke_face(256), kind="lines", refine=choice.refine)
             if choice.refine:
                 r = sf.refine(r, 0.5)
             r.mesh(step=2)                           # the head mesh's neighbours and hole caps, made once
