@@ -28,6 +28,7 @@ CLI_MODULES = [
     "sketchface.train.locator",   # train-locator
     "sketchface.train.facefit",   # train-facefit
     "sketchface.train.facecheck",  # train-facecheck
+    "sketchface.train.outline",   # train-outline
     "sketchface.reconstruct",     # reconstruct
     "sketchface.evaluate",        # evaluate
     "sketchface.evaluate_real",   # evaluate-real

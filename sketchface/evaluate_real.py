@@ -181,7 +181,9 @@ def evaluate_real(checkpoints, real, models=MODELS, limit: int = 0, face_model=N
         groups.setdefault((run[1], run[3], str(run[4])), []).append(run)
     kept_all, results = {}, {}
     for (coarse, framed, bundle), members in groups.items():
-        sf = SketchFace.from_pretrained(bundle, coarse=coarse, face_model=face_model, facefit=framed)
+        # the bundle of before is run as the pipeline then ran: the CoarseNet reads the input once (no mirror)
+        sf = SketchFace.from_pretrained(bundle, coarse=coarse, face_model=face_model, facefit=framed,
+                                        mirror=not (before and bundle == str(before)))
         t0 = time.time()
         per, kept = score_model(sf, rows, tuple(dict.fromkeys(m[2] for m in members)), progress, chosen)
         for name, _, which, *_ in members:
@@ -269,17 +271,24 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
 
     keys = ("depth", "mask", *[STYLE_KEYS[s] for s in styles])
     test = load_split(data, "test", keys, n)
-    prior = FacePrior(load_network(Path(checkpoints) / "facefit"), load_face_model(face_model))
+    outline = Path(checkpoints) / "outline"
+    prior = FacePrior(load_network(Path(checkpoints) / "facefit"), load_face_model(face_model),
+                      outline=load_network(outline) if (outline / "config.json").is_file() else None)
     dp = load_network(Path(checkpoints) / "dp_coarse")
     gt, inner = test["depth"], erode_mask(test["mask"], RIM)
+    size = gt.shape[-1]
     out = {}
     for style in styles:
         x = test[STYLE_KEYS[style]]
         net = predict(dp, x[:, None], "sketch", 16, "cpu")
-        fm = np.stack([prior.render(prior.fit(flatten_paper(img)), gt.shape[-1])[0] for img in x])
+        fits = [prior.fit(flatten_paper(img)) for img in x]
+        preds = [("DP-CoarseNet", net), ("face model only", np.stack([prior.render(f, size)[0] for f in fits]))]
+        if prior.outline is not None:   # the jaw onto the drawn outline, as the pipeline does for sketches
+            rgb = [np.repeat(flatten_paper(img)[..., None], 3, -1) for img in x]
+            moved = [prior.follow_outline(im, (0, 0, size, size), (1.0, 1.0, 1.0), f) for im, f in zip(rgb, fits)]
+            preds.append(("face model + Outline", np.stack([prior.render(f, size)[0] for f in moved])))
         out[style] = {"n": len(x), **{f"{name} {metric}": round(depth_error(gt, pred, mask=m), 1)
-                                      for name, pred in (("DP-CoarseNet", net), ("face model only", fm))
-                                      for metric, m in (("Err", None), ("Err_inner", inner))}}
+                                      for name, pred in preds for metric, m in (("Err", None), ("Err_inner", inner))}}
     return out
 
 

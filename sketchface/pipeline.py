@@ -26,9 +26,11 @@ from sketchface.prior import DETAIL_FADE_PX, DETAIL_LIMIT_CM
 
 PIPELINE_FILE = "pipeline.json"
 DEFAULT_BUNDLE = {"coarse": "dp_coarse", "line_extractor": "line_extractor", "finenet": "finenet",
-                  "cyclegan": "cyclegan", "locator": "locator", "facefit": "facefit", "facecheck": "facecheck"}
-# a bundle without them still works (no photo path / ink box only / no face-model prior / every input taken)
-OPTIONAL_ROLES = ("cyclegan", "locator", "facefit", "facecheck")
+                  "cyclegan": "cyclegan", "locator": "locator", "facefit": "facefit", "facecheck": "facecheck",
+                  "outline": "outline"}
+# a bundle without them still works (no photo path / ink box only / no face-model prior / every input taken /
+# the fitted jaw as FaceFit answers it)
+OPTIONAL_ROLES = ("cyclegan", "locator", "facefit", "facecheck", "outline")
 NOT_A_FACE = ("this does not look like a face: use a drawing or photo of one face seen from the front (outline, "
               "eyes, nose and mouth), filling much of the picture")
 COARSE_FOLDERS = ("dp_coarse", "sp_coarse", "sp_coarse_minus", "dnet")
@@ -211,7 +213,8 @@ class SketchFace:
     """Sketch (or photo) -> 3-D face with the shipped or your own checkpoints."""
 
     def __init__(self, coarse, line_extractor, finenet, cyclegan=None, device: str = "cpu", backend: str = "auto",
-                 locator=None, prior=None, coarse_source: str = "network", facecheck=None, lines_int8: bool = False):
+                 locator=None, prior=None, coarse_source: str = "network", facecheck=None, lines_int8: bool = False,
+                 mirror: bool = True):
         """``backend``: "torch", "onnx" (ONNX Runtime on the CPU, see sketchface.onnx_backend) or "auto" (onnx
         on the CPU when onnxruntime and onnx are installed, else torch). ``locator``: the face locator that
         refines the ink-box framing of drawings (None: the ink box alone). ``prior``: a
@@ -221,7 +224,9 @@ class SketchFace:
         refused (``NotAFaceError``) unless the caller gives the crop or asks not to check. ``lines_int8``: with the
         onnx backend and the face model, l′ (the lines of the fine depth, which only the view and the line recall
         read: never a depth) comes from an int8 copy of the line extractor, about twice as fast (the app asks for
-        it; sketchface.onnx_backend, "int8 l′")."""
+        it; sketchface.onnx_backend, "int8 l′"). ``mirror``: the CoarseNet reads the framed input and its mirror
+        image in one batch and the coarse depth is the mean of its answer and the mirrored answer for the mirror
+        image (docs/TRAINING.md, "The CoarseNets read the mirror image too"); False: one reading, as the paper."""
         import torch
 
         from sketchface.onnx_backend import resolve_backend
@@ -242,6 +247,7 @@ class SketchFace:
         if coarse_source == FACE_MODEL and (prior is None or not prior.has_model):
             raise PipelineError("the face-model coarse depth needs FaceFit and the face model (prior=FacePrior(...))")
         self.coarse_source = coarse_source
+        self.mirror = bool(mirror)
         self.size = int(self.coarse.config.image_size)
         for name, net in (("line extractor", line_extractor), ("FineNet", finenet)):
             if int(net.config.image_size) != self.size:
@@ -272,7 +278,8 @@ class SketchFace:
     def from_pretrained(cls, path_or_repo_id: str | Path | None = None, *, coarse: str | None = None,
                         device: str = "cpu", revision: str | None = None, backend: str = "auto",
                         face_model: str | Path | None = None, facefit: bool = True,
-                        facecheck: bool = True, lines_int8: bool = False) -> "SketchFace":
+                        facecheck: bool = True, lines_int8: bool = False, outline: bool = True,
+                        mirror: bool = True) -> "SketchFace":
         """Load a checkpoint bundle: a local folder (default: ``checkpoints/``) or a Hub repository id.
 
         ``coarse`` picks the CoarseNet sub-folder (dp_coarse, sp_coarse, sp_coarse_minus, dnet) or "face_model"
@@ -281,8 +288,9 @@ class SketchFace:
         When the bundle has FaceFit, it frames every input; with the face model found too, the mesh is the fitted
         head. With ``facefit=False`` the pipeline frames by the ink box and the locator, as before. When the bundle
         has FaceCheck, calls with ``check_face=True`` refuse inputs that hold no face (``facecheck=False``: not
-        loaded).
-        ``backend``: "torch" | "onnx" | "auto"; ``lines_int8``: see ``SketchFace``."""
+        loaded). When it has the Outline (``sketchface.nets.outline``), the fitted face's jaw follows a drawing's
+        outline (``outline=False``: the face as FaceFit fits it).
+        ``backend``: "torch" | "onnx" | "auto"; ``lines_int8``, ``mirror``: see ``SketchFace``."""
         from sketchface.nets import load_network
 
         root = resolve_bundle(path_or_repo_id, revision)
@@ -304,7 +312,7 @@ class SketchFace:
             import torch
             device = "cuda" if torch.cuda.is_available() else "cpu"
         nets = {}
-        for role in ("coarse", "line_extractor", "finenet", "cyclegan", "locator", "facefit", "facecheck"):
+        for role in ("coarse", "line_extractor", "finenet", "cyclegan", "locator", "facefit", "facecheck", "outline"):
             folder = root / str(spec.get(role) or "")
             if not spec.get(role) or not (folder / "config.json").is_file():
                 if role in OPTIONAL_ROLES:
@@ -319,12 +327,13 @@ class SketchFace:
         # asked for by name, the face model must be there; named by the bundle's pipeline.json, a missing face
         # model (or FaceFit) falls back to the bundle's CoarseNet, so that the shipped bundle runs without it
         asked = coarse == FACE_MODEL
-        prior = _load_prior(nets["facefit"] if facefit or asked else None, face_model, required=asked)
+        prior = _load_prior(nets["facefit"] if facefit or asked else None, face_model, required=asked,
+                            outline=nets["outline"] if outline else None)
         if coarse_source == FACE_MODEL and (prior is None or not prior.has_model):
             coarse_source = "network"
         return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], locator=nets["locator"],
                    device=device, backend=backend, prior=prior, coarse_source=coarse_source,
-                   facecheck=nets["facecheck"] if facecheck else None, lines_int8=lines_int8)
+                   facecheck=nets["facecheck"] if facecheck else None, lines_int8=lines_int8, mirror=mirror)
 
     # ------------------------------------------------------------------------------------------- running
     def _tensor(self, a: np.ndarray):
@@ -364,6 +373,8 @@ class SketchFace:
             box, seen, fit = self.prior.frame(src, framing.crop_box, fill, rounds=0 if crop_box is not None else None)
             if crop_box is None:
                 framing = Framing(box, framing.face_box, framing.method + "+facefit")
+            if kind == "sketch":    # the jaw onto the drawn outline (the Outline is fitted on artist sketches)
+                fit = self.prior.follow_outline(src, box, fill, fit)
         framed = (seen if fit is not None and self.prior.size == self.size
                   else crop_to_frame(src, framing.crop_box, self.size, fill))
         if check_face and crop_box is None and self.facecheck is not None:
@@ -401,16 +412,16 @@ class SketchFace:
                 sketch = (nets.cyclegan.photo_to_sketch(photo) if nets.cyclegan is not None
                           else photo.mean(1, keepdim=True))
                 if network_coarse and self.coarse.config.kind == "dp_coarse":
-                    coarse = nets.coarse.predict_depth(photo, "photo")
+                    coarse = self._coarse_depth(nets, photo, "photo")
                 elif network_coarse:  # single-path networks read sketches: the CycleGAN's (or gray) first
-                    coarse = nets.coarse.predict_depth(sketch, "sketch")
+                    coarse = self._coarse_depth(nets, sketch, "sketch")
                 image_used = framed
                 colors = framed
             else:
                 gray = to_gray(framed)
                 sketch = self._tensor(gray)
                 if network_coarse:
-                    coarse = nets.coarse.predict_depth(sketch, "sketch")
+                    coarse = self._coarse_depth(nets, sketch, "sketch")
                 image_used = gray
             prior = mask = detail_mask = None
             if fit is not None and self.prior.has_model:
@@ -432,6 +443,14 @@ class SketchFace:
                            str(self.coarse.config.kind), fit=fit, prior=prior, face_prior=self.prior,
                            detail_mask=detail_mask)
         return self.refine(r, lam) if refine else r
+
+    def _coarse_depth(self, nets, x, kind: str):
+        """The CoarseNet's depth (1, 1, S, S) of ``x`` (1, C, S, S); with ``mirror``, the mean of its answer for
+        ``x`` and its mirrored answer for the mirror image, read in one batch."""
+        if not self.mirror:
+            return nets.coarse.predict_depth(x, kind)
+        both = nets.coarse.predict_depth(self.torch.cat([x, x.flip(-1)]), kind)
+        return (both[:1] + both[1:].flip(-1)) / 2
 
     def refine(self, result: Reconstruction, lambda_line: float | None = None,
                lines: np.ndarray | None = None) -> Reconstruction:
@@ -486,7 +505,7 @@ def _finenet_mask(result: Reconstruction) -> np.ndarray:
     return np.asarray(m, np.float32)
 
 
-def _load_prior(facefit, face_model, required: bool):
+def _load_prior(facefit, face_model, required: bool, outline=None):
     """A FacePrior from the bundle's FaceFit and the face model; without the face model FaceFit only frames the
     input (``FacePrior.has_model`` False), unless the face model is ``required``. None without FaceFit."""
     from sketchface.facemodel import FaceModelNotFound, load_face_model
@@ -503,7 +522,7 @@ def _load_prior(facefit, face_model, required: bool):
         if required:
             raise PipelineError(str(exc)) from None
         fm = None
-    return FacePrior(facefit, fm)
+    return FacePrior(facefit, fm, outline=outline)
 
 
 def _check_lambda(value: Any) -> float:

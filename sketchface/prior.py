@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sketchface.render import (DEPTH_FAR_CM, DEPTH_NEAR_CM, FRAME_CENTER, Camera, fill_holes, rasterize,
-                               rotation_matrix)
+from sketchface.render import (DEPTH_FAR_CM, DEPTH_NEAR_CM, FRAME_CENTER, FRAME_CM, Camera, fill_holes,
+                               rasterize, rotation_matrix)
 
 
 @dataclass
@@ -27,6 +27,8 @@ class Fit:
     angles: np.ndarray       # (3,) yaw, pitch, roll
     scale: float             # crop units per cm (1/14 = the training framing at camera scale 1)
     shift: np.ndarray        # (2,) crop units
+    outline: np.ndarray | None = None   # (17, 2) the jaw points' move onto the drawn outline, fractions of the
+                                        # crop's side (``FacePrior.follow_outline``); None: the face as fitted
 
     def camera(self) -> Camera:
         from sketchface.nets.facefit import CANONICAL_SCALE
@@ -36,15 +38,18 @@ class Fit:
                                                                          float(self.shift[1] / 2)))
 
     def as_dict(self) -> dict:
-        return {"identity": np.round(self.identity, 4).tolist(), "expression": np.round(self.expression, 4).tolist(),
-                "angles": np.round(self.angles, 3).tolist(), "scale": round(float(self.scale), 6),
-                "shift": np.round(self.shift, 5).tolist()}
+        out = {"identity": np.round(self.identity, 4).tolist(), "expression": np.round(self.expression, 4).tolist(),
+               "angles": np.round(self.angles, 3).tolist(), "scale": round(float(self.scale), 6),
+               "shift": np.round(self.shift, 5).tolist()}
+        if self.outline is not None:
+            out["outline"] = np.round(self.outline, 5).tolist()
+        return out
 
 
 def _fit_key(fit: Fit) -> tuple:
     """A fit's value as a dictionary key (its arrays' bytes)."""
     return (fit.identity.tobytes(), fit.expression.tobytes(), fit.angles.tobytes(), float(fit.scale),
-            fit.shift.tobytes())
+            fit.shift.tobytes(), None if fit.outline is None else fit.outline.tobytes())
 
 
 def reframe(crop_box, fit: Fit) -> tuple[int, int, int, int]:
@@ -64,16 +69,39 @@ def reframe(crop_box, fit: Fit) -> tuple[int, int, int, int]:
 DETAIL_LIMIT_CM = 0.3  # the head mesh takes the detail (fine - prior) softly limited to this depth (tanh)
 DETAIL_SMOOTHING = 2    # passes of neighbour averaging of the detail on the head mesh (FacePrior._smooth)
 DETAIL_FADE_PX = 3.0   # at 128 px: FineNet's detail fades out over this many pixels inside the narrow face's rim
+BEND_PX = 256          # the thin-plate spline of ``bend`` is solved in a frame of this many pixels
+BEND_SMOOTHING = 1.0   # its smoothing (pixels² at BEND_PX): the handles are followed to within a fraction of a pixel
+
+
+def bend(v: np.ndarray, fit: Fit, landmarks68: np.ndarray) -> np.ndarray:
+    """The face's vertices ``v`` (V, 3, cm) bent in the picture's plane so that its jaw points (``landmarks68``'s
+    first 17) move by ``fit.outline`` while its other 51 points stay: a thin-plate spline through the 68 points
+    (the second paper's deformation), applied across the view; the depth along the view does not change."""
+    from scipy.interpolate import RBFInterpolator
+
+    if fit.outline is None:
+        return v
+    cam = fit.camera()
+    xy, _ = cam.project(np.asarray(v, np.float32), BEND_PX)
+    handles = xy[landmarks68].astype(np.float64)
+    moved = np.zeros_like(handles)
+    moved[:17] = np.asarray(fit.outline, np.float64) * BEND_PX
+    dxy = RBFInterpolator(handles, moved, kernel="thin_plate_spline", smoothing=BEND_SMOOTHING)(xy.astype(np.float64))
+    per_cm = BEND_PX / FRAME_CM * cam.scale
+    across = np.stack([dxy[:, 0] / per_cm, -dxy[:, 1] / per_cm, np.zeros(len(dxy))], 1)    # camera frame, cm
+    rot = rotation_matrix(cam.yaw, cam.pitch, cam.roll).astype(np.float64)
+    return (np.asarray(v, np.float64) + across @ rot).astype(np.asarray(v).dtype)
 
 
 class FacePrior:
     """FaceFit plus the face model it was trained with. Without the face model (``face_model=None``) FaceFit still
     frames (``frame``, ``fit``: its placement needs no model); ``render`` and ``mesh`` need the model."""
 
-    def __init__(self, facefit, face_model=None, rounds: int = 2):
+    def __init__(self, facefit, face_model=None, rounds: int = 2, outline=None):
         from sketchface.errors import InputError
 
         self.net = facefit.eval()
+        self.outline = outline.eval() if outline is not None else None    # sketchface.nets.outline.Outline
         self.runner = self.net          # what ``fit`` calls: the module, or its ONNX Runtime stand-in
         self.fm = face_model
         self.rounds = int(rounds)
@@ -142,6 +170,22 @@ class FacePrior:
         box, _, fit = self.frame(src, frame_face(src, kind).crop_box, fill)
         return box, fit
 
+    def follow_outline(self, src: np.ndarray, crop_box, fill, fit: Fit) -> Fit:
+        """``fit`` (answered for ``crop_box`` of ``src``, a drawing) with its jaw moved onto the drawing's outline
+        as the bundle's Outline finds it (``sketchface.nets.outline``); unchanged without the Outline or the face
+        model."""
+        from dataclasses import replace
+
+        from sketchface.framing import crop_to_frame, to_gray
+
+        if self.outline is None or not self.has_model:
+            return fit
+        size = int(self.outline.config.image_size)
+        gray = to_gray(crop_to_frame(src, tuple(int(v) for v in crop_box), size, fill))
+        points, _ = fit.camera().project(self.vertices(replace(fit, outline=None))[self.fm.landmarks68], size)
+        moved = self.outline.moved_jaw(gray, points)
+        return replace(fit, outline=((moved - points[:17]) / size).astype(np.float32))
+
     def landmarks(self, fit: Fit, crop_box) -> np.ndarray:
         """The fitted face's 68 feature points (the face model's ``landmarks68``) in the pixels of the input the
         crop ``crop_box`` was cut from: (68, 2), x right, y down, pixel centres at integers."""
@@ -173,7 +217,7 @@ class FacePrior:
     def vertices(self, fit: Fit) -> np.ndarray:
         """The fitted face's vertices (V, 3, cm; read-only): the last fit's are kept."""
         def make():
-            v = self.fm.vertices(fit.identity, fit.expression)
+            v = bend(self.fm.vertices(fit.identity, fit.expression), fit, self.fm.landmarks68)
             v.flags.writeable = False
             return v
         return self._kept("_vertex_cache", _fit_key(fit), make)

@@ -189,3 +189,29 @@ def test_a_drawing_of_a_few_strokes_gets_a_note(sf, tiny_bundle, tmp_path, capsy
     assert main(["reconstruct", str(src), "--out", str(tmp_path / "out"), "--checkpoints", str(tiny_bundle),
                  "--kind", "lines"]) == 0
     assert "note: Only a few strokes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_the_coarsenet_reads_the_input_and_its_mirror_image(tiny_bundle, backend):
+    """mirror=True (the default): the coarse depth is the mean of the CoarseNet's answer and its mirrored answer
+    for the mirror image; mirror=False reads once, as the paper does."""
+    import torch
+
+    pytest.importorskip("onnxruntime") if backend == "onnx" else None
+    a = drawing(200, 150, (30, 30, 120, 170))
+    once = SketchFace.from_pretrained(tiny_bundle, mirror=False, backend=backend)
+    both = SketchFace.from_pretrained(tiny_bundle, backend=backend)
+    assert both.mirror and not once.mirror
+    r1, r2 = once(a, kind="sketch", refine=False), both(a, kind="sketch", refine=False)
+    assert r1.crop_box == r2.crop_box
+    x = torch.from_numpy(np.ascontiguousarray(r1.image, np.float32))[None, None]
+    net = once.coarse
+    with torch.inference_mode():
+        expect = (net.predict_depth(x, "sketch") + net.predict_depth(x.flip(-1), "sketch").flip(-1)) / 2
+    np.testing.assert_allclose(r1.coarse, net.predict_depth(x, "sketch")[0, 0].numpy(), atol=2e-3)
+    np.testing.assert_allclose(r2.coarse, expect[0, 0].numpy(), atol=2e-3)
+    assert np.abs(r2.coarse - r1.coarse).max() > 1e-3
+    # a drawing that is its own mirror image gets a coarse depth that is too
+    sym = both(np.ascontiguousarray(np.concatenate([a[:, :75], a[:, :75][:, ::-1]], 1)), kind="sketch", refine=False)
+    assert sym.crop_box[0] + sym.crop_box[2] == 150          # framed symmetrically
+    np.testing.assert_allclose(sym.coarse, sym.coarse[:, ::-1], atol=1e-5)

@@ -32,6 +32,7 @@ _LAZY = {
     "sketchface.nets.locator": ("FaceLocator", "LocatorConfig"),
     "sketchface.nets.facefit": ("FaceFit", "FaceFitConfig"),
     "sketchface.nets.facecheck": ("FaceCheck", "FaceCheckConfig"),
+    "sketchface.nets.outline": ("Outline", "OutlineConfig"),
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -54,7 +55,7 @@ def __getattr__(name: str) -> Any:
 
 def load_all() -> dict[str, type]:
     """Import every network module; returns the filled kind -> class registry."""
-    for module in ("coarse", "dnet", "finenet", "cyclegan", "locator", "facefit", "facecheck"):
+    for module in ("coarse", "dnet", "finenet", "cyclegan", "locator", "facefit", "facecheck", "outline"):
         importlib.import_module(f"sketchface.nets.{module}")
     from sketchface.nets.hub import REGISTRY
 
