@@ -8,6 +8,7 @@ test drawings (training framing):
 
     python scripts/experiments/coarse_mirror.py --real ../shared/data/realsketch --data data/syn128 \
         --json runs/coarse_mirror.json
+    OMP_NUM_THREADS=1 python scripts/experiments/coarse_mirror.py --time 30
 """
 from __future__ import annotations
 
@@ -45,6 +46,28 @@ def synthetic(net, test: dict, styles, mirror: bool) -> dict:
     return out
 
 
+def timing(checkpoints: str, n: int) -> None:
+    import torch
+
+    from sketchface.pipeline import SketchFace
+    from sketchface.webapp.strokes import draw_strokes, face_strokes
+
+    torch.set_num_threads(1)
+    img = draw_strokes(face_strokes(), 512, 3)
+    sfs = {m: SketchFace.from_pretrained(checkpoints, coarse="dp_coarse", mirror=m, backend="onnx")
+           for m in (False, True)}
+    times: dict[bool, list] = {False: [], True: []}
+    for sf in sfs.values():
+        sf(img, kind="lines")                 # exports, caches and warms up
+    for _ in range(n):
+        for m, sf in sfs.items():
+            t0 = time.perf_counter()
+            sf(img, kind="lines")
+            times[m].append(1000 * (time.perf_counter() - t0))
+    print(f"DP-CoarseNet + FineNet end to end, p50 of {n}: read once {np.median(times[False]):.1f} ms, with the "
+          f"mirror image {np.median(times[True]):.1f} ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--real", default="../shared/data/realsketch")
@@ -53,7 +76,12 @@ def main() -> None:
     ap.add_argument("--nets", nargs="+", default=list(NETS))
     ap.add_argument("--n-test", type=int, default=400, help="synthetic test drawings per style (0 = all)")
     ap.add_argument("--json", default="runs/coarse_mirror.json")
+    ap.add_argument("--time", type=int, default=0, metavar="N",
+                    help="only time DP-CoarseNet + FineNet end to end, read once and with the mirror image (N calls "
+                         "each, alternating; one thread, ONNX Runtime, a 512 px drawing of the pad's face)")
     a = ap.parse_args()
+    if a.time:
+        return timing(a.checkpoints, a.time)
 
     from sketchface.evaluate import STYLE_KEYS, load_split
     from sketchface.evaluate_real import find_real, load_dev, score_model, summarise, template_scores
