@@ -23,6 +23,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                    help="head: the fitted face model's closed head with the depth's detail (needs FaceFit and the "
                         "face model); heightfield: a vertex per face pixel of the depth map; auto: head if possible")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--read-once", action="store_true",
+                   help="the CoarseNet reads the drawing once, as the paper does (default: with its mirror image too, "
+                        "the two answers averaged)")
     p.add_argument("--crop-box", type=int, nargs=4, default=None, metavar=("X0", "Y0", "X1", "Y1"),
                    help="frame the face by this square (input pixels) instead of finding it")
     p.set_defaults(func=run)
@@ -31,7 +34,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from sketchface.pipeline import SketchFace
 
-    sf = SketchFace.from_pretrained(args.checkpoints, coarse=args.coarse, device=args.device)
+    sf = SketchFace.from_pretrained(args.checkpoints, coarse=args.coarse, device=args.device,
+                                    mirror=not args.read_once)
     many = len(args.image) > 1
     for image in args.image:
         out = Path(args.out) / Path(image).stem if many else Path(args.out)

@@ -161,6 +161,9 @@ def test_reconstruct_cli_writes_every_file(tiny_bundle, tmp_path, capsys):
         assert (out / name).is_file(), name
     assert np.load(out / "face_depth.npy", allow_pickle=False).shape == (32, 32)
     assert len(trimesh.load(out / "face.glb", force="mesh").faces) > 0
+    once = tmp_path / "once"
+    assert main(["reconstruct", str(src), "--out", str(once), "--checkpoints", str(tiny_bundle), "--read-once"]) == 0
+    assert not np.array_equal(np.load(once / "face_depth.npy"), np.load(out / "face_depth.npy"))
     assert main(["reconstruct", str(tmp_path / "nope.png"), "--out", str(out),
                  "--checkpoints", str(tiny_bundle)]) == 2
     assert "not found" in capsys.readouterr().err
