@@ -76,13 +76,18 @@ def depth_in_input(result, which: str = "fine") -> np.ndarray:
     """The result's depth in the input's pixels (H, W) through its crop box; NaN outside its mask and the box.
     The depth is pasted back weighted by the mask and divided by the pasted mask, so that the background's zeros
     do not pull the face's rim down."""
+    d = {"fine": result.fine, "coarse": result.coarse}[which]
+    return pasted_depth(d, result.mask, result.crop_box, result.input_image.shape[:2])
+
+
+def pasted_depth(depth: np.ndarray, mask: np.ndarray, crop_box, shape) -> np.ndarray:
+    """A model-frame depth and mask pasted into the input's pixels (H, W) through ``crop_box``, as
+    ``depth_in_input`` pastes a result's (NaN outside the mask)."""
     from sketchface.framing import paste_back
 
-    shape = result.input_image.shape[:2]
-    valid = np.asarray(result.mask, np.float32)
-    d = {"fine": result.fine, "coarse": result.coarse}[which]
-    v = paste_back(valid, result.crop_box, shape)
-    x = paste_back(valid * d, result.crop_box, shape)
+    valid = np.asarray(mask, np.float32)
+    v = paste_back(valid, crop_box, shape)
+    x = paste_back(valid * np.asarray(depth, np.float32), crop_box, shape)
     return np.where(v > 0.5, x / np.maximum(v, 1e-6), np.nan).astype(np.float32)
 
 

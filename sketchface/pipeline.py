@@ -445,12 +445,8 @@ class SketchFace:
         return self.refine(r, lam) if refine else r
 
     def _coarse_depth(self, nets, x, kind: str):
-        """The CoarseNet's depth (1, 1, S, S) of ``x`` (1, C, S, S); with ``mirror``, the mean of its answer for
-        ``x`` and its mirrored answer for the mirror image, read in one batch."""
-        if not self.mirror:
-            return nets.coarse.predict_depth(x, kind)
-        both = nets.coarse.predict_depth(self.torch.cat([x, x.flip(-1)]), kind)
-        return (both[:1] + both[1:].flip(-1)) / 2
+        """The CoarseNet's depth of ``x`` (1, C, S, S): read once, or with its mirror image (``mirror``)."""
+        return mirrored_depth(nets.coarse, x, kind) if self.mirror else nets.coarse.predict_depth(x, kind)
 
     def refine(self, result: Reconstruction, lambda_line: float | None = None,
                lines: np.ndarray | None = None) -> Reconstruction:
@@ -503,6 +499,16 @@ def _finenet_mask(result: Reconstruction) -> np.ndarray:
     """Where FineNet may move the surface: the result's detail mask (the face model's narrow face), else its mask."""
     m = result.detail_mask if result.detail_mask is not None else result.mask
     return np.asarray(m, np.float32)
+
+
+def mirrored_depth(net, x, kind: str = "sketch"):
+    """A CoarseNet's depth (N, 1, S, S) of ``x`` (N, C, S, S) read together with its mirror image, in one batch of
+    2N: the mean of its answer for ``x`` and its mirrored answer for the mirror image."""
+    import torch
+
+    n = x.shape[0]
+    both = net.predict_depth(torch.cat([x, x.flip(-1)]), kind)
+    return (both[:n] + both[n:].flip(-1)) / 2
 
 
 def _load_prior(facefit, face_model, required: bool, outline=None):

@@ -27,6 +27,7 @@ def synthetic(net, test: dict, styles, mirror: bool) -> dict:
 
     from sketchface.evaluate import RIM, STYLE_KEYS
     from sketchface.metrics import depth_error, erode_mask
+    from sketchface.pipeline import mirrored_depth
 
     inner = erode_mask(test["mask"], RIM)
     out = {}
@@ -36,9 +37,7 @@ def synthetic(net, test: dict, styles, mirror: bool) -> dict:
         with torch.inference_mode():
             for i in range(0, len(x), 16):
                 xb = x[i:i + 16]
-                d = net.predict_depth(xb, "sketch")
-                if mirror:
-                    d = (d + net.predict_depth(xb.flip(-1), "sketch").flip(-1)) / 2
+                d = mirrored_depth(net, xb) if mirror else net.predict_depth(xb, "sketch")
                 preds.append(d[:, 0].numpy())
         pred = np.concatenate(preds)
         out[s] = {"Err": round(depth_error(test["depth"], pred), 1),

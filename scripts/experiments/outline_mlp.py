@@ -64,8 +64,8 @@ def main() -> None:
     from PIL import Image
 
     from sketchface.evaluate import RIM, STYLE_KEYS, load_split
-    from sketchface.evaluate_real import load_dev, pearson, sample
-    from sketchface.framing import flatten_paper, paste_back
+    from sketchface.evaluate_real import load_dev, pasted_depth, pearson, sample
+    from sketchface.framing import flatten_paper
     from sketchface.metrics import depth_error, erode_mask
     from sketchface.nets.outline import OutlineConfig, eye_distance, jaw_normals, profiles
     from sketchface.pipeline import SketchFace
@@ -116,8 +116,7 @@ def main() -> None:
             w, h = Image.open(row["path"]).size
             for f_, acc in ((replace(fit, outline=None), before), (fit, after)):
                 depth, mask = prior.render(f_, sf.size)
-                v = paste_back(mask.astype(np.float32), framing.crop_box, (h, w))
-                d = np.where(v > 0.5, paste_back(mask * depth, framing.crop_box, (h, w)) / np.maximum(v, 1e-6), np.nan)
+                d = pasted_depth(depth, mask, framing.crop_box, (h, w))
                 acc.append(pearson(sample(d, row["points"]), -row["points"][:, 2]))
         print(f"{group}: face model only {np.nanmean(before):.4f}, with the MLP outline {np.nanmean(after):.4f}")
     test = load_split(a.data, "test", ("depth", "mask", STYLE_KEYS["pencil"]), 400)

@@ -31,8 +31,7 @@ def main() -> None:
 
     from PIL import Image
 
-    from sketchface.evaluate_real import load_dev, pearson, sample
-    from sketchface.framing import paste_back
+    from sketchface.evaluate_real import load_dev, pasted_depth, pearson, sample
     from sketchface.nets.outline import eye_distance, jaw_normals
     from sketchface.pipeline import SketchFace
     from sketchface.train.outline import FACEMESH_JAW
@@ -63,8 +62,7 @@ def main() -> None:
                              replace(fit, outline=((jaw - before[:17]) / (box[2] - box[0])).astype(np.float32))))
             for name, f in runs:
                 depth, mask = prior.render(f, sf.size)
-                v = paste_back(mask.astype(np.float32), box, (h, w))
-                d = np.where(v > 0.5, paste_back(mask * depth, box, (h, w)) / np.maximum(v, 1e-6), np.nan)
+                d = pasted_depth(depth, mask, box, (h, w))
                 rs[name].append(pearson(sample(d, pts), -pts[:, 2]))
                 if name in dist:
                     jaw = prior.landmarks(f, box)

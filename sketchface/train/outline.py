@@ -10,8 +10,10 @@ face's width, as the dev landmarks are chosen, else the sketch's). A ridge regre
 profiles to the targets; ``--folds`` K-fold cross-validation on the train pairs reports how far the jaw points are
 from the outline before and after, and against a fixed offset per point (the median of the train targets).
 
-    python -m sketchface train-outline --real ../shared/data/realsketch/train --points data/facemesh_train.json \\
+    python -m sketchface train-outline --real REALSKETCH/train --points data/facemesh_train.json \\
         --out runs/outline [--convention data/facemesh_convention.json]
+
+(REALSKETCH: the real-sketch folder, as ``evaluate-real --real`` takes it.)
 
 Measured and not shipped (docs/TRAINING.md, "The drawn outline"): most of what the targets teach is where FaceMesh
 puts a face's contour beside the face model's jaw points (``--convention`` takes that off), and what is left moves
