@@ -66,6 +66,25 @@ def reframe(crop_box, fit: Fit) -> tuple[int, int, int, int]:
     return bx, by, bx + side, by + side
 
 
+def turned(fit: Fit, points: np.ndarray, d_pitch: float = 0.0, d_yaw: float = 0.0, size: int = 128) -> Fit:
+    """``fit`` with its head turned by ``d_pitch`` and ``d_yaw`` degrees and its scale and 2-D shift refitted (least
+    squares) so that ``points`` (model vertices, (P, 3) cm: the fitted face's 68 feature points) stay where they
+    were in the picture: the depth changes, the placement does not. (The head turns about the frame's centre at
+    depth 0, far behind the face; turning ``fit.angles`` alone would also slide the face across the picture.)"""
+    from dataclasses import replace
+
+    before, _ = fit.camera().project(points, size)
+    out = replace(fit, angles=(np.asarray(fit.angles, np.float64) + [d_yaw, d_pitch, 0.0]).astype(np.float32))
+    cam = out.camera()
+    after, _ = cam.project(points, size)
+    centre = size / 2 - 0.5
+    rel = after - np.asarray(cam.offset) * size - centre        # scale × rotated points, in pixels
+    a = np.zeros((2 * len(rel), 3))
+    a[0::2, 0], a[1::2, 0], a[0::2, 1], a[1::2, 2] = rel[:, 0], rel[:, 1], 1.0, 1.0
+    gain, ox, oy = np.linalg.lstsq(a, (before - centre).reshape(-1), rcond=None)[0]
+    return replace(out, scale=float(fit.scale * gain), shift=(np.array([ox, oy]) / size * 2).astype(np.float32))
+
+
 DETAIL_LIMIT_CM = 0.3  # the head mesh takes the detail (fine - prior) softly limited to this depth (tanh)
 DETAIL_SMOOTHING = 2    # passes of neighbour averaging of the detail on the head mesh (FacePrior._smooth)
 DETAIL_FADE_PX = 3.0   # at 128 px: FineNet's detail fades out over this many pixels inside the narrow face's rim

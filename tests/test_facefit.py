@@ -586,6 +586,50 @@ def test_real_fits_take_the_photos_face_and_the_sketchs_placement(tiny_model, ti
     assert res["real_share"] == 0.25 and all(np.isfinite(r["loss"]) for r in res["log"])
 
 
+def test_real_fits_pose_from_facemesh_turn_the_sketchs_own_pitch(tiny_model, tiny_model_path, tiny_bundle,
+                                                                  tmp_path):
+    """prepare-real-fits --pose-from: the target is the sketch's own fit, its pitch turned (placement kept) to
+    where the reference points' depth puts it; here the points are the same face turned by +6°."""
+    from PIL import Image
+
+    from sketchface.data.realfits import best_pitch, load_real_fits, prepare_real_fits
+    from sketchface.framing import load_image
+    from sketchface.pipeline import SketchFace
+    from sketchface.prior import turned
+
+    real, bundle = _tiny_real_pairs(tmp_path, tiny_model, tiny_bundle)
+    prior = SketchFace.from_pretrained(bundle, coarse="face_model", face_model=str(tiny_model_path)).prior
+    points, fits = {}, {}
+    for g in ("cufs", "fs2k"):
+        path = real / g / "sketches" / "a_01.png"
+        box, fit = prior.find(load_image(str(path)), "sketch")
+        target = turned(fit, prior.vertices(fit)[tiny_model.landmarks68], d_pitch=6.0, size=prior.size)
+        depth, mask = prior.render(target, prior.size)
+        yy, xx = np.nonzero(mask > 0.5)
+        pick = np.random.default_rng(0).choice(len(yy), 468, replace=len(yy) < 468)
+        per_px = (box[2] - box[0]) / prior.size
+        pts = np.stack([(xx[pick] + 0.5) * per_px + box[0] - 0.5, (yy[pick] + 0.5) * per_px + box[1] - 0.5,
+                        -depth[yy[pick], xx[pick]]], 1)
+        w, h = Image.open(path).size
+        turn, rs = best_pitch(prior, fit, box, pts, (h, w))
+        assert abs(turn - 6.0) < 1.5 and np.argmax(rs) in range(16, 21)
+        points[f"{g}/sketches/a_01.png"] = {"photo": pts.tolist(), "sketch": pts.tolist(), "size": [w, h]}
+        fits[g] = fit
+    (tmp_path / "points.json").write_text(json.dumps(points))
+    meta = prepare_real_fits(real, tmp_path / "fits", bundle, face_model=str(tiny_model_path), progress=False,
+                             pose_from=tmp_path / "points.json")
+    assert meta["pairs"] == 2 and set(meta["pitch_turn"]) == {"cufs", "fs2k"} and "pitch" in meta["target"]
+    stored = load_real_fits(tmp_path / "fits")
+    for i, g in enumerate(stored["group"]):
+        assert abs(stored["camera"][i, 1] - (fits[str(g)].angles[1] + 6.0)) < 1.5     # the pitch turned
+        np.testing.assert_allclose(stored["identity"][i], fits[str(g)].identity)      # the sketch's own shape
+    # a pair without points is skipped and says why
+    (tmp_path / "some.json").write_text(json.dumps({"cufs/sketches/a_01.png": points["cufs/sketches/a_01.png"]}))
+    meta = prepare_real_fits(real, tmp_path / "fits2", bundle, face_model=str(tiny_model_path), progress=False,
+                             pose_from=tmp_path / "some.json")
+    assert meta["pairs"] == 1 and any("no FaceMesh points" in s for s in meta["skipped"])
+
+
 def test_real_depths_frame_as_the_pipeline_and_join_coarse_batches(tiny_model, tiny_model_path, tiny_bundle,
                                                                     tmp_path, monkeypatch):
     """prepare-real-depths: each real train sketch framed as the pipeline frames it, with the depth of the face

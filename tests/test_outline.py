@@ -157,3 +157,35 @@ def test_train_outline_on_real_pairs_with_facemesh_points(tiny_model, tiny_model
     assert {"as_fitted", "fixed_offset", "outline"} <= set(report["cross_validation"]["all"])
     net = load_network(tmp_path / "outline")
     assert isinstance(net, Outline) and (tmp_path / "outline" / "training.json").is_file()
+
+
+def test_turned_changes_the_pitch_and_keeps_the_face_in_place(tiny_model, tmp_path):
+    from test_facefit import _tiny_facefit
+
+    from sketchface.nets import load_network
+    from sketchface.nets.facefit import CANONICAL_SCALE
+    from sketchface.prior import FacePrior, Fit, turned
+
+    prior = FacePrior(load_network(_tiny_facefit(tmp_path / "ff", len(tiny_model.neutral))), tiny_model)
+    fit = Fit(np.zeros(tiny_model.n_identity, np.float32), np.zeros(tiny_model.n_expression, np.float32),
+              np.array([10.0, 3.0, -2.0], np.float32), CANONICAL_SCALE * 0.95, np.array([0.04, -0.03], np.float32))
+    points = prior.vertices(fit)[tiny_model.landmarks68]
+    box = (10, 20, 210, 220)
+    naive = replace(fit, angles=fit.angles + np.array([0.0, -5.0, 0.0], np.float32))
+    turned_fit = turned(fit, points, d_pitch=-5.0, size=prior.size)
+    np.testing.assert_allclose(turned_fit.angles, [10.0, -2.0, -2.0], atol=1e-5)
+    before = prior.landmarks(fit, box)
+    kept = np.abs(prior.landmarks(turned_fit, box) - before).mean()
+    slid = np.abs(prior.landmarks(naive, box) - before).mean()
+    assert kept < 0.5 and slid > 3 * kept            # the naive turn slides the face; the turned one stays
+    d0, m0 = prior.render(fit, 64)
+    d1, m1 = prior.render(turned_fit, 64)
+    both = (m0 > 0.5) & (m1 > 0.5)
+    rows = np.nonzero(both.any(1))[0]
+    top, bottom = rows[: len(rows) // 3], rows[-len(rows) // 3:]
+    change = d1 - d0
+    # pitched by −5° (positive pitch brings the forehead forward): the forehead goes back, the chin comes forward
+    top_change = np.nanmean(np.where(both[top], change[top], np.nan))
+    bottom_change = np.nanmean(np.where(both[bottom], change[bottom], np.nan))
+    assert bottom_change - top_change > 1e-3
+    assert turned(fit, points, size=prior.size).scale == pytest.approx(fit.scale, rel=1e-5)

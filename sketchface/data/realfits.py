@@ -8,6 +8,14 @@ and the sketch's own placement (scale and 2-D position in the sketch's crop, whi
 photo and sketch; FS2K pairs are aligned only roughly). ``train-facefit --real-fits DIR`` then shows FaceFit these
 sketches beside the synthetic world.
 
+``--pose-from FACEMESH.json`` makes another target: the sketch's own fit (coefficients, placement) with the head's
+pitch turned, its placement kept (``sketchface.prior.turned``), to where the fitted face's depth agrees best (Pearson
+r at the points) with MediaPipe FaceMesh's 3-D points of the pair (``scripts/experiments/facemesh_points.py``; the
+photo's points where they agree with the sketch's, else the sketch's). On real artist sketches FaceFit read every
+face about 4° pitched down, whether the face was frontal (CUFS) or raised (FS2K) (docs/TRAINING.md, "The head's pitch
+on real sketches"); FaceMesh on the world's rendered photos shows no such tilt against their true depth, so these
+targets teach the pitch of real faces rather than FaceMesh's habits.
+
     OUT/fits.npz   sketch (N, 2S, 2S) uint8: the sketch around its crop box, twice as wide (paper made white), so
                    that random crops around the box see the real surroundings; identity (N, I), expression (N, E),
                    camera (N, 6: yaw, pitch, roll, scale, offset x, y, the training framing of the crop box);
@@ -23,6 +31,27 @@ import numpy as np
 
 
 CONTEXT = 2.0   # the stored image spans this many times the crop box's side
+PITCH_STEPS = np.arange(-12.0, 12.5, 1.0)   # --pose-from: the pitch changes (degrees) tried on each sketch's fit
+
+
+def best_pitch(prior, fit, crop_box, points: np.ndarray, shape, steps=PITCH_STEPS) -> tuple[float, np.ndarray]:
+    """The pitch change (degrees, placement kept) under which the fitted face's depth, pasted into the input's
+    pixels (``shape``), correlates best with the depth (−z) of FaceMesh ``points`` (468, 3): the best step refined by
+    a parabola through its neighbours. Also returns r at every step."""
+    from sketchface.evaluate_real import pasted_depth, pearson, sample
+    from sketchface.prior import turned
+
+    feature_points = prior.vertices(fit)[prior.fm.landmarks68]
+    rs = []
+    for step in steps:
+        depth, mask = prior.render(turned(fit, feature_points, d_pitch=float(step), size=prior.size), prior.size)
+        rs.append(pearson(sample(pasted_depth(depth, mask, crop_box, shape), points), -points[:, 2]))
+    rs = np.nan_to_num(np.array(rs), nan=-1.0)
+    j = int(np.clip(np.argmax(rs), 1, len(steps) - 2))
+    y0, y1, y2 = rs[j - 1:j + 2]
+    curve = y0 - 2 * y1 + y2
+    best = float(steps[j]) + (0.5 * (y0 - y2) / curve * float(steps[1] - steps[0]) if curve < 0 else 0.0)
+    return float(np.clip(best, steps[0], steps[-1])), rs
 
 
 def camera_of(fit) -> np.ndarray:
@@ -40,8 +69,11 @@ def teacher_target(sketch_fit, photo_fit):
 
 
 def prepare_real_fits(real: str | Path, out: str | Path, checkpoints: str | Path | None = None,
-                      face_model=None, progress: bool = True) -> dict:
-    """Fit every pair under ``real`` (``<group>/sketches``, ``<group>/photos``) and write ``out/fits.npz``."""
+                      face_model=None, progress: bool = True, pose_from: str | Path | None = None) -> dict:
+    """Fit every pair under ``real`` (``<group>/sketches``, ``<group>/photos``) and write ``out/fits.npz``. With
+    ``pose_from`` (FaceMesh points of the pairs, by the sketch's path under ``real``) the target is the sketch's own
+    fit, its pitch turned to where FaceMesh's depth puts it (``best_pitch``), not the photo's fit."""
+    import json
     from PIL import Image
     from tqdm import tqdm
 
@@ -50,20 +82,32 @@ def prepare_real_fits(real: str | Path, out: str | Path, checkpoints: str | Path
     from sketchface.framing import crop_to_frame, load_image, model_source
     from sketchface.pipeline import SketchFace
 
+    from sketchface.prior import turned
+    from sketchface.train.outline import reference_points
+
     sf = SketchFace.from_pretrained(checkpoints, coarse="face_model", face_model=face_model)
     prior = sf.prior
+    refs = json.loads(Path(pose_from).read_text()) if pose_from else None
+    turns = []
     size = 2 * prior.size
     rows: dict[str, list] = {k: [] for k in ("sketch", "identity", "expression", "camera", "group", "name")}
     skipped = []
     for group, sketch_path, photo_path in tqdm(list_pairs(real), desc="prepare-real-fits", unit="pair",
                                                disable=not progress):
+        ref = None
+        if refs is not None:
+            ref = reference_points(refs.get(sketch_path.relative_to(real).as_posix(), {}))
+            if ref is None:
+                skipped.append(f"{sketch_path.name}: no FaceMesh points")
+                continue
         try:
             sketch = load_image(str(sketch_path))
             h, w = sketch.shape[:2]
-            photo = np.asarray(Image.open(photo_path).convert("RGB").resize((w, h), Image.BILINEAR),
-                               np.float32) / 255.0
             box, fit_s = prior.find(sketch, "sketch")
-            _, fit_p = prior.find(photo, "photo")
+            if ref is None:
+                photo = np.asarray(Image.open(photo_path).convert("RGB").resize((w, h), Image.BILINEAR),
+                                   np.float32) / 255.0
+                _, fit_p = prior.find(photo, "photo")
         except InputError as exc:
             skipped.append(f"{sketch_path.name}: {exc}")
             continue
@@ -72,16 +116,29 @@ def prepare_real_fits(real: str | Path, out: str | Path, checkpoints: str | Path
         wide = tuple(int(round(v)) for v in (cx - half, cy - half, cx + half, cy + half))
         src, fill, _ = model_source(sketch, "sketch")
         img = crop_to_frame(src, wide, size, fill)
-        target = teacher_target(fit_s, fit_p)
+        if ref is None:
+            target = teacher_target(fit_s, fit_p)
+        else:
+            turn, _ = best_pitch(prior, fit_s, box, ref, (h, w))
+            target = turned(fit_s, prior.vertices(fit_s)[prior.fm.landmarks68], d_pitch=turn, size=prior.size)
+            turns.append(turn)
         rows["sketch"].append(_u8(img.mean(-1) if img.ndim == 3 else img))
         rows["identity"].append(target.identity)
         rows["expression"].append(target.expression)
         rows["camera"].append(camera_of(target))
         rows["group"].append(group)
         rows["name"].append(sketch_path.name)
+    by = f"FaceFit of {Path(checkpoints or 'checkpoints')}"
+    if refs is None:
+        return write_prepared(out, "fits.npz", real, rows, skipped, context=CONTEXT, size=size,
+                              target=f"the photo's pose, identity and expression; the sketch's placement ({by})")
+    groups = np.array(rows["group"])
     return write_prepared(out, "fits.npz", real, rows, skipped, context=CONTEXT, size=size,
-                          target="the photo's pose, identity and expression; the sketch's placement (FaceFit of "
-                                 f"{Path(checkpoints or 'checkpoints')})")
+                          target=f"the sketch's own fit ({by}), its pitch turned, placement kept, to where the "
+                                 f"depth agrees best with FaceMesh's points in {Path(pose_from).name}",
+                          pitch_turn={g: {"mean": round(float(np.mean(np.array(turns)[groups == g])), 3),
+                                          "sd": round(float(np.std(np.array(turns)[groups == g])), 3)}
+                                      for g in sorted(set(rows["group"]))})
 
 
 def load_real_fits(folder: str | Path) -> dict[str, np.ndarray]:
@@ -97,11 +154,15 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="folder to write (e.g. data/realfits)")
     p.add_argument("--checkpoints", default=None, help="bundle whose FaceFit fits both (default: the shipped one)")
     p.add_argument("--face-model", default=None)
+    p.add_argument("--pose-from", default=None, metavar="FACEMESH_JSON",
+                   help="FaceMesh points of the train pairs (scripts/experiments/facemesh_points.py): the target is "
+                        "the sketch's own fit with its pitch turned to where their depth puts it")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run)
 
 
 def _run(a: argparse.Namespace) -> int:
-    meta = prepare_real_fits(a.real, a.out, a.checkpoints, a.face_model, progress=not a.no_progress)
+    meta = prepare_real_fits(a.real, a.out, a.checkpoints, a.face_model, progress=not a.no_progress,
+                             pose_from=a.pose_from)
     print(f"wrote {a.out}: {meta['pairs']} pairs {meta['per_group']}, {len(meta['skipped'])} skipped")
     return 0
