@@ -167,6 +167,8 @@ def evaluate_real(checkpoints, real, models=MODELS, limit: int = 0, face_model=N
     whose DP-CoarseNet + FineNet, framed without FaceFit, is scored first and shown as "before" in the picture
     (default: the first row)."""
 
+    import torch
+
     from sketchface.facemodel import load_face_model
     from sketchface.pipeline import SketchFace
 
@@ -174,7 +176,8 @@ def evaluate_real(checkpoints, real, models=MODELS, limit: int = 0, face_model=N
     rows = load_dev(root, limit=limit)
     template = template_scores(load_face_model(face_model), rows)
     chosen = {r["rel"] for g, k in PICTURE for r in [x for x in rows if x["group"] == g][:k]}
-    report = {"n": len(rows), "template": {}, "models": {}, "seconds": {}, "before": bool(before)}
+    report = {"n": len(rows), "template": {}, "models": {}, "seconds": {}, "before": bool(before),
+              "threads": torch.get_num_threads()}
     for g in GROUPS:
         t = [template[r["rel"]] for r in rows if r["group"] == g]
         if t:
@@ -316,7 +319,8 @@ def real_section(report: dict, date: str | None = None) -> str:
             "finds the face by itself. \"> template\" is the share of sketches on which the model's r is higher. "
             "OLD_BUNDLE: the checkpoints of an earlier commit (here those shipped before FaceFit, with the face "
             "locator); the rows after it use this bundle.\n\n"
-            f"{markdown(report)}\n\nSeconds per pipeline run (all sketches, 2 threads; rows that score the "
+            f"{markdown(report)}\n\nSeconds per pipeline run (all sketches, {report.get('threads', 2)} torch "
+            "thread(s) on a busy 2-core machine; rows that score the "
             f"coarse and the fine depth of one run share it): {secs}.\n"
             f"\nThe picture: the first sketches of each group (4 CUFS, 3 FS2K, 1 line drawing; not chosen), the mesh "
             f"the app serves, shaded, from the front and from 45°: *before* is the first row of the table, *now* "

@@ -77,8 +77,9 @@ nb.show_png(nb.last_samples(run.path), title="input | true (green) and fitted (r
 # %% [markdown]
 # ## The trained FaceFit on test drawings
 #
-# The shipped network (10,000 steps on the wide-pose world, then 3,000 with artist-style sketches) when the
-# checkpoints are here, else the run above: its 68 points on test drawings of identities it never saw, and the
+# The shipped network (10,000 steps on the wide-pose world, then fine-tunings with artist-style sketches, drawings
+# of the features alone and the head's pitch of real train faces; docs/TRAINING.md) when the checkpoints are here,
+# else the run above: its 68 points on test drawings of identities it never saw, and the
 # landmark error in pixels on random crops (what a framing that misses looks like).
 
 # %%

@@ -127,6 +127,8 @@ class FaceFitTraining(Config):
     pen: float = _f(0.5, "share of training drawings with thickened or lighter strokes")
     real_fits: str = _f("", "prepare-real-fits folder: real train sketches with the face their photos show")
     real_share: float = _f(0.25, "with real_fits: share of each batch that is real sketches")
+    real_lines: float = _f(0.0, "with real_fits: chance that a real sketch is shown as its XDoG lines, a line drawing "
+                                "of a real face")
     sparse: float = _f(0.0, "share of the line drawings that keep only the eyes and some of the brows, nose, "
                             "mouth and cheeks (synth.dress.features_only), framed as their small ink box frames "
                             "them")
@@ -135,9 +137,9 @@ class FaceFitTraining(Config):
     def validate(self) -> None:
         super().validate()
         if not (0.0 <= self.dress <= 1.0 and 0.0 <= self.pen <= 1.0 and 0.0 <= self.real_share < 1.0
-                and 0.0 <= self.sparse <= 1.0):
-            raise UserError(f"dress, pen and sparse must be in [0, 1] and real_share in [0, 1) (got {self.dress}, "
-                            f"{self.pen}, {self.sparse}, {self.real_share})")
+                and 0.0 <= self.sparse <= 1.0 and 0.0 <= self.real_lines <= 1.0):
+            raise UserError(f"dress, pen, sparse and real_lines must be in [0, 1] and real_share in [0, 1) (got "
+                            f"{self.dress}, {self.pen}, {self.sparse}, {self.real_lines}, {self.real_share})")
 
 
 @dataclass
