@@ -595,6 +595,7 @@ def test_real_fits_pose_from_facemesh_turn_the_sketchs_own_pitch(tiny_model, tin
     from PIL import Image
 
     from sketchface.data.realfits import best_pitch, load_real_fits, prepare_real_fits
+    from sketchface.errors import UserError
     from sketchface.framing import load_image
     from sketchface.pipeline import SketchFace
     from sketchface.prior import turned
@@ -630,6 +631,9 @@ def test_real_fits_pose_from_facemesh_turn_the_sketchs_own_pitch(tiny_model, tin
     meta = prepare_real_fits(real, tmp_path / "fits2", bundle, face_model=str(tiny_model_path), progress=False,
                              pose_from=tmp_path / "some.json")
     assert meta["pairs"] == 1 and any("no FaceMesh points" in s for s in meta["skipped"])
+    with pytest.raises(UserError, match="facemesh_points.py"):
+        prepare_real_fits(real, tmp_path / "fits3", bundle, face_model=str(tiny_model_path), progress=False,
+                          pose_from=tmp_path / "missing.json")
 
 
 def test_real_sketches_can_be_shown_as_their_xdog_lines():

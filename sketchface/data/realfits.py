@@ -78,13 +78,15 @@ def prepare_real_fits(real: str | Path, out: str | Path, checkpoints: str | Path
     from tqdm import tqdm
 
     from sketchface.data.realpairs import _u8, list_pairs, write_prepared
-    from sketchface.errors import InputError
+    from sketchface.errors import InputError, UserError
     from sketchface.framing import crop_to_frame, load_image, model_source
     from sketchface.pipeline import SketchFace
-
     from sketchface.prior import turned
     from sketchface.train.outline import reference_points
 
+    if pose_from and not Path(pose_from).is_file():
+        raise UserError(f"{pose_from} does not exist: scripts/experiments/facemesh_points.py writes the FaceMesh "
+                        "points of the train pairs")
     sf = SketchFace.from_pretrained(checkpoints, coarse="face_model", face_model=face_model)
     prior = sf.prior
     refs = json.loads(Path(pose_from).read_text()) if pose_from else None
