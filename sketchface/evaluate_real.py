@@ -320,7 +320,7 @@ def real_section(report: dict, date: str | None = None) -> str:
             "OLD_BUNDLE: the checkpoints of an earlier commit (here those shipped before FaceFit, with the face "
             "locator); the rows after it use this bundle.\n\n"
             f"{markdown(report)}\n\nSeconds per pipeline run (all sketches, {report.get('threads', 2)} torch "
-            "thread(s) on a busy 2-core machine; rows that score the "
+            "thread(s); rows that score the "
             f"coarse and the fine depth of one run share it): {secs}.\n"
             f"\nThe picture: the first sketches of each group (4 CUFS, 3 FS2K, 1 line drawing; not chosen), the mesh "
             f"the app serves, shaded, from the front and from 45°: *before* is the first row of the table, *now* "

@@ -188,6 +188,11 @@ def int8_suits_cpu() -> bool:
     """Whether this CPU multiplies int8 exactly and fast: x86 with VNNI (AVX512-VNNI or AVX-VNNI), where the int8 l′
     was measured. Without VNNI, ONNX Runtime's u8s8 kernels can saturate (its quantisation docs advise 7-bit
     weights there), so the fp32 graph runs instead."""
+    return _has_vnni()
+
+
+def _has_vnni() -> bool:
+    """x86 with AVX512-VNNI or AVX-VNNI (what ``int8_suits_cpu`` asks; ``quantize_int8`` reads it too)."""
     import platform
 
     if platform.machine().lower() not in ("x86_64", "amd64"):
@@ -202,8 +207,9 @@ def int8_suits_cpu() -> bool:
 def quantize_int8(src: Path, dst: Path, feeds: Sequence[dict[str, np.ndarray]]) -> Path:
     """A static int8 copy of the graph ``src`` at ``dst``: QDQ format, int8 weights per output channel, uint8
     activations whose ranges (min-max) are read from running ``feeds`` (input name -> array) through the graph.
-    Only the convolutions are quantised, so additions, normalisations and the outputs stay float. Written
-    atomically."""
+    Only the convolutions are quantised, so additions, normalisations and the outputs stay float. Without VNNI the
+    weights keep 7 bits (``reduce_range``, as ONNX Runtime advises there: its u8s8 kernels would saturate), so that a
+    graph quantised on such a CPU still draws like the fp32 one. Written atomically."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     if not feeds:
@@ -229,7 +235,7 @@ def quantize_int8(src: Path, dst: Path, feeds: Sequence[dict[str, np.ndarray]]) 
             warnings.simplefilter("ignore")
             quantize_static(str(src), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                            op_types_to_quantize=["Conv"])
+                            op_types_to_quantize=["Conv"], reduce_range=not _has_vnni())
         os.replace(tmp, dst)
     finally:
         root.removeFilter(advice)

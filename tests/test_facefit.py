@@ -265,7 +265,6 @@ def test_int8_lines_change_only_the_lines_of_the_fine_face(tiny_model, tiny_bund
     from sketchface import onnx_backend
     from sketchface.pipeline import SketchFace
 
-    exact = onnx_backend.int8_suits_cpu()      # VNNI: int8 as the pipeline uses it; else its kernels may saturate
     monkeypatch.setattr(onnx_backend, "int8_suits_cpu", lambda: True)      # the int8 path, whatever this CPU
     monkeypatch.setenv("SKETCHFACE_ONNX_CACHE", str(tmp_path / "onnx"))
     bundle = tmp_path / "bundle"
@@ -287,8 +286,7 @@ def test_int8_lines_change_only_the_lines_of_the_fine_face(tiny_model, tiny_bund
     for name in ("coarse", "fine", "displacement", "mask"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     np.testing.assert_array_equal(a.mesh().vertices, b.mesh().vertices)
-    if exact:                                  # where the pipeline would run it, l' stays close to the fp32 one
-        assert np.abs(a.lines_pred - b.lines_pred).mean() < 0.05
+    assert np.abs(a.lines_pred - b.lines_pred).mean() < 0.05
     assert quick.refine(b, 0.2).lines_pred.shape == b.lines_pred.shape
 
 

@@ -25,13 +25,8 @@ def hidden(net, framed: np.ndarray) -> np.ndarray:
     x = np.asarray(framed, np.float32)
     x = np.repeat(x[..., None], 3, -1) if x.ndim == 2 else x[..., :3]
     t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
-    t = torch.cat([t, t.flip(-1)])
-    n, _, h, w = t.shape
-    ys = torch.linspace(-1, 1, h)[:, None].expand(h, w)
-    xs = torch.linspace(-1, 1, w)[None, :].expand(h, w)
-    z = torch.cat([1.0 - t, xs.expand(n, 1, h, w), ys.expand(n, 1, h, w)], 1)
     with torch.inference_mode():
-        return net.head[1](net.head[0](net.features(z).flatten(1))).mean(0).numpy()
+        return net.hidden(torch.cat([t, t.flip(-1)])).mean(0).numpy()
 
 
 def collect(sf, items) -> dict:

@@ -86,11 +86,15 @@ class FaceFit(HubModel):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """image (N, 3, S, S) in [0, 1] -> raw outputs (N, n_identity + n_expression + 6); see ``decode``."""
+        return self.head[-1](self.hidden(image))
+
+    def hidden(self, image: torch.Tensor) -> torch.Tensor:
+        """image (N, 3, S, S) in [0, 1] -> the hidden features (N, hidden) that the last linear map reads."""
         n, _, h, w = image.shape
         ys = torch.linspace(-1, 1, h, dtype=image.dtype, device=image.device)[:, None].expand(h, w)
         xs = torch.linspace(-1, 1, w, dtype=image.dtype, device=image.device)[None, :].expand(h, w)
         x = torch.cat([1.0 - image, xs.expand(n, 1, h, w), ys.expand(n, 1, h, w)], 1)
-        return self.head(self.features(x).flatten(1))
+        return self.head[:-1](self.features(x).flatten(1))
 
     def decode(self, raw: torch.Tensor) -> dict[str, torch.Tensor]:
         """Raw outputs -> identity (N, n_identity), expression (N, n_expression) in [0, 1], angles (N, 3: yaw,
