@@ -756,3 +756,30 @@ def test_facefit_trains_as_a_stage_and_resumes_exactly(tiny_fit_data, tiny_model
     run = tmp_path / "a-run"
     assert (run / "samples" / "step_000004.png").is_file() and (run / "config.yaml").read_text().count("facefit:")
     assert [r["step"] for r in csv.DictReader(open(run / "metrics.csv"))] == ["1", "2", "3", "4"]
+
+
+def test_real_fits_split_holds_out_pairs_of_every_group(tmp_path):
+    import sys
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts" / "experiments"))
+    import real_fits_split
+
+    groups = np.array(["cufs"] * 5 + ["fs2k"] * 4)
+    names = np.array([f"{i}.png" for i in range(9)])
+    src = tmp_path / "fits"
+    src.mkdir()
+    np.savez(src / "fits.npz", group=groups, name=names, camera=np.arange(9 * 6, dtype=np.float32).reshape(9, 6))
+    (src / "meta.json").write_text("{}")
+    points = {f"{g}/sketches/{n}": {"photo": [[float(i), 0.0, 0.0]]} for i, (g, n) in enumerate(zip(groups, names))}
+    del points["fs2k/sketches/8.png"]                   # FaceMesh found no face there
+    (tmp_path / "points.json").write_text(json.dumps(points))
+    out = tmp_path / "half"
+    assert real_fits_split.main(["--fits", str(src), "--points", str(tmp_path / "points.json"), "--out", str(out),
+                                 "--every", "2"]) == 0
+    kept = np.load(out / "fits.npz")
+    assert list(kept["name"]) == ["0.png", "2.png", "4.png", "5.png", "7.png"]      # every second of each group
+    np.testing.assert_array_equal(kept["camera"], np.load(src / "fits.npz")["camera"][[0, 2, 4, 5, 7]])
+    seen = json.loads((out / "points_seen.json").read_text())
+    held = json.loads((out / "points_held.json").read_text())
+    assert sorted(held) == ["cufs/sketches/1.png", "cufs/sketches/3.png", "fs2k/sketches/6.png"]
+    assert len(seen) == 5 and not set(seen) & set(held)
+    assert "held_out" in json.loads((out / "meta.json").read_text())

@@ -8,6 +8,9 @@ turn, and for each sketch's own best turn (a bound that reads the answer: a meas
 the dev landmarks). Also FaceFit's mean pitch per group.
 
     python scripts/experiments/pitch_oracle.py --real ../shared/data/realsketch --json runs/pitch_oracle.json
+
+With ``--train-points data/facemesh_train.json`` (``facemesh_points.py``) the same on the real *train* sketches,
+measured by FaceMesh's points of their pairs: the turn a FaceFit fine-tuned on those targets has left to learn there.
 """
 from __future__ import annotations
 
@@ -24,19 +27,20 @@ def main() -> None:
     ap.add_argument("--checkpoints", default="checkpoints")
     ap.add_argument("--limit", type=int, default=0, help="first N sketches of each group (0 = all)")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--train-points", default=None, help="FaceMesh points of the train pairs: measure on train")
     a = ap.parse_args()
 
     from PIL import Image
 
     from sketchface.data.realfits import PITCH_STEPS, best_pitch
-    from sketchface.evaluate_real import GROUPS, load_dev
+    from sketchface.evaluate_real import GROUPS
     from sketchface.pipeline import SketchFace
 
     sf = SketchFace.from_pretrained(a.checkpoints, coarse="face_model", outline=False, facecheck=False)
     summary = {}
     for group in GROUPS:
         curves, pitches, best = [], [], []
-        for row in load_dev(Path(a.real), groups=(group,), limit=a.limit):
+        for row in rows_of(Path(a.real), group, a.limit, a.train_points):
             kind = "lines" if group == "lines" else "sketch"
             _, _, framing, _, fit = sf.prepare(str(row["path"]), kind=kind, with_fit=True)
             w, h = Image.open(row["path"]).size
@@ -56,6 +60,22 @@ def main() -> None:
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(summary, indent=1) + "\n")
+
+
+def rows_of(real: Path, group: str, limit: int, train_points: str | None) -> list[dict]:
+    """The dev rows of ``group`` (their landmarks), or with ``train_points`` the train sketches of ``group`` and
+    FaceMesh's points of their pairs (``reference_points``)."""
+    from sketchface.evaluate_real import load_dev
+    from sketchface.train.outline import reference_points
+
+    if not train_points:
+        return load_dev(real, groups=(group,), limit=limit)
+    rows = []
+    for rel, entry in sorted(json.loads(Path(train_points).read_text()).items()):
+        points = reference_points(entry)
+        if rel.split("/")[0] == group and points is not None and not (limit and len(rows) >= limit):
+            rows.append({"rel": rel, "group": group, "path": real / "train" / rel, "points": points})
+    return rows
 
 
 if __name__ == "__main__":
