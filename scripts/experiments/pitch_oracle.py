@@ -37,10 +37,11 @@ def main() -> None:
     from sketchface.pipeline import SketchFace
 
     sf = SketchFace.from_pretrained(a.checkpoints, coarse="face_model", outline=False, facecheck=False)
+    train = json.loads(Path(a.train_points).read_text()) if a.train_points else None
     summary = {}
     for group in GROUPS:
         curves, pitches, best = [], [], []
-        for row in rows_of(Path(a.real), group, a.limit, a.train_points):
+        for row in rows_of(Path(a.real), group, a.limit, train):
             kind = "lines" if group == "lines" else "sketch"
             _, _, framing, _, fit = sf.prepare(str(row["path"]), kind=kind, with_fit=True)
             w, h = Image.open(row["path"]).size
@@ -62,20 +63,20 @@ def main() -> None:
         Path(a.json).write_text(json.dumps(summary, indent=1) + "\n")
 
 
-def rows_of(real: Path, group: str, limit: int, train_points: str | None) -> list[dict]:
-    """The dev rows of ``group`` (their landmarks), or with ``train_points`` the train sketches of ``group`` and
-    FaceMesh's points of their pairs (``reference_points``)."""
+def rows_of(real: Path, group: str, limit: int, train: dict | None) -> list[dict]:
+    """The dev rows of ``group`` (their landmarks), or with ``train`` (FaceMesh's points of the train pairs, by the
+    sketch's path under train/) the train sketches of ``group`` measured by those points (``reference_points``)."""
     from sketchface.evaluate_real import load_dev
     from sketchface.train.outline import reference_points
 
-    if not train_points:
+    if train is None:
         return load_dev(real, groups=(group,), limit=limit)
     rows = []
-    for rel, entry in sorted(json.loads(Path(train_points).read_text()).items()):
-        points = reference_points(entry)
-        if rel.split("/")[0] == group and points is not None and not (limit and len(rows) >= limit):
+    for rel, entry in sorted(train.items()):
+        points = reference_points(entry) if rel.split("/")[0] == group else None
+        if points is not None:
             rows.append({"rel": rel, "group": group, "path": real / "train" / rel, "points": points})
-    return rows
+    return rows[:limit] if limit else rows
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "fits.npz", **{k: v[keep] for k, v in fits.items()})
     meta = json.loads((Path(a.fits) / "meta.json").read_text())
-    meta["held_out"] = f"only every {a.every}th pair of each group of {a.fits}; the others are in points_held.json"
+    meta["held_out"] = f"one pair in {a.every} of each group of {a.fits}; the others are in points_held.json"
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     refs = json.loads(Path(a.points).read_text())
     for name, mask in (("points_seen.json", keep), ("points_held.json", ~keep)):
