@@ -273,7 +273,7 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
     from sketchface.evaluate import RIM, STYLE_KEYS, load_split, predict
     from sketchface.facemodel import load_face_model
     from sketchface.framing import flatten_paper
-    from sketchface.metrics import depth_error, erode_mask
+    from sketchface.metrics import depth_error, depth_error_parts, erode_mask
     from sketchface.nets import load_network
     from sketchface.prior import FacePrior
 
@@ -295,8 +295,13 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
             rgb = [np.repeat(flatten_paper(img)[..., None], 3, -1) for img in x]
             moved = [prior.follow_outline(im, (0, 0, size, size), (1.0, 1.0, 1.0), f) for im, f in zip(rgb, fits)]
             preds.append(("face model + Outline", np.stack([prior.render(f, size)[0] for f in moved])))
-        out[style] = {"n": len(x), **{f"{name} {metric}": round(depth_error(gt, pred, mask=m), 1)
-                                      for name, pred in preds for metric, m in (("Err", None), ("Err_inner", inner))}}
+        out[style] = {"n": len(x)}
+        for name, pred in preds:
+            parts = depth_error_parts(gt, pred, test["mask"])
+            out[style].update({f"{name} Err": round(depth_error(gt, pred), 1),
+                               f"{name} Err_inner": round(depth_error(gt, pred, mask=inner), 1),
+                               f"{name} Err inside both faces": round(parts["inside"], 1),
+                               f"{name} Err outline": round(parts["outline"], 1)})
     return out
 
 
@@ -337,7 +342,9 @@ def synthetic_markdown(syn: dict | None) -> str:
     cols = list(next(iter(syn.values())))[1:]
     lines = ["", "The same models on the synthetic test split (`--synthetic DATA`; "
              f"{next(iter(syn.values()))['n']} test drawings of each style, training framing, coarse depth; "
-             "Err on 0..255 depth as above):", "", "| input | " + " | ".join(cols) + " |",
+             "Err on 0..255 depth as above; Err = Err inside both faces + Err outline, the first over the pixels that "
+             "both the true and the predicted face cover, the second over those only one of them covers, each "
+             "divided by every pixel):", "", "| input | " + " | ".join(cols) + " |",
              "|---|" + "---|" * len(cols)]
     lines += [f"| {style} | " + " | ".join(f"{row[c]:.1f}" for c in cols) + " |" for style, row in syn.items()]
     return "\n".join(lines) + "\n"

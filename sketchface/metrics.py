@@ -51,6 +51,22 @@ def depth_error(gt: Any, pred: Any, scale: float = 255.0, mask: Any = None,
     return per if per_sample else float(per.mean())
 
 
+def depth_error_parts(gt: Any, pred: Any, gt_mask: Any, scale: float = 255.0,
+                      face_level: float = 0.5) -> dict[str, float]:
+    """Err (12) split by where the two faces are: ``inside`` sums the squared error over the pixels that both the
+    ground truth (``gt_mask``) and the prediction (depth above ``face_level`` on the 0..``scale`` scale) call face,
+    ``outline`` over the pixels only one of them does (or neither); both are divided by every pixel, so
+    ``inside + outline`` is ``depth_error(gt, pred)``. A prediction whose face is right but whose outline sits a few
+    pixels off loses its Err in ``outline``."""
+    g, p = _stack(gt), _stack(pred)
+    if g.shape != p.shape:
+        raise ValueError(f"gt {g.shape} and pred {p.shape} differ in shape")
+    sq = ((scale * (g - p)) ** 2).reshape(len(g), -1)
+    both = ((_stack(gt_mask) > 0) & (scale * p > face_level)).reshape(len(g), -1)
+    inside = float((sq * both).mean(1).mean())
+    return {"inside": inside, "outline": float(sq.mean(1).mean()) - inside}
+
+
 def snapshot_eigenvalues(maps: Any, scale: float = 255.0, ddof: int = 1) -> np.ndarray:
     """Eigenvalues (descending) of the pixel covariance of K maps, by the snapshot method.
 

@@ -317,6 +317,9 @@ def test_evaluate_real_on_a_few_dev_sketches(tmp_path, monkeypatch):
     for style in ("lines", "pencil"):
         # a fitted face model is far closer to the true depth than no face at all (Err of a zero map ~ 10^4)
         assert 0 < syn[style]["face model only Err"] < 3000 and 0 < syn[style]["DP-CoarseNet Err"] < 3000
+        for name in ("face model only", "DP-CoarseNet"):    # the split adds up to Err (each part rounded)
+            parts = syn[style][f"{name} Err inside both faces"] + syn[style][f"{name} Err outline"]
+            assert abs(parts - syn[style][f"{name} Err"]) <= 0.11 and syn[style][f"{name} Err outline"] >= 0
     write_results(rep, tmp_path / "R.md")
     text = (tmp_path / "R.md").read_text()
     assert "<!-- real-sketches:start -->" in text and "| lines |" in text

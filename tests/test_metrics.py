@@ -20,6 +20,19 @@ def test_depth_error_matches_a_direct_loop():
     assert M.depth_error(torch.tensor(gt)[:, None], torch.tensor(pred)[:, None]) == pytest.approx(direct)
 
 
+def test_depth_error_parts_split_err_by_where_the_faces_are():
+    # a 2x2 image: true face on the left column, predicted face on the top row; one pixel is face in both
+    gt = np.array([[[0.5, 0.0], [0.5, 0.0]]])
+    pred = np.array([[[0.4, 0.2], [0.0, 0.0]]])
+    mask = gt > 0
+    parts = M.depth_error_parts(gt, pred, mask)
+    assert parts["inside"] == pytest.approx((25.5 ** 2) / 4)                      # top left only
+    assert parts["outline"] == pytest.approx(((51.0 ** 2) + (127.5 ** 2)) / 4)    # top right, bottom left
+    assert parts["inside"] + parts["outline"] == pytest.approx(M.depth_error(gt, pred))
+    # a prediction under half a depth level (0.001 of the scale = 0.26 levels) is no face: nothing is inside both
+    assert M.depth_error_parts(gt, pred * 0 + 0.001, mask)["inside"] == 0.0
+
+
 def test_depth_error_hand_value_and_mask():
     gt = np.zeros((1, 2, 2))
     pred = np.array([[[0.1, 0.0], [0.0, 0.0]]])
