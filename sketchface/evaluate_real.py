@@ -298,7 +298,7 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
         out[style] = {"n": len(x)}
         for name, pred in preds:
             parts = depth_error_parts(gt, pred, test["mask"])
-            out[style].update({f"{name} Err": round(depth_error(gt, pred), 1),
+            out[style].update({f"{name} Err": round(parts["inside"] + parts["outline"], 1),
                                f"{name} Err_inner": round(depth_error(gt, pred, mask=inner), 1),
                                f"{name} Err inside both faces": round(parts["inside"], 1),
                                f"{name} Err outline": round(parts["outline"], 1)})

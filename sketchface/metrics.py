@@ -32,6 +32,13 @@ def _stack(maps: Any) -> np.ndarray:
     return a
 
 
+def _squared_error(gt: Any, pred: Any, scale: float) -> np.ndarray:
+    g, p = _stack(gt), _stack(pred)
+    if g.shape != p.shape:
+        raise ValueError(f"gt {g.shape} and pred {p.shape} differ in shape")
+    return (scale * (g - p)) ** 2
+
+
 def depth_error(gt: Any, pred: Any, scale: float = 255.0, mask: Any = None,
                 per_sample: bool = False) -> float | np.ndarray:
     """Err (12) = (1/K) sum_i (1/|pixels|) ||scale * (d_gt_i - d_out_i)||^2.
@@ -39,10 +46,7 @@ def depth_error(gt: Any, pred: Any, scale: float = 255.0, mask: Any = None,
     With ``mask`` (same shape, 0/1) each sample's mean runs over its masked pixels only.
     ``per_sample=True`` returns the K per-sample errors instead of their mean.
     """
-    g, p = _stack(gt), _stack(pred)
-    if g.shape != p.shape:
-        raise ValueError(f"gt {g.shape} and pred {p.shape} differ in shape")
-    sq = (scale * (g - p)) ** 2
+    sq = _squared_error(gt, pred, scale)
     if mask is None:
         per = sq.reshape(len(sq), -1).mean(1)
     else:
@@ -58,11 +62,9 @@ def depth_error_parts(gt: Any, pred: Any, gt_mask: Any, scale: float = 255.0,
     ``outline`` over the pixels only one of them does (or neither); both are divided by every pixel, so
     ``inside + outline`` is ``depth_error(gt, pred)``. A prediction whose face is right but whose outline sits a few
     pixels off loses its Err in ``outline``."""
-    g, p = _stack(gt), _stack(pred)
-    if g.shape != p.shape:
-        raise ValueError(f"gt {g.shape} and pred {p.shape} differ in shape")
-    sq = ((scale * (g - p)) ** 2).reshape(len(g), -1)
-    both = ((_stack(gt_mask) > 0) & (scale * p > face_level)).reshape(len(g), -1)
+    sq = _squared_error(gt, pred, scale)
+    both = (_stack(gt_mask) > 0) & (scale * _stack(pred) > face_level)
+    sq, both = sq.reshape(len(sq), -1), both.reshape(len(sq), -1)
     inside = float((sq * both).mean(1).mean())
     return {"inside": inside, "outline": float(sq.mean(1).mean()) - inside}
 

@@ -52,7 +52,7 @@ def main() -> None:
     from sketchface.evaluate import STYLE_KEYS, load_split, predict
     from sketchface.facemodel import load_face_model
     from sketchface.framing import flatten_paper
-    from sketchface.metrics import depth_error, depth_error_parts
+    from sketchface.metrics import depth_error_parts
     from sketchface.nets import load_network
     from sketchface.prior import FacePrior
 
@@ -71,9 +71,9 @@ def main() -> None:
                                                               zip(face, mask)])}
         for s in args.sigmas:
             rows[f"face model, soft outline {s:g} px"] = np.stack([soft_outline(f, s) for f in face])
-        out[style] = {name: {"Err": round(depth_error(gt, p), 1),
-                             **{k: round(v, 1) for k, v in depth_error_parts(gt, p, mask).items()}}
-                      for name, p in rows.items()}
+        parts = {name: depth_error_parts(gt, p, mask) for name, p in rows.items()}
+        out[style] = {name: {"Err": round(v["inside"] + v["outline"], 1), **{k: round(x, 1) for k, x in v.items()}}
+                      for name, v in parts.items()}
     print(f"| coarse depth ({len(gt)} test drawings per style) | pencil: Err = inside + outline | "
           "lines: Err = inside + outline |")
     print("|---|---|---|")
