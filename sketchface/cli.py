@@ -29,6 +29,7 @@ CLI_MODULES = [
     "sketchface.train.facefit",   # train-facefit
     "sketchface.train.facecheck",  # train-facecheck
     "sketchface.train.outline",   # train-outline
+    "sketchface.train.mouth",     # train-mouth
     "sketchface.reconstruct",     # reconstruct
     "sketchface.evaluate",        # evaluate
     "sketchface.evaluate_real",   # evaluate-real

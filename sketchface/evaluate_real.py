@@ -279,9 +279,10 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
 
     keys = ("depth", "mask", *[STYLE_KEYS[s] for s in styles])
     test = load_split(data, "test", keys, n)
-    outline = Path(checkpoints) / "outline"
+    outline, mouth = Path(checkpoints) / "outline", Path(checkpoints) / "mouth"
     prior = FacePrior(load_network(Path(checkpoints) / "facefit"), load_face_model(face_model),
-                      outline=load_network(outline) if (outline / "config.json").is_file() else None)
+                      outline=load_network(outline) if (outline / "config.json").is_file() else None,
+                      mouth=load_network(mouth) if (mouth / "config.json").is_file() else None)
     dp = load_network(Path(checkpoints) / "dp_coarse")
     gt, inner = test["depth"], erode_mask(test["mask"], RIM)
     size = gt.shape[-1]

@@ -27,10 +27,10 @@ from sketchface.prior import DETAIL_FADE_PX, DETAIL_LIMIT_CM
 PIPELINE_FILE = "pipeline.json"
 DEFAULT_BUNDLE = {"coarse": "dp_coarse", "line_extractor": "line_extractor", "finenet": "finenet",
                   "cyclegan": "cyclegan", "locator": "locator", "facefit": "facefit", "facecheck": "facecheck",
-                  "outline": "outline"}
+                  "outline": "outline", "mouth": "mouth"}
 # a bundle without them still works (no photo path / ink box only / no face-model prior / every input taken /
-# the fitted jaw as FaceFit answers it)
-OPTIONAL_ROLES = ("cyclegan", "locator", "facefit", "facecheck", "outline")
+# the fitted jaw and mouth as FaceFit answers them)
+OPTIONAL_ROLES = ("cyclegan", "locator", "facefit", "facecheck", "outline", "mouth")
 NOT_A_FACE = ("this does not look like a face: use a drawing or photo of one face seen from the front (outline, "
               "eyes, nose and mouth), filling much of the picture")
 COARSE_FOLDERS = ("dp_coarse", "sp_coarse", "sp_coarse_minus", "dnet")
@@ -312,7 +312,8 @@ class SketchFace:
             import torch
             device = "cuda" if torch.cuda.is_available() else "cpu"
         nets = {}
-        for role in ("coarse", "line_extractor", "finenet", "cyclegan", "locator", "facefit", "facecheck", "outline"):
+        for role in ("coarse", "line_extractor", "finenet", "cyclegan", "locator", "facefit", "facecheck", "outline",
+                     "mouth"):
             folder = root / str(spec.get(role) or "")
             if not spec.get(role) or not (folder / "config.json").is_file():
                 if role in OPTIONAL_ROLES:
@@ -328,7 +329,7 @@ class SketchFace:
         # model (or FaceFit) falls back to the bundle's CoarseNet, so that the shipped bundle runs without it
         asked = coarse == FACE_MODEL
         prior = _load_prior(nets["facefit"] if facefit or asked else None, face_model, required=asked,
-                            outline=nets["outline"] if outline else None)
+                            outline=nets["outline"] if outline else None, mouth=nets["mouth"])
         if coarse_source == FACE_MODEL and (prior is None or not prior.has_model):
             coarse_source = "network"
         return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], locator=nets["locator"],
@@ -511,7 +512,7 @@ def mirrored_depth(net, x, kind: str = "sketch"):
     return (both[:n] + both[n:].flip(-1)) / 2
 
 
-def _load_prior(facefit, face_model, required: bool, outline=None):
+def _load_prior(facefit, face_model, required: bool, outline=None, mouth=None):
     """A FacePrior from the bundle's FaceFit and the face model; without the face model FaceFit only frames the
     input (``FacePrior.has_model`` False), unless the face model is ``required``. None without FaceFit."""
     from sketchface.facemodel import FaceModelNotFound, load_face_model
@@ -528,7 +529,7 @@ def _load_prior(facefit, face_model, required: bool, outline=None):
         if required:
             raise PipelineError(str(exc)) from None
         fm = None
-    return FacePrior(facefit, fm, outline=outline)
+    return FacePrior(facefit, fm, outline=outline, mouth=mouth)
 
 
 def _check_lambda(value: Any) -> float:

@@ -116,11 +116,12 @@ class FacePrior:
     """FaceFit plus the face model it was trained with. Without the face model (``face_model=None``) FaceFit still
     frames (``frame``, ``fit``: its placement needs no model); ``render`` and ``mesh`` need the model."""
 
-    def __init__(self, facefit, face_model=None, rounds: int = 2, outline=None):
+    def __init__(self, facefit, face_model=None, rounds: int = 2, outline=None, mouth=None):
         from sketchface.errors import InputError
 
         self.net = facefit.eval()
         self.outline = outline.eval() if outline is not None else None    # sketchface.nets.outline.Outline
+        self.mouth = mouth.eval() if mouth is not None else None          # sketchface.nets.mouth.Mouth
         self.runner = self.net          # what ``fit`` calls: the module, or its ONNX Runtime stand-in
         self.fm = face_model
         self.rounds = int(rounds)
@@ -163,8 +164,23 @@ class FacePrior:
         ident[: len(out["identity"])] = out["identity"]
         expr = np.zeros(self.fm.n_expression if self.has_model else len(out["expression"]), np.float32)
         expr[: len(out["expression"])] = out["expression"]
-        return Fit(ident, expr, out["angles"].astype(np.float32), float(out["scale"]),
-                   out["shift"].astype(np.float32))
+        fit = Fit(ident, expr, out["angles"].astype(np.float32), float(out["scale"]), out["shift"].astype(np.float32))
+        return self.read_mouth(x, fit)
+
+    def read_mouth(self, framed: np.ndarray, fit: Fit) -> Fit:
+        """``fit`` with its jaw opened as far as the bundle's Mouth reads the mouth drawn in ``framed`` (the image
+        FaceFit read, at its size); unchanged without the Mouth, the face model or a jawOpen expression."""
+        if self.mouth is None or not self.has_model or "jawOpen" not in self.fm.expression_names:
+            return fit
+        lm = self.fm.landmarks68
+        v = self.fm.neutral[lm].astype(np.float32)
+        v = v + np.tensordot(fit.identity, self.fm.identity_deltas[: len(fit.identity), lm], axes=1)
+        v = v + np.tensordot(fit.expression, self.fm.expression_deltas[: len(fit.expression), lm], axes=1)
+        x = np.asarray(framed, np.float32)
+        points, _ = fit.camera().project(v, x.shape[0])
+        fit.expression[self.fm.expression_names.index("jawOpen")] = self.mouth.jaw_open(
+            x.mean(-1) if x.ndim == 3 else x, points)
+        return fit
 
     def frame(self, rgb: np.ndarray, crop_box, fill=None, rounds: int | None = None):
         """Show FaceFit the crop, move the crop to where it places the face, ``rounds`` times; returns the final

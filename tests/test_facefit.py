@@ -167,6 +167,9 @@ def test_face_basis_puts_landmarks_first(tiny_model):
     assert basis["neutral"].shape == (68 + 50, 3)
     np.testing.assert_allclose(basis["neutral"][:68].numpy(), tiny_model.neutral[tiny_model.landmarks68])
     assert w[:68].min() > w[68:].max() and abs(float(w.mean()) - 1) < 1e-6
+    _, w4 = face_basis(tiny_model, n_subset=50, lip_weight=4.0)                # the lips count 4 landmarks each
+    np.testing.assert_allclose(w4[48:68].numpy(), 4 * w4[0].item(), rtol=1e-5)
+    assert abs(float(w4.mean()) - 1) < 1e-6 and float(w4[0]) < float(w[0])
 
 
 def _tiny_facefit(path, n_vertices, size=64):
@@ -635,6 +638,12 @@ def test_real_fits_pose_from_facemesh_turn_the_sketchs_own_pitch(tiny_model, tin
     with pytest.raises(UserError, match="facemesh_points.py"):
         prepare_real_fits(real, tmp_path / "fits3", bundle, face_model=str(tiny_model_path), progress=False,
                           pose_from=tmp_path / "missing.json")
+    with pytest.raises(UserError, match="--pose-from"):               # the lips are read from FaceMesh's points
+        prepare_real_fits(real, tmp_path / "fits4", bundle, face_model=str(tiny_model_path), progress=False,
+                          open_mouths=True)
+    with pytest.raises(UserError, match="jawOpen"):                   # the tiny model has no such expression
+        prepare_real_fits(real, tmp_path / "fits5", bundle, face_model=str(tiny_model_path), progress=False,
+                          pose_from=tmp_path / "some.json", open_mouths=True)
 
 
 def test_real_sketches_can_be_shown_as_their_xdog_lines():

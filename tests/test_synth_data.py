@@ -122,3 +122,51 @@ def test_cli_help_lists_subcommands(capsys):
     text = capsys.readouterr().out
     for cmd in ("make-data", "preview-data"):
         assert cmd in text
+
+
+def _mouth_model(tiny_model):
+    """The tiny face model with three of its expressions named as the mouth options of the world look them up, and
+    jawOpen moving the lower lip's landmarks (and nothing else) 1 cm down at weight 1."""
+    import dataclasses
+
+    names = list(tiny_model.expression_names)
+    names[5], names[6], names[7] = "jawOpen", "mouthSmile_L", "mouthSmile_R"
+    deltas = tiny_model.expression_deltas.copy()
+    deltas[5] = 0.0
+    deltas[5, tiny_model.landmarks68[[56, 57, 58, 65, 66, 67]], 1] = -1.0
+    return dataclasses.replace(tiny_model, expression_names=tuple(names), expression_deltas=deltas)
+
+
+def test_world_opens_mouths_and_smiles_with_the_chances_it_is_given(tiny_model):
+    from sketchface.synth.sample import WorldConfig, sample_params
+
+    fm = _mouth_model(tiny_model)
+    ident = np.zeros(fm.n_identity, np.float32)
+    cfg = WorldConfig(neutral_prob=1.0, open_mouth_prob=0.25, smile_prob=0.5)
+    rng = np.random.default_rng(0)
+    e = np.stack([sample_params(fm, ident, rng, cfg).expression for _ in range(800)])
+    jaw, left, right = e[:, 5], e[:, 6], e[:, 7]
+    assert 0.2 < (jaw > 0).mean() < 0.3 and jaw[jaw > 0].min() >= 0.1 and jaw.max() <= 0.7
+    assert 0.44 < (left > 0).mean() < 0.56 and np.array_equal(left, right)     # a smile is symmetric
+    assert np.count_nonzero(np.delete(e, [5, 6, 7], 1)) == 0                   # neutral otherwise
+    # without the options the world draws exactly what it drew before they existed
+    a = [sample_params(fm, ident, np.random.default_rng(1), WorldConfig()) for _ in range(2)]
+    b = sample_params(fm, ident, np.random.default_rng(1), WorldConfig(open_mouth_prob=0.0, smile_prob=0.0))
+    assert np.array_equal(a[0].expression, b.expression) and a[0].camera == b.camera
+
+
+def test_jaw_for_gap_opens_the_face_model_as_far_as_the_lips_are_apart(tiny_model):
+    from sketchface.data.realfits import ICT_EYES, ICT_LIPS, jaw_for_gap, lip_gap
+
+    fm = _mouth_model(tiny_model)
+    ident = np.zeros(fm.n_identity, np.float32)
+    closed = lip_gap(fm.vertices(ident)[fm.landmarks68], ICT_LIPS, ICT_EYES)
+    for want in (closed, closed + 0.05, closed + 0.12):           # at most 1 cm over 6.4 cm between the eyes
+        e = jaw_for_gap(fm, ident, np.zeros(fm.n_expression, np.float32), want)
+        got = lip_gap(fm.vertices(ident, e)[fm.landmarks68], ICT_LIPS, ICT_EYES)
+        assert abs(got - want) < 0.01, (want, got, e[5])
+    assert jaw_for_gap(fm, ident, np.zeros(fm.n_expression, np.float32), closed + 0.12)[5] > 0.6
+    # FaceMesh's indices: lips 13 / 14 two units apart, eye centres ten apart
+    pts = np.zeros((468, 3))
+    pts[[33, 133], 0], pts[[362, 263], 0], pts[14, 1] = -5.0, 5.0, 2.0
+    assert lip_gap(pts) == pytest.approx(0.2)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -59,7 +60,9 @@ def main() -> None:
     torch.set_num_threads(1)
     styles = ("pencil", "lines")
     test = load_split(args.data, "test", ("depth", "mask", *[STYLE_KEYS[s] for s in styles]), args.n)
-    prior = FacePrior(load_network(f"{args.checkpoints}/facefit"), load_face_model(None))
+    mouth = Path(args.checkpoints, "mouth")
+    prior = FacePrior(load_network(f"{args.checkpoints}/facefit"), load_face_model(None),
+                      mouth=load_network(mouth) if (mouth / "config.json").is_file() else None)
     dp = load_network(f"{args.checkpoints}/dp_coarse")
     gt, mask = test["depth"], test["mask"] > 0
     out = {}

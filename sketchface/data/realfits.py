@@ -54,6 +54,37 @@ def best_pitch(prior, fit, crop_box, points: np.ndarray, shape, steps=PITCH_STEP
     return float(np.clip(best, steps[0], steps[-1])), rs
 
 
+MP_LIPS, MP_EYES = (13, 14), ((33, 133), (362, 263))   # FaceMesh: inner lips (upper, lower), eye corners
+ICT_LIPS, ICT_EYES = (62, 66), ((36, 39), (42, 45))   # the same on the face model's 68 points
+JAW_STEPS = np.linspace(0.0, 1.0, 41)                 # jawOpen weights tried by ``jaw_for_gap``
+
+
+def lip_gap(points: np.ndarray, lips=MP_LIPS, eyes=MP_EYES) -> float:
+    """How far the mouth is open: the distance between the inner lips over the distance between the eyes' centres,
+    in the view (x, y of ``points``); about 0.01 for a closed mouth, 0.2 for a smile showing the teeth."""
+    p = np.asarray(points, np.float64)[:, :2]
+    eye = np.linalg.norm(p[list(eyes[0])].mean(0) - p[list(eyes[1])].mean(0))
+    return float(np.linalg.norm(p[lips[0]] - p[lips[1]]) / max(eye, 1e-9))
+
+
+def jaw_for_gap(fm, identity: np.ndarray, expression: np.ndarray, gap: float) -> np.ndarray:
+    """``expression`` with its jawOpen weight set so that the face model's lip gap (``lip_gap`` of its 68 points,
+    seen from the front) is closest to ``gap``; the other weights are kept."""
+    from sketchface.errors import UserError
+
+    if "jawOpen" not in fm.expression_names:
+        raise UserError("this face model has no jawOpen expression, so a target's mouth cannot be opened")
+    j = list(fm.expression_names).index("jawOpen")
+    gaps = []
+    for w in JAW_STEPS:
+        e = np.array(expression, np.float32)
+        e[j] = w
+        gaps.append(lip_gap(fm.vertices(identity, e)[fm.landmarks68], ICT_LIPS, ICT_EYES))
+    e = np.array(expression, np.float32)
+    e[j] = JAW_STEPS[int(np.argmin(np.abs(np.array(gaps) - gap)))]
+    return e
+
+
 def camera_of(fit) -> np.ndarray:
     """(6,) yaw, pitch, roll, scale, offset x, y of a fit, as make-data's params.jsonl holds a camera."""
     c = fit.camera()
@@ -69,11 +100,15 @@ def teacher_target(sketch_fit, photo_fit):
 
 
 def prepare_real_fits(real: str | Path, out: str | Path, checkpoints: str | Path | None = None,
-                      face_model=None, progress: bool = True, pose_from: str | Path | None = None) -> dict:
+                      face_model=None, progress: bool = True, pose_from: str | Path | None = None,
+                      open_mouths: bool = False) -> dict:
     """Fit every pair under ``real`` (``<group>/sketches``, ``<group>/photos``) and write ``out/fits.npz``. With
     ``pose_from`` (FaceMesh points of the pairs, by the sketch's path under ``real``) the target is the sketch's own
-    fit, its pitch turned to where FaceMesh's depth puts it (``best_pitch``), not the photo's fit."""
+    fit, its pitch turned to where FaceMesh's depth puts it (``best_pitch``), not the photo's fit; ``open_mouths``
+    also opens its jaw as far as FaceMesh's lips are apart (``jaw_for_gap``)."""
     import json
+    from dataclasses import replace
+
     from PIL import Image
     from tqdm import tqdm
 
@@ -84,6 +119,8 @@ def prepare_real_fits(real: str | Path, out: str | Path, checkpoints: str | Path
     from sketchface.prior import turned
     from sketchface.train.outline import reference_points
 
+    if open_mouths and not pose_from:
+        raise UserError("--open-mouths reads the lips from FaceMesh's points: give them with --pose-from")
     if pose_from and not Path(pose_from).is_file():
         raise UserError(f"{pose_from} does not exist: scripts/experiments/facemesh_points.py writes the FaceMesh "
                         "points of the train pairs")
@@ -123,6 +160,9 @@ def prepare_real_fits(real: str | Path, out: str | Path, checkpoints: str | Path
         else:
             turn, _ = best_pitch(prior, fit_s, box, ref, (h, w))
             target = turned(fit_s, prior.vertices(fit_s)[prior.fm.landmarks68], d_pitch=turn, size=prior.size)
+            if open_mouths:
+                target = replace(target, expression=jaw_for_gap(prior.fm, target.identity, target.expression,
+                                                                lip_gap(ref)))
             turns.append(turn)
         rows["sketch"].append(_u8(img.mean(-1) if img.ndim == 3 else img))
         rows["identity"].append(target.identity)
@@ -137,7 +177,8 @@ def prepare_real_fits(real: str | Path, out: str | Path, checkpoints: str | Path
     groups = np.array(rows["group"])
     return write_prepared(out, "fits.npz", real, rows, skipped, context=CONTEXT, size=size,
                           target=f"the sketch's own fit ({by}), its pitch turned, placement kept, to where the "
-                                 f"depth agrees best with FaceMesh's points in {Path(pose_from).name}",
+                                 f"depth agrees best with FaceMesh's points in {Path(pose_from).name}"
+                                 + ("; its jaw opened as far as FaceMesh's lips are apart" if open_mouths else ""),
                           pitch_turn={g: {"mean": round(float(np.mean(np.array(turns)[groups == g])), 3),
                                           "sd": round(float(np.std(np.array(turns)[groups == g])), 3)}
                                       for g in sorted(set(rows["group"]))})
@@ -159,12 +200,14 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pose-from", default=None, metavar="FACEMESH_JSON",
                    help="FaceMesh points of the train pairs (scripts/experiments/facemesh_points.py): the target is "
                         "the sketch's own fit with its pitch turned to where their depth puts it")
+    p.add_argument("--open-mouths", action="store_true",
+                   help="with --pose-from: also open each target's jaw as far as FaceMesh's lips are apart")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run)
 
 
 def _run(a: argparse.Namespace) -> int:
     meta = prepare_real_fits(a.real, a.out, a.checkpoints, a.face_model, progress=not a.no_progress,
-                             pose_from=a.pose_from)
+                             pose_from=a.pose_from, open_mouths=a.open_mouths)
     print(f"wrote {a.out}: {meta['pairs']} pairs {meta['per_group']}, {len(meta['skipped'])} skipped")
     return 0

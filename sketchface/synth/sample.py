@@ -23,6 +23,9 @@ class WorldConfig:
     expressions_max: int = 3        # at most this many of the 53 expression shapes are active
     expression_max_weight: float = 0.6
     neutral_prob: float = 0.3       # probability of a neutral expression
+    open_mouth_prob: float = 0.0    # probability that the jaw is also opened (jawOpen ~ U(0.1, 0.7)): real faces
+                                    # smile with their teeth showing far more often than 3 random shapes of 53 open it
+    smile_prob: float = 0.0         # probability of an added symmetric smile (both mouthSmile shapes, U(0.2, 0.8))
     max_yaw: float = 15.0           # degrees
     max_pitch: float = 10.0
     max_roll: float = 8.0
@@ -56,6 +59,7 @@ def sample_params(fm: FaceModel, identity: np.ndarray, rng: np.random.Generator,
         k = rng.integers(1, cfg.expressions_max + 1)
         idx = rng.choice(fm.n_expression, size=k, replace=False)
         e[idx] = rng.uniform(0.1, cfg.expression_max_weight, k)
+    _mouth(fm, e, rng, cfg)
     cam = Camera(yaw=float(rng.uniform(-cfg.max_yaw, cfg.max_yaw)),
                  pitch=float(rng.uniform(-cfg.max_pitch, cfg.max_pitch)),
                  roll=float(rng.uniform(-cfg.max_roll, cfg.max_roll)),
@@ -63,6 +67,19 @@ def sample_params(fm: FaceModel, identity: np.ndarray, rng: np.random.Generator,
                  offset=(float(rng.uniform(-cfg.offset_jitter, cfg.offset_jitter)),
                          float(rng.uniform(-cfg.offset_jitter, cfg.offset_jitter))))
     return FaceParams(identity, e, cam)
+
+
+def _mouth(fm: FaceModel, e: np.ndarray, rng: np.random.Generator, cfg: WorldConfig) -> None:
+    """Open the jaw and add a symmetric smile with the world's chances (in place). Draws nothing from ``rng`` when
+    both chances are 0, so worlds made before these options existed come out the same."""
+    names = list(fm.expression_names)
+    if cfg.open_mouth_prob > 0 and "jawOpen" in names and rng.random() < cfg.open_mouth_prob:
+        e[names.index("jawOpen")] = rng.uniform(0.1, 0.7)
+    if cfg.smile_prob > 0 and rng.random() < cfg.smile_prob:
+        w = rng.uniform(0.2, 0.8)
+        for name in ("mouthSmile_L", "mouthSmile_R"):
+            if name in names:
+                e[names.index(name)] = w
 
 
 def render_base(fm: FaceModel, params: FaceParams, size: int) -> FaceRender:

@@ -92,9 +92,12 @@ def load_fit_split(data: str | Path, split: str, n: int = 0, progress: bool = Fa
     return d
 
 
-def face_basis(face_model, n_subset: int = N_SUBSET, seed: int = 0) -> tuple[dict, "object"]:
+LIPS = slice(48, 68)         # the outer and inner lips among the 68 points
+
+
+def face_basis(face_model, n_subset: int = N_SUBSET, seed: int = 0, lip_weight: float = 1.0) -> tuple[dict, "object"]:
     """Torch tensors of the face model on the loss's vertices (the 68 landmarks first, then ``n_subset`` face
-    vertices) and their weights."""
+    vertices) and their weights (the lips' ``lip_weight`` times a landmark's)."""
     import torch
 
     from sketchface.render import FRAME_CENTER
@@ -108,6 +111,7 @@ def face_basis(face_model, n_subset: int = N_SUBSET, seed: int = 0) -> tuple[dic
              "centre": torch.tensor([FRAME_CENTER[0], FRAME_CENTER[1], 0.0])}
     w = torch.ones(len(idx))
     w[:68] = LANDMARK_WEIGHT
+    w[LIPS] *= lip_weight
     return basis, w / w.mean()
 
 
@@ -292,7 +296,7 @@ def facefit_stage():
             if net.config.face_vertices != fm.neutral.shape[0]:
                 raise UserError(f"FaceFitConfig.face_vertices is {net.config.face_vertices} but the face model has "
                                 f"{fm.neutral.shape[0]} vertices")
-            basis, weights = face_basis(fm, seed=cfg.seed)
+            basis, weights = face_basis(fm, seed=cfg.seed, lip_weight=cfg.facefit.lip_weight)
             self.basis = {k: v.to(device) for k, v in basis.items()}
             self.weights = weights.to(device)
             return {"net": net.to(device).train()}
