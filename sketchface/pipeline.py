@@ -289,7 +289,8 @@ class SketchFace:
         head. With ``facefit=False`` the pipeline frames by the ink box and the locator, as before. When the bundle
         has FaceCheck, calls with ``check_face=True`` refuse inputs that hold no face (``facecheck=False``: not
         loaded). When it has the Outline (``sketchface.nets.outline``), the fitted face's jaw follows a drawing's
-        outline (``outline=False``: the face as FaceFit fits it).
+        outline (``outline=False``: the face as FaceFit fits it). When it has the Mouth (``sketchface.nets.mouth``),
+        the fitted face's jaw opens as far as the drawn or photographed mouth is open.
         ``backend``: "torch" | "onnx" | "auto"; ``lines_int8``, ``mirror``: see ``SketchFace``."""
         from sketchface.nets import load_network
 
@@ -312,8 +313,7 @@ class SketchFace:
             import torch
             device = "cuda" if torch.cuda.is_available() else "cpu"
         nets = {}
-        for role in ("coarse", "line_extractor", "finenet", "cyclegan", "locator", "facefit", "facecheck", "outline",
-                     "mouth"):
+        for role in DEFAULT_BUNDLE:
             folder = root / str(spec.get(role) or "")
             if not spec.get(role) or not (folder / "config.json").is_file():
                 if role in OPTIONAL_ROLES:

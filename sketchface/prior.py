@@ -129,6 +129,7 @@ class FacePrior:
         self._front_cache = None
         self._sample_cache = None
         self._renders: dict = {}
+        self._landmark_basis = None
         self._neighbours = None
         if face_model is None:
             return
@@ -172,10 +173,14 @@ class FacePrior:
         FaceFit read, at its size); unchanged without the Mouth, the face model or a jawOpen expression."""
         if self.mouth is None or not self.has_model or "jawOpen" not in self.fm.expression_names:
             return fit
-        lm = self.fm.landmarks68
-        v = self.fm.neutral[lm].astype(np.float32)
-        v = v + np.tensordot(fit.identity, self.fm.identity_deltas[: len(fit.identity), lm], axes=1)
-        v = v + np.tensordot(fit.expression, self.fm.expression_deltas[: len(fit.expression), lm], axes=1)
+        if self._landmark_basis is None:         # the face model at its 68 points only
+            lm = self.fm.landmarks68
+            self._landmark_basis = (self.fm.neutral[lm].astype(np.float32),
+                                    self.fm.identity_deltas[:, lm].astype(np.float32),
+                                    self.fm.expression_deltas[:, lm].astype(np.float32))
+        neutral, ident, expr = self._landmark_basis
+        v = neutral + np.tensordot(fit.identity, ident[: len(fit.identity)], axes=1) + \
+            np.tensordot(fit.expression, expr[: len(fit.expression)], axes=1)
         x = np.asarray(framed, np.float32)
         points, _ = fit.camera().project(v, x.shape[0])
         fit.expression[self.fm.expression_names.index("jawOpen")] = self.mouth.jaw_open(

@@ -12,6 +12,9 @@ against the truth:
 Reports the correlation, the slope of fitted against true gap, and the mean fitted gap of the open mouths.
 
     python scripts/experiments/mouth_reading.py --checkpoints checkpoints --data data/fit128m --n 256
+
+``--picture PATH --before BUNDLE``: the dev sketches with the widest open mouths (FaceMesh's lips) and the dev line
+drawings that show the teeth, each beside the shaded head mesh of BUNDLE and of ``--checkpoints``, front and 45°.
 """
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=256, help="synthetic test faces")
     ap.add_argument("--real", default="../shared/data/realsketch")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--picture", default=None, help="write a before/after picture of open-mouthed sketches here")
+    ap.add_argument("--before", default=None, help="the bundle the picture's 'before' comes from")
     a = ap.parse_args()
 
     from sketchface.data.realfits import ICT_EYES, ICT_LIPS, lip_gap
@@ -74,6 +79,19 @@ def main() -> None:
             print(f"real {group}", json.dumps(out[f"real {group}"]), flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=1))
+    if a.picture and a.before:
+        from sketchface.evaluate_real import real_picture
+
+        marks = json.loads(Path(a.real, "dev", "landmarks.json").read_text())
+        widest = sorted(marks, key=lambda rel: -lip_gap(marks[rel]["points"]))[:4]
+        chosen = widest + ["dev/lines/sketches/edt_2.png"]
+        rows = [{"rel": rel, "path": Path(a.real, rel)} for rel in chosen]
+        results = []
+        for bundle in (a.before, a.checkpoints):
+            b = SketchFace.from_pretrained(bundle, facecheck=False)
+            results.append({r["rel"]: b(str(r["path"]), kind="lines" if "/lines/" in r["rel"] else "sketch")
+                             for r in rows})
+        real_picture(rows, set(chosen), results[0], results[1], a.picture)
 
 
 if __name__ == "__main__":

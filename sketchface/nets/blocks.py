@@ -40,6 +40,16 @@ def _padding(pad_type: str, amount: int) -> nn.Module:
     raise ValueError(f"unknown pad_type {pad_type!r}")
 
 
+def stride2_stack(c_in: int, widths, groups: int) -> list[nn.Module]:
+    """Stride-2 3x3 convolutions of the small readers (FaceCheck, Mouth), each followed by GroupNorm(``groups``) and
+    ReLU: a flat list, so that a Sequential over it keeps the checkpoints' parameter names."""
+    layers = []
+    for w in widths:
+        layers += [nn.Conv2d(c_in, w, 3, 2, 1), nn.GroupNorm(groups, w), nn.ReLU()]
+        c_in = w
+    return layers
+
+
 class LayerNorm(nn.Module):
     """MUNIT layer norm: per sample over (C, H, W), std + eps, per-channel affine."""
 

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from sketchface.nets.blocks import stride2_stack
 from sketchface.nets.config import ConfigError, NetConfig, _f
 from sketchface.nets.hub import HubModel, register
 
@@ -44,12 +45,8 @@ class FaceCheck(HubModel):
 
     def __init__(self, config: FaceCheckConfig):
         super().__init__(config)
-        layers, c = [], 1
-        for w in config.widths:
-            layers += [nn.Conv2d(c, w, 3, 2, 1), nn.GroupNorm(4, w), nn.ReLU()]
-            c = w
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(2 * c, 1)
+        self.features = nn.Sequential(*stride2_stack(1, config.widths, 4))
+        self.head = nn.Linear(2 * config.widths[-1], 1)
 
     def forward(self, view: torch.Tensor) -> torch.Tensor:
         """view (N, 1, V, V) grey in [0, 1] -> (N,) logits (face > 0)."""

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from sketchface.nets.blocks import stride2_stack
 from sketchface.nets.config import ConfigError, NetConfig, _f
 from sketchface.nets.hub import HubModel, register
 
@@ -78,12 +79,9 @@ class Mouth(HubModel):
 
     def __init__(self, config: MouthConfig):
         super().__init__(config)
-        layers, c = [], 1
-        for w in config.widths:
-            layers += [nn.Conv2d(c, w, 3, 2, 1), nn.GroupNorm(1, w), nn.ReLU()]
-            c = w
-        cells = config.side // 2 ** len(config.widths)
-        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * cells * cells, config.hidden), nn.ReLU(),
+        c, cells = config.widths[-1], config.side // 2 ** len(config.widths)
+        self.net = nn.Sequential(*stride2_stack(1, config.widths, 1), nn.Flatten(),
+                                 nn.Linear(c * cells * cells, config.hidden), nn.ReLU(),
                                  nn.Linear(config.hidden, 1))
 
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
