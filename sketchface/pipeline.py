@@ -278,7 +278,7 @@ class SketchFace:
     def from_pretrained(cls, path_or_repo_id: str | Path | None = None, *, coarse: str | None = None,
                         device: str = "cpu", revision: str | None = None, backend: str = "auto",
                         face_model: str | Path | None = None, facefit: bool = True,
-                        facecheck: bool = True, lines_int8: bool = False, outline: bool = True,
+                        facecheck: bool = True, lines_int8: bool = False, outline: bool = True, mouth: bool = True,
                         mirror: bool = True) -> "SketchFace":
         """Load a checkpoint bundle: a local folder (default: ``checkpoints/``) or a Hub repository id.
 
@@ -290,7 +290,8 @@ class SketchFace:
         has FaceCheck, calls with ``check_face=True`` refuse inputs that hold no face (``facecheck=False``: not
         loaded). When it has the Outline (``sketchface.nets.outline``), the fitted face's jaw follows a drawing's
         outline (``outline=False``: the face as FaceFit fits it). When it has the Mouth (``sketchface.nets.mouth``),
-        the fitted face's jaw opens as far as the drawn or photographed mouth is open.
+        the fitted face's jaw opens as far as the drawn or photographed mouth is open (``mouth=False``: as FaceFit
+        answers it).
         ``backend``: "torch" | "onnx" | "auto"; ``lines_int8``, ``mirror``: see ``SketchFace``."""
         from sketchface.nets import load_network
 
@@ -329,7 +330,7 @@ class SketchFace:
         # model (or FaceFit) falls back to the bundle's CoarseNet, so that the shipped bundle runs without it
         asked = coarse == FACE_MODEL
         prior = _load_prior(nets["facefit"] if facefit or asked else None, face_model, required=asked,
-                            outline=nets["outline"] if outline else None, mouth=nets["mouth"])
+                            outline=nets["outline"] if outline else None, mouth=nets["mouth"] if mouth else None)
         if coarse_source == FACE_MODEL and (prior is None or not prior.has_model):
             coarse_source = "network"
         return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], locator=nets["locator"],

@@ -11,7 +11,7 @@ no offset), which is also the framing the CoarseNets and FineNet learned on.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -183,9 +183,9 @@ class FacePrior:
             np.tensordot(fit.expression, expr[: len(fit.expression)], axes=1)
         x = np.asarray(framed, np.float32)
         points, _ = fit.camera().project(v, x.shape[0])
-        fit.expression[self.fm.expression_names.index("jawOpen")] = self.mouth.jaw_open(
-            x.mean(-1) if x.ndim == 3 else x, points)
-        return fit
+        e = fit.expression.copy()
+        e[self.fm.expression_names.index("jawOpen")] = self.mouth.jaw_open(x.mean(-1) if x.ndim == 3 else x, points)
+        return replace(fit, expression=e)
 
     def frame(self, rgb: np.ndarray, crop_box, fill=None, rounds: int | None = None):
         """Show FaceFit the crop, move the crop to where it places the face, ``rounds`` times; returns the final

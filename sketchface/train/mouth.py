@@ -4,7 +4,9 @@ Training examples are crops around the lips, moved a little (about FaceFit's pla
 random:
 
 - the world's train faces (``--data``: a make-data folder whose faces open their mouths, ``open_mouth_prob``) as
-  pencil sketches, line drawings and photos; the target is their true jawOpen weight;
+  pencil sketches, line drawings and photos, the crop on their true lips; the target is their true jawOpen weight
+  (centring the crop on the lips of the same face with its jaw closed, where FaceFit puts them, was tried: no
+  difference, docs/TRAINING.md "Open mouths");
 - with ``--real-fits`` (``prepare-real-fits --pose-from F --open-mouths``), a share ``--real-share`` of every batch is
   real train sketches, the crop on the target fit's lips, the target its jawOpen (the lip gap FaceMesh finds in
   the pair);
@@ -122,7 +124,6 @@ def train_mouth(data, out, real_fits=None, steps: int = 3000, n_train: int = 600
 
 def _test(net, data, n: int, checkpoints, fm, jaw: int) -> dict:
     """Correlation of the answered and true jawOpen weights on ``n`` test faces, the crop on FaceFit's fit."""
-    from sketchface.framing import flatten_paper
     from sketchface.nets import load_network
     from sketchface.prior import FacePrior
     from sketchface.train.facefit import load_fit_split
@@ -135,8 +136,8 @@ def _test(net, data, n: int, checkpoints, fm, jaw: int) -> dict:
     true = test["expression"][:, jaw]
     out = {}
     for key in STYLES:
-        got = np.array([prior.fit(_gray(img) if key == "photo" else flatten_paper(_gray(img))).expression[jaw]
-                        for img in test[key]])
+        # as the pipeline shows them: photos in colour, drawings with their paper made white (load_fit_split)
+        got = np.array([prior.fit(np.asarray(img, np.float32) / 255.0).expression[jaw] for img in test[key]])
         out[f"test {key}: r, mean |error|"] = [round(float(np.corrcoef(true, got)[0, 1]), 3),
                                               round(float(np.abs(true - got).mean()), 4)]
     return out
