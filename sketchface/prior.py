@@ -37,6 +37,16 @@ class Fit:
                       scale=float(self.scale / CANONICAL_SCALE), offset=(float(self.shift[0] / 2),
                                                                          float(self.shift[1] / 2)))
 
+    @classmethod
+    def from_camera(cls, identity, expression, camera) -> "Fit":
+        """The fit whose ``camera()`` is ``camera`` (6: yaw, pitch, roll, scale, offset x, y, as make-data's
+        params.jsonl and ``sketchface.data.realfits.camera_of`` hold one)."""
+        from sketchface.nets.facefit import CANONICAL_SCALE
+
+        c = np.asarray(camera, np.float32)
+        return cls(np.asarray(identity, np.float32), np.asarray(expression, np.float32), c[:3].copy(),
+                   float(c[3] * CANONICAL_SCALE), 2 * c[4:6])
+
     def as_dict(self) -> dict:
         out = {"identity": np.round(self.identity, 4).tolist(), "expression": np.round(self.expression, 4).tolist(),
                "angles": np.round(self.angles, 3).tolist(), "scale": round(float(self.scale), 6),
@@ -152,8 +162,9 @@ class FacePrior:
     def size(self) -> int:
         return int(self.net.config.image_size)
 
-    def fit(self, framed: np.ndarray) -> Fit:
-        """FaceFit's answer for one framed RGB (or grey) image in [0, 1] at the network's size."""
+    def fit(self, framed: np.ndarray, mouth: bool = True) -> Fit:
+        """FaceFit's answer for one framed RGB (or grey) image in [0, 1] at the network's size; with ``mouth`` the jaw
+        opened by the bundle's Mouth (``read_mouth``)."""
         import torch
 
         x = np.asarray(framed, np.float32)
@@ -166,7 +177,7 @@ class FacePrior:
         expr = np.zeros(self.fm.n_expression if self.has_model else len(out["expression"]), np.float32)
         expr[: len(out["expression"])] = out["expression"]
         fit = Fit(ident, expr, out["angles"].astype(np.float32), float(out["scale"]), out["shift"].astype(np.float32))
-        return self.read_mouth(x, fit)
+        return self.read_mouth(x, fit) if mouth else fit
 
     def read_mouth(self, framed: np.ndarray, fit: Fit) -> Fit:
         """``fit`` with its jaw opened as far as the bundle's Mouth reads the mouth drawn in ``framed`` (the image
@@ -194,12 +205,12 @@ class FacePrior:
 
         box = tuple(int(v) for v in crop_box)
         framed = crop_to_frame(rgb, box, self.size, fill)
-        fit = self.fit(framed)
+        fit = self.fit(framed, mouth=False)        # the rounds need only the placement
         for _ in range(self.rounds if rounds is None else rounds):
             box = reframe(box, fit)
             framed = crop_to_frame(rgb, box, self.size, fill)
-            fit = self.fit(framed)
-        return box, framed, fit
+            fit = self.fit(framed, mouth=False)
+        return box, framed, self.read_mouth(framed, fit)
 
     def find(self, rgb: np.ndarray, kind: str):
         """Frame an input of ``kind`` as the pipeline does without its locator (detector or ink box, then

@@ -21,9 +21,9 @@ from torch import nn
 from sketchface.nets.blocks import stride2_stack
 from sketchface.nets.config import ConfigError, NetConfig, _f
 from sketchface.nets.hub import HubModel, register
+from sketchface.nets.outline import LEFT_EYE, RIGHT_EYE
 
 LIPS = slice(48, 68)
-LEFT_EYE, RIGHT_EYE = slice(36, 42), slice(42, 48)
 LOGIT_SHIFT = 2.0           # the answer is sigmoid(raw - LOGIT_SHIFT): a closed mouth is the start
 
 

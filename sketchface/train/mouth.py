@@ -34,12 +34,9 @@ STYLES = ("sketch_pencil", "sketch_lines", "photo")
 def fit_points(fm, identity, expression, camera, size: int) -> np.ndarray:
     """The 68 points (pixels of a ``size`` crop in the training framing) of a face given as make-data's camera row
     (yaw, pitch, roll, scale, offset x, y)."""
-    from sketchface.nets.facefit import CANONICAL_SCALE
     from sketchface.prior import Fit
 
-    fit = Fit(np.asarray(identity, np.float32), np.asarray(expression, np.float32),
-              np.asarray(camera[:3], np.float32), float(camera[3] * CANONICAL_SCALE),
-              2 * np.asarray(camera[4:6], np.float32))
+    fit = Fit.from_camera(identity, expression, camera)
     xy, _ = fit.camera().project(fm.vertices(fit.identity, fit.expression)[fm.landmarks68], size)
     return xy
 
