@@ -153,3 +153,15 @@ def test_shipped_mouth_opens_for_a_drawn_open_mouth_and_not_for_a_line():
     blank = net.jaw_open(np.ones((128, 128), np.float32), pts)
     assert b > a + 0.1 and b > 0.15, (a, b)
     assert a < 0.15 and blank < 0.15, (a, blank)
+
+
+def test_fit_from_camera_inverts_fit_camera():
+    from sketchface.data.realfits import camera_of
+    from sketchface.prior import Fit
+
+    fit = Fit(np.ones(4, np.float32), np.zeros(3, np.float32), np.array([5.0, -3.0, 2.0], np.float32), 0.08,
+              np.array([0.1, -0.05], np.float32))
+    back = Fit.from_camera(fit.identity, fit.expression, camera_of(fit))
+    np.testing.assert_allclose(back.angles, fit.angles, atol=1e-5)
+    np.testing.assert_allclose(back.shift, fit.shift, atol=1e-6)
+    assert back.scale == pytest.approx(fit.scale)
