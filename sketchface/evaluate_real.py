@@ -39,6 +39,9 @@ MODELS = (("DP-CoarseNet + FineNet, without FaceFit's framing", "dp_coarse", "fi
 PICTURE = (("cufs", 4), ("fs2k", 3), ("lines", 1))
 
 
+REPORT_JSON = "RESULTS_REAL.json"   # --results writes the report beside the markdown under this name
+
+
 def find_real(path: str | os.PathLike | None = None) -> Path:
     p = Path(path or os.environ.get(ENV_VAR, ""))
     if not str(path or os.environ.get(ENV_VAR, "")) or not (p / "dev" / "landmarks.json").is_file():
@@ -365,7 +368,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--real", default=None, help=f"real-sketch folder (default ${ENV_VAR})")
     p.add_argument("--limit", type=int, default=0, help="first N sketches of each group (0 = all)")
     p.add_argument("--models", nargs="*", default=None, help="names of MODELS rows to run (default: all)")
-    p.add_argument("--json", default=None, help="write the report as JSON here")
+    p.add_argument("--json", default=None, help="write the report as JSON here (default with --results: "
+                                               "RESULTS_REAL.json beside the markdown file)")
     p.add_argument("--results", default=None, help="put the table into this markdown file (docs/RESULTS.md)")
     p.add_argument("--picture", default=None, help="write the before/after picture here (docs/img/real_sketches.jpg)")
     p.add_argument("--before", default=None, metavar="DIR",
@@ -390,8 +394,9 @@ def _run(a: argparse.Namespace) -> int:
     if a.synthetic:
         report["synthetic"] = synthetic_err(a.checkpoints, a.synthetic, face_model=a.face_model)
     print(markdown(report) + "\n" + synthetic_markdown(report.get("synthetic")))
-    if a.json:
-        Path(a.json).write_text(json.dumps(report, indent=1))
+    json_path = a.json or (Path(a.results).with_name(REPORT_JSON) if a.results else None)
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=1) + "\n")
     if a.results:
         write_results(report, a.results)
     return 0

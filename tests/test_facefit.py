@@ -1,6 +1,7 @@
 """FaceFit, the face-model prior and the pipeline on it: geometry against the renderer, training, meshes."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from pathlib import Path
@@ -375,6 +376,23 @@ def test_the_real_sketch_section_survives_evaluate(tmp_path):
     assert kept.index("## Real sketches") < kept.index("| a | b |")   # in their order
 
 
+def test_evaluate_real_writes_its_json_beside_the_results(tmp_path, monkeypatch):
+    """--results also refreshes RESULTS_REAL.json beside the markdown, so the two cannot drift apart."""
+    import sketchface.evaluate_real as er
+
+    rep = {"n": 3, "template": {"cufs": {"n": 3, "r": 0.9}}, "seconds": {"m": 1.0},
+           "models": {"m": {"cufs": {"n": 3, "r": 0.95, "beats_template": 2 / 3, "coverage": 1.0}}}}
+    monkeypatch.setattr(er, "evaluate_real", lambda *a, **k: json.loads(json.dumps(rep)))
+    ns = argparse.Namespace(models=None, checkpoints="x", real="y", limit=0, face_model=None, no_progress=True,
+                            picture=None, before=None, synthetic=None, json=None, results=str(tmp_path / "R.md"))
+    assert er._run(ns) == 0
+    assert json.loads((tmp_path / er.REPORT_JSON).read_text()) == rep
+    assert "| m | 0.950 | 67% |" in (tmp_path / "R.md").read_text()
+    ns.results, ns.json = None, str(tmp_path / "only.json")       # --json alone: there and nowhere else
+    (tmp_path / er.REPORT_JSON).unlink()
+    assert er._run(ns) == 0 and (tmp_path / "only.json").is_file() and not (tmp_path / er.REPORT_JSON).exists()
+
+
 def test_dress_paints_hair_glasses_and_collar_only_as_ink():
     from conftest import _template68
 
@@ -717,9 +735,10 @@ def test_real_depths_frame_as_the_pipeline_and_join_coarse_batches(tiny_model, t
         batch = t.local_batch(0)
         s = torch.ones(4, 1, 32, 32)
         d = torch.zeros(4, 1, 32, 32)
-        s2, d2, p2 = t.stage._with_real(s, d, torch.zeros(4, 3, 32, 32), cfg, torch.Generator().manual_seed(0))
+        s2, d2, p2, where = t.stage._with_real(s, d, torch.zeros(4, 3, 32, 32), cfg,
+                                               torch.Generator().manual_seed(0))
         swapped = [i for i in range(4) if not torch.equal(d2[i], d[i])]
-        assert len(swapped) == expect and s2.shape == s.shape and p2.shape == (4, 3, 32, 32)
+        assert len(swapped) == expect and s2.shape == s.shape and p2.shape == (4, 3, 32, 32) and where is None
     assert "3d_s" in t.fit() and batch is not None
     # real_balanced: a group of 1 pair is drawn as often as one of 9
     fake = {"sketch": np.zeros((10, 8, 8), np.uint8), "photo": np.zeros((10, 8, 8, 3), np.uint8),
@@ -730,12 +749,29 @@ def test_real_depths_frame_as_the_pipeline_and_join_coarse_batches(tiny_model, t
                                  f"coarse.real_balanced={str(balanced).lower()}"], stage="coarse")
         t.stage._real = None                                     # loaded (and weighed) anew from the stand-in
         monkeypatch.setattr("sketchface.data.realdepths.load_real_depths", lambda folder: fake)
-        _, d2, _ = t.stage._with_real(torch.ones(400, 1, 8, 8), torch.zeros(400, 1, 8, 8), None, cfg,
-                                      torch.Generator().manual_seed(1))
+        _, d2, _, _ = t.stage._with_real(torch.ones(400, 1, 8, 8), torch.zeros(400, 1, 8, 8), None, cfg,
+                                         torch.Generator().manual_seed(1))
         share = float((d2[:, 0, 0, 0] == 0.25).float().mean())
         assert low < share < high, (balanced, share)
+    # real_inner: a real example's depth loss counts only its head shrunk by that many pixels (at 128 px);
+    # the synthetic examples count everywhere
+    head = np.zeros((10, 8, 8), np.float16)
+    head[:, 1:7, 1:7] = 0.5                                      # a 6 x 6 head, 1 pixel from the border
+    monkeypatch.setattr("sketchface.data.realdepths.load_real_depths", lambda folder: {**fake, "depth": head})
+    cfg = load_config(None, [f"coarse.real_depths={tmp_path / 'depths'}", "coarse.real_share=0.5",
+                             "coarse.real_inner=16"], stage="coarse")       # 16 px at 128 = 1 px at 8
+    t.stage._real = None
+    _, d2, _, where = t.stage._with_real(torch.ones(64, 1, 8, 8), torch.zeros(64, 1, 8, 8), None, cfg,
+                                         torch.Generator().manual_seed(2))
+    real = d2.flatten(1).amax(1) > 0
+    assert 0 < int(real.sum()) < 64 and bool((where[~real] == 1).all())
+    inner = torch.zeros(8, 8)
+    inner[2:6, 2:6] = 1                                          # the 6 x 6 head less its 1-pixel rim
+    assert all(torch.equal(where[i, 0], inner) for i in torch.nonzero(real).flatten())
     with pytest.raises(UserError, match="real_share"):
         load_config(None, ["coarse.real_share=1.5"], stage="coarse")
+    with pytest.raises(UserError, match="real_inner"):
+        load_config(None, ["coarse.real_inner=-1"], stage="coarse")
 
 
 def test_facefit_trains_as_a_stage_and_resumes_exactly(tiny_fit_data, tiny_model_path, tmp_path, monkeypatch):

@@ -43,6 +43,9 @@ class CoarseTraining(Config):
     real_share: float = _f(0.25, "with real_depths: chance that an example of the batch is a real sketch")
     real_balanced: bool = _f(False, "with real_depths: draw each group (cufs, fs2k) as often as the others, "
                                     "whatever its number of pairs; false = every pair alike")
+    real_inner: int = _f(0, "with real_depths: the depth loss of a real example counts only its target's head shrunk "
+                            "by this many pixels (at 128 px): under hair the fitted outline is a guess; 0 = the whole "
+                            "map")
 
     def validate(self) -> None:
         super().validate()
@@ -50,6 +53,8 @@ class CoarseTraining(Config):
             raise UserError(f"dress_share must be in [0, 1], got {self.dress_share}")
         if not 0.0 <= self.real_share <= 1.0:
             raise UserError(f"real_share must be in [0, 1], got {self.real_share}")
+        if self.real_inner < 0:
+            raise UserError(f"real_inner must be at least 0 pixels, got {self.real_inner}")
         if not 0.0 <= self.jitter_share <= 1.0 or self.jitter_scale < 1.0 or self.jitter_shift < 0.0:
             raise UserError(f"jitter_share must be in [0, 1], jitter_scale at least 1 and jitter_shift at least 0 "
                             f"(got {self.jitter_share}, {self.jitter_scale}, {self.jitter_shift})")

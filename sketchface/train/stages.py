@@ -168,6 +168,13 @@ def dress_sketches(s: torch.Tensor, batch: dict, share: float, gen: torch.Genera
     return dress_batch(s.float(), lm, rng, share).to(s.dtype)
 
 
+def inner_head(depth: torch.Tensor, px: float) -> torch.Tensor:
+    """1 where the depth maps (N, 1, S, S; 0 = background) show the head at least ``px`` pixels from its outline."""
+    k = 2 * max(1, int(round(px))) + 1
+    outside = (depth <= 0).to(depth.dtype)
+    return 1.0 - torch.nn.functional.max_pool2d(outside, k, stride=1, padding=k // 2)
+
+
 class CoarseStage(Stage):
     name = "coarse"
     keys = (*SKETCH_KEYS.values(), "photo", "depth", "mask", "landmarks")
@@ -189,28 +196,30 @@ class CoarseStage(Stage):
         if cfg.coarse.jitter_share > 0:
             j = jitter_frame({"white": s, "zeros": d, **({"border": p} if p is not None else {})}, cfg, gen)
             s, d, p = j["white"], j["zeros"], j.get("border")
+        where = None                           # where the depth loss counts (None: everywhere)
         if cfg.coarse.real_depths:             # real sketches with the face model's depth, after dressing and jitter
-            s, d, p = self._with_real(s, d, p, cfg, gen)
+            s, d, p, where = self._with_real(s, d, p, cfg, gen)
         d = d * cfg.depth_scale
         v = cfg.variant
         if v == "dnet":
             pred = net(s)
-            t = {"3d_s": L.depth_loss(d, pred * cfg.depth_scale)}
+            t = {"3d_s": L.depth_loss(d, pred * cfg.depth_scale, where)}
             t["total"] = t["3d_s"]
         elif v == "dp":
             out = net(s, p)
             out = {**out, "depth_s": out["depth_s"] * cfg.depth_scale, "depth_p": out["depth_p"] * cfg.depth_scale}
             t = L.dp_coarse_loss(out, s, p, d, cfg.coarse.lambda_rec, cfg.coarse.lambda_cvt, cfg.coarse.lambda_3d,
-                                 cfg.stage_loss)
+                                 cfg.stage_loss, mask=where)
         else:
             out = net(s)
             t = L.sp_coarse_loss({"image": out["image"], "depth": out["depth"] * cfg.depth_scale}, s, d,
-                                 cfg.coarse.lambda_rec, cfg.coarse.lambda_3d)
+                                 cfg.coarse.lambda_rec, cfg.coarse.lambda_3d, mask=where)
         return Losses.single(t)
 
     def _with_real(self, s, d, p, cfg, gen):
         """The batch with each example replaced, with chance ``cfg.coarse.real_share``, by a real train sketch, its
-        photo and the face model's depth (``prepare-real-depths``)."""
+        photo and the face model's depth (``prepare-real-depths``); also where the depth loss counts (None:
+        everywhere; with ``cfg.coarse.real_inner``, a real example's target head shrunk by that many pixels)."""
         import numpy as np
 
         from sketchface.data.realdepths import load_real_depths, real_examples
@@ -226,7 +235,7 @@ class CoarseStage(Stage):
         n = s.shape[0]
         chosen = torch.nonzero(torch.rand(n, generator=gen) < cfg.coarse.real_share).flatten()
         if len(chosen) == 0:
-            return s, d, p
+            return s, d, p, None
         index = torch.multinomial(weights[bool(cfg.coarse.real_balanced)], len(chosen), replacement=True,
                                   generator=gen).numpy()
         rs, rp, rd = (x.to(s.device) for x in real_examples(real, index, gen, s.shape[-1]))
@@ -236,7 +245,11 @@ class CoarseStage(Stage):
         if p is not None:
             p = p.clone()
             p[at] = rp.to(p.dtype)
-        return s, d, p
+        where = None
+        if cfg.coarse.real_inner > 0:
+            where = torch.ones_like(d)
+            where[at] = inner_head(rd.to(d.dtype), cfg.coarse.real_inner * s.shape[-1] / 128)
+        return s, d, p, where
 
     def sample_grid(self, models, batch, cfg):
         net = _module(models["net"])
