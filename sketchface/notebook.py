@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from sketchface.train.config import COARSE_KINDS
-from sketchface.train.export import RUN_FOLDERS
+from sketchface.train.export import OWN_COMMAND, RUN_FOLDERS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,7 @@ STAGE_KIND = {"lines": "line_extractor", "fine": "finenet", "cyclegan": "cyclega
 # Run folders of the lite training (scripts/train_lite.sh) by network kind (the bundle's, one home in
 # sketchface.train.export) or ablation name.
 LITE_RUNS = {
-    **{kind: folder for kind, folder in RUN_FOLDERS.items() if kind not in ("locator", "facefit")},
+    **{kind: folder for kind, folder in RUN_FOLDERS.items() if kind not in OWN_COMMAND},
     "dp_La": "coarse-dp-La",
     "dp_Lb": "coarse-dp-Lb",
     "dp_Lc": "coarse-dp-Lc",
@@ -196,10 +196,12 @@ def _has_data(root: Path, n: int) -> bool:
         return False
 
 
-def ensure_data(s: Setup, n: int | None = None, name: str | None = None, shared: bool = True) -> Path:
+def ensure_data(s: Setup, n: int | None = None, name: str | None = None, shared: bool = True,
+                world: dict | None = None) -> Path:
     """A make-data folder at the setup's size: DATA when given; else the repository's ``data/syn<size>`` when it
     exists; else rendered now into ``nb_data/syn<size>`` (16 samples in SMOKE mode, ``n`` otherwise).
-    ``shared=False`` always renders a folder of the notebook's own (e.g. one it will write into)."""
+    ``shared=False`` always renders a folder of the notebook's own (e.g. one it will write into); ``world``:
+    more of make-data's options for it (e.g. ``open_mouth_prob``)."""
     if s.data and shared:
         root = Path(s.data).expanduser()
         if not (root / "meta.json").is_file():
@@ -220,7 +222,7 @@ def ensure_data(s: Setup, n: int | None = None, name: str | None = None, shared:
 
     t0 = time.time()
     meta = make_data(root, n=n, size=s.size, variants=4 if n >= 16 else 2, seed=0,
-                     workers=1 if s.smoke else None, progress=False)
+                     workers=1 if s.smoke else None, progress=False, **(world or {}))
     print(f"data: rendered {meta['n_samples']} samples at {s.size} px into {root} in {_fmt_seconds(time.time() - t0)}")
     return root
 
@@ -335,7 +337,7 @@ def find_trained(s: Setup, name: str, fallback: Any = None, verbose: bool = True
         if verbose:
             print(f"{name}: no trained network found")
         return None, ""
-    net = getattr(fallback, "net", fallback)
+    net = fallback.net if isinstance(fallback, Run) else fallback     # a network may have a .net of its own
     src = f"this notebook's run {fallback.path}" if isinstance(fallback, Run) else "this notebook"
     return _said(name, net.eval(), src, verbose)
 

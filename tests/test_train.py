@@ -303,10 +303,16 @@ def test_trained_runs_export_to_a_bundle_the_pipeline_loads(data, tmp_path):
     run("fine", data, runs / "fine-line+dis", "steps=1", *ck)
     assert main(["train-locator", "--data", str(data), "--out", str(runs / "locator" / "final"), "--steps", "2",
                  "--no-progress"]) == 0
+    # a role trained by a command of its own (train-mouth) writes its weights and a report, no Trainer run
+    from sketchface.nets.mouth import Mouth, MouthConfig
+    Mouth(MouthConfig()).save_pretrained(runs / "mouth" / "final")
+    (runs / "mouth" / "final" / "training.json").write_text('{"steps": 7}')
     assert main(["export-checkpoints", "--runs", str(runs), "--out", str(tmp_path / "bundle")]) == 0
     table = (tmp_path / "bundle" / "TRAINING.md").read_text()
     assert "| dp_coarse |" in table and "| finenet |" in table and "| cyclegan |" not in table
-    assert "| locator |" in table
+    assert "| locator |" in table and "| mouth | " in table and " | 7 | " in table.split("| mouth |")[1]
+    assert (tmp_path / "bundle" / "mouth" / "training.json").read_text() == '{"steps": 7}'
+    assert not (tmp_path / "bundle" / "facecheck").exists()          # not trained: left out
     sizes = [(tmp_path / "bundle" / n / "model.safetensors").stat().st_size for n in ("dp_coarse", "finenet")]
     assert all(s > 0 for s in sizes)
     sf = SketchFace.from_pretrained(tmp_path / "bundle")

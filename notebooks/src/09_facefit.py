@@ -54,10 +54,6 @@ S = nb.setup(smoke=SMOKE, preset=PRESET, device=DEVICE, data=DATA, steps=STEPS)
 
 # %%
 nb.get_face_model()        # $SKETCHFACE_FACE_MODEL, the user cache, or `fetch-face-model` (needs internet once)
-data = nb.ensure_data(S)   # the synthetic world at S.size px (see 01_data_and_lines)
-
-# %%
-nb.get_face_model()        # $SKETCHFACE_FACE_MODEL, the user cache, or `fetch-face-model` (needs internet once)
 data = nb.ensure_data(S)   # the synthetic world at S.size px (see 01_data_and_lines); docs/TRAINING.md trains on a
                            # world with wider poses and framings (data/fit128)
 
@@ -120,6 +116,73 @@ head = prior.mesh(fit)
 print(f"{len(head.vertices)} vertices, {len(head.faces)} triangles, watertight: {head.is_watertight}")
 from sketchface.webapp.figures import meshes_figure
 nb.show_plotly(meshes_figure([("fitted head", head)], height=380))
+
+# %% [markdown]
+# ## The Mouth: how far a drawn mouth is open
+#
+# FaceFit reads the head's pose from a coarse grid of features and answers about the same closed mouth for every
+# drawing. The Mouth (`sketchface/nets/mouth.py`, 7,777 parameters) is a second stage in the manner of 3DDFA's
+# cascades: it looks only at a 32 px crop around FaceFit's fitted lips, turned with the eye line, and answers the
+# face model's jawOpen weight; `FacePrior.fit` opens the fitted jaw by it. It learns from a world where a quarter of
+# the faces open their mouths (`open_mouth_prob`) and 30 % smile, as pencil sketches, line drawings and photos;
+# a tenth of its crops have no mouth drawn, which it must read as closed. `docs/TRAINING.md` ("Open mouths") adds
+# real train sketches (`--real-fits`), as the shipped one was trained:
+# `python -m sketchface train-mouth --data data/fit128m --real-fits data/realfits_mouth --out runs/mouth`.
+
+# %%
+from sketchface.nets.mouth import Mouth
+from sketchface.train.mouth import train_mouth
+
+mouth_net = None
+if "jawOpen" not in fm.expression_names:
+    print("this face model has no jawOpen expression (the tests' tiny stand-in): the Mouth is skipped")
+else:
+    mouth_data = nb.ensure_data(S, n=1600, name=f"nb_data/mouth{S.size}{'-smoke' if S.smoke else ''}",
+                                shared=False, world={"open_mouth_prob": 0.4 if S.smoke else 0.25, "smile_prob": 0.3})
+    bundle = nb.checkpoints_dir()
+    report = train_mouth(mouth_data, "nb_runs/mouth", steps=S.steps_for(default_cpu=400, default_gpu=3000),
+                         n_train=0, n_test=0 if S.smoke else 200, batch=16 if S.smoke else 64,
+                         checkpoints=bundle if (bundle / "facefit" / "config.json").is_file() else None,
+                         progress=False)
+    print({k: v for k, v in report.items() if k.startswith("test") or k in ("steps", "train faces", "parameters")})
+    trained = Mouth.from_pretrained("nb_runs/mouth")
+    mouth_net, _ = nb.find_trained(S, "mouth", fallback=trained)      # the shipped Mouth when it is here
+
+# %% [markdown]
+# The test faces of that world that open their mouths widest, fitted without and with the Mouth (`r` above: how
+# well the answered jawOpen follows the true one on test faces, the crop placed by FaceFit's own fit). The lip gap
+# is the inner lips' distance over the eyes' (about 0.01 closed, 0.2 for a smile showing the teeth).
+
+# %%
+if mouth_net is not None:
+    from sketchface.data.realfits import lip_gap, ICT_EYES, ICT_LIPS
+
+    world = load_fit_split(mouth_data, "test", 8 if S.smoke else 200)
+    jaw = list(fm.expression_names).index("jawOpen")
+    widest = []                                  # three different faces (a face's variants share its jaw)
+    for i in np.argsort(-world["expression"][:, jaw]):
+        if len(widest) < 3 and all(abs(world["expression"][i, jaw] - world["expression"][j, jaw]) > 1e-3
+                                   for j in widest):
+            widest.append(int(i))
+    with_mouth = FacePrior(fit_net.float().cpu().eval(), fm, mouth=mouth_net.float().cpu().eval())
+    rows = []
+    for i in widest:
+        img = np.asarray(world["sketch_lines"][i], np.float32) / 255
+        img = torch.nn.functional.interpolate(torch.from_numpy(img)[None, None], size=size, mode="area")[0, 0].numpy()
+        cells = [img]
+        for p in (prior, with_mouth):
+            f = p.fit(img)
+            gap = lip_gap(p.landmarks(f, (0, 0, size, size)), ICT_LIPS, ICT_EYES)
+            cells.append(nb.shaded(*p.render(f, size)))
+            print(f"test face {i}: true jawOpen {world['expression'][i, jaw]:.2f}, "
+                  f"{'with' if p is with_mouth else 'without'} the Mouth: jawOpen {f.expression[jaw]:.2f}, "
+                  f"lip gap {gap:.3f}")
+        rows.append(cells)
+    nb.show_grid(rows, ["line drawing", "FaceFit alone", "FaceFit + Mouth"], cell=1.8)
+
+# %% [markdown]
+# The Mouth answers what is drawn: where a drawing's lines show the lips only just apart, however far the true jaw
+# is open underneath, it reads a nearly closed mouth.
 
 # %%
 nb.banner(S, "FaceFit")

@@ -23,7 +23,13 @@ RUN_FOLDERS = {
     "cyclegan": "cyclegan",
     "locator": "locator",          # python -m sketchface train-locator --out RUNS/locator/final
     "facefit": "facefit",          # python -m sketchface train-facefit --out RUNS/facefit/final
+    # the roles trained by commands of their own (no Trainer run folder; each writes a report beside its weights)
+    "facecheck": "facecheck",      # python -m sketchface train-facecheck --out RUNS/facecheck/final
+    "outline": "outline",          # python -m sketchface train-outline --out RUNS/outline/final
+    "mouth": "mouth",              # python -m sketchface train-mouth --out RUNS/mouth/final
 }
+OWN_COMMAND = ("locator", "facefit", "facecheck", "outline", "mouth")   # trained outside the Trainer's run folders
+REPORTS = ("training.json", "train_report.json")     # what those commands write beside the weights
 # bundle folder <- the finished run's final/ folder
 RUNS = {kind: f"{folder}/final" for kind, folder in RUN_FOLDERS.items()}
 REQUIRED = ("dp_coarse", "line_extractor", "finenet")
@@ -50,6 +56,9 @@ def export_bundle(runs: str | Path, out: str | Path, only: tuple[str, ...] = ())
             continue
         net = load_network(src)
         net.save_pretrained(out / name, dtype=torch.float16, inference_only=True)
+        for report in REPORTS:                       # how it was trained and measured travels with it
+            if (src / report).is_file():
+                (out / name / report).write_text((src / report).read_text())
         sizes[name] = (out / name / "model.safetensors").stat().st_size
         print(f"{name:16s} <- {src}  {sizes[name] / 2**20:.1f} MiB")
     # with FaceFit in the bundle, the face model's depth is the default coarse depth (docs/RESULTS.md, "Real
@@ -102,6 +111,9 @@ def training_table(runs: Path, sizes: dict[str, int]) -> str:
             continue
         run = runs / Path(rel).parent
         s = run_summary(run)
+        for report in REPORTS:                       # a role trained by its own command: its report's steps
+            if "trained_steps" not in s and (runs / rel / report).is_file():
+                s["trained_steps"] = json.loads((runs / rel / report).read_text()).get("steps", "?")
         last = ", ".join(f"{k} {v:.4g}" for k, v in (s.get("last") or {}).items())
         styles = ", ".join(s.get("sketch_styles") or []) if name not in ("line_extractor", "cyclegan") else "–"
         lines.append(f"| {name} | `{run}` | {s.get('trained_steps', '?')} | {s.get('batch_size') or 'paper'} | "
