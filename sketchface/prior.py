@@ -76,15 +76,15 @@ def reframe(crop_box, fit: Fit) -> tuple[int, int, int, int]:
     return bx, by, bx + side, by + side
 
 
-def turned(fit: Fit, points: np.ndarray, d_pitch: float = 0.0, size: int = 128) -> Fit:
-    """``fit`` with its head pitched by ``d_pitch`` more degrees and its scale and 2-D shift refitted (least
-    squares) so that ``points`` (model vertices, (P, 3) cm: the fitted face's 68 feature points) stay where they
-    were in the picture: the depth changes, the placement does not. (The head turns about the frame's centre at
+def turned(fit: Fit, points: np.ndarray, d_pitch: float = 0.0, size: int = 128, d_yaw: float = 0.0) -> Fit:
+    """``fit`` with its head pitched by ``d_pitch`` (and turned by ``d_yaw``) more degrees and its scale and 2-D shift
+    refitted (least squares) so that ``points`` (model vertices, (P, 3) cm: the fitted face's 68 feature points) stay
+    where they were in the picture: the depth changes, the placement does not. (The head turns about the frame's centre at
     depth 0, far behind the face; turning ``fit.angles`` alone would also slide the face across the picture.)"""
     from dataclasses import replace
 
     before, _ = fit.camera().project(points, size)
-    out = replace(fit, angles=(np.asarray(fit.angles, np.float64) + [0.0, d_pitch, 0.0]).astype(np.float32))
+    out = replace(fit, angles=(np.asarray(fit.angles, np.float64) + [d_yaw, d_pitch, 0.0]).astype(np.float32))
     cam = out.camera()
     after, _ = cam.project(points, size)
     centre = size / 2 - 0.5

@@ -101,6 +101,19 @@ def xdog_torch(image, sigma: float = 0.8, k: float = 1.6, tau: float = 0.98, eps
     return out.clamp(0, 1)
 
 
+def some_as_lines(images, share: float, generator=None):
+    """The batch (N, 1, H, W) in [0, 1] with each image, by chance ``share``, replaced by its XDoG lines
+    (``xdog_torch``): a sketch shown as a line drawing of the same face. Returns a new tensor."""
+    import torch
+
+    x = images.clone()
+    pick = torch.rand(len(x), generator=generator) < share
+    if pick.any():
+        at = pick.nonzero().flatten().to(x.device)
+        x[at] = xdog_torch(x[at])
+    return x
+
+
 def remove_specks(lines: np.ndarray, min_area: int, threshold: float = 0.5) -> np.ndarray:
     """``lines`` (H, W) or (N, H, W), black on white, with every stroke (8-connected ink, value < ``threshold``)
     of fewer than ``min_area`` pixels turned white. XDoG of a sketch synthesised from a photo is speckled by

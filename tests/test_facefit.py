@@ -768,6 +768,23 @@ def test_real_depths_frame_as_the_pipeline_and_join_coarse_batches(tiny_model, t
     inner = torch.zeros(8, 8)
     inner[2:6, 2:6] = 1                                          # the 6 x 6 head less its 1-pixel rim
     assert all(torch.equal(where[i, 0], inner) for i in torch.nonzero(real).flatten())
+    # real_lines: a real sketch (here a shaded square) shown as its XDoG lines: white inside, drawn along its edges
+    square = np.full((10, 32, 32), 235, np.uint8)
+    square[:, 8:24, 8:24] = 120
+    monkeypatch.setattr("sketchface.data.realdepths.load_real_depths",
+                        lambda folder: {**fake, "sketch": square, "photo": np.zeros((10, 32, 32, 3), np.uint8),
+                                        "depth": np.full((10, 32, 32), 0.5, np.float16)})
+    for lines in (0.0, 1.0):
+        cfg = load_config(None, [f"coarse.real_depths={tmp_path / 'depths'}", "coarse.real_share=1",
+                                 f"coarse.real_lines={lines}"], stage="coarse")
+        t.stage._real = None
+        s2, _, _, _ = t.stage._with_real(torch.ones(4, 1, 32, 32), torch.zeros(4, 1, 32, 32), None, cfg,
+                                         torch.Generator().manual_seed(4))
+        middle = s2[:, 0, 12:20, 12:20]
+        assert bool((middle > 0.9).all()) if lines else bool((middle < 0.6).all())
+        assert bool((s2 < 0.5).any())
+    with pytest.raises(UserError, match="real_lines"):
+        load_config(None, ["coarse.real_lines=2"], stage="coarse")
     with pytest.raises(UserError, match="real_share"):
         load_config(None, ["coarse.real_share=1.5"], stage="coarse")
     with pytest.raises(UserError, match="real_inner"):

@@ -46,6 +46,8 @@ class CoarseTraining(Config):
     real_inner: int = _f(0, "with real_depths: the depth loss of a real example counts only its target's head shrunk "
                             "by this many pixels (at 128 px): under hair the fitted outline is a guess; 0 = the whole "
                             "map")
+    real_lines: float = _f(0.0, "with real_depths: chance that a real sketch is shown as its XDoG lines, a line drawing "
+                                "of a real face (its photo and target unchanged); 0 = the sketch as drawn")
 
     def validate(self) -> None:
         super().validate()
@@ -53,6 +55,8 @@ class CoarseTraining(Config):
             raise UserError(f"dress_share must be in [0, 1], got {self.dress_share}")
         if not 0.0 <= self.real_share <= 1.0:
             raise UserError(f"real_share must be in [0, 1], got {self.real_share}")
+        if not 0.0 <= self.real_lines <= 1.0:
+            raise UserError(f"real_lines must be in [0, 1], got {self.real_lines}")
         if self.real_inner < 0:
             raise UserError(f"real_inner must be at least 0 pixels, got {self.real_inner}")
         if not 0.0 <= self.jitter_share <= 1.0 or self.jitter_scale < 1.0 or self.jitter_shift < 0.0:

@@ -187,19 +187,17 @@ def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128
 def real_batch(real: dict, idx, crops, generator, pen: float = 0.5, size: int = 128, lines: float = 0.0):
     """Real sketches of ``prepare-real-fits`` (stored around their crop box, ``CONTEXT`` times as wide) seen through
     ``crops`` (relative to the crop box, as ``sample_crops``), with the pen varied: (N, 3, size, size). A share
-    ``lines`` of them (by chance) is shown as its XDoG lines (``xdog_torch``): a line drawing of a real face."""
+    ``lines`` of them (by chance) is shown as its XDoG lines (``some_as_lines``): a line drawing of a real face."""
     import torch
 
     from sketchface.data.realfits import CONTEXT
     from sketchface.nets.locator import crop_squares
     from sketchface.train.locator import restyle
-    from sketchface.xdog import xdog_torch
+    from sketchface.xdog import some_as_lines
 
     x = torch.from_numpy(real["sketch"][idx.numpy()]).float()[:, None] / 255
     if lines > 0:
-        as_lines = torch.rand(len(x), generator=generator) < lines
-        if as_lines.any():
-            x[as_lines] = xdog_torch(x[as_lines])
+        x = some_as_lines(x, lines, generator)
     wide = torch.stack([crops[:, 0] - math.log(CONTEXT), crops[:, 1] / CONTEXT, crops[:, 2] / CONTEXT], 1)
     return crop_squares(restyle(x, generator, pen), wide, size, "white").expand(-1, 3, -1, -1)
 

@@ -24,7 +24,7 @@ from sketchface.nets import build, load_network, preset
 from sketchface.pipeline import MASK_THRESHOLD
 from sketchface.train.config import COARSE_KINDS, TrainConfig
 from sketchface.train.loop import diverging, tile
-from sketchface.xdog import xdog_torch
+from sketchface.xdog import some_as_lines, xdog_torch
 
 
 
@@ -219,7 +219,8 @@ class CoarseStage(Stage):
     def _with_real(self, s, d, p, cfg, gen):
         """The batch with each example replaced, with chance ``cfg.coarse.real_share``, by a real train sketch, its
         photo and the face model's depth (``prepare-real-depths``); also where the depth loss counts (None:
-        everywhere; with ``cfg.coarse.real_inner``, a real example's target head shrunk by that many pixels)."""
+        everywhere; with ``cfg.coarse.real_inner``, a real example's target head shrunk by that many pixels). With
+        ``cfg.coarse.real_lines`` a real sketch is shown, by that chance, as its XDoG lines."""
         import numpy as np
 
         from sketchface.data.realdepths import load_real_depths, real_examples
@@ -239,6 +240,8 @@ class CoarseStage(Stage):
         index = torch.multinomial(weights[bool(cfg.coarse.real_balanced)], len(chosen), replacement=True,
                                   generator=gen).numpy()
         rs, rp, rd = (x.to(s.device) for x in real_examples(real, index, gen, s.shape[-1]))
+        if cfg.coarse.real_lines > 0:
+            rs = some_as_lines(rs, cfg.coarse.real_lines, gen)
         at = chosen.to(s.device)
         s, d = s.clone(), d.clone()
         s[at], d[at] = rs.to(s.dtype), rd.to(d.dtype)
