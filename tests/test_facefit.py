@@ -604,10 +604,28 @@ def test_real_fits_take_the_photos_face_and_the_sketchs_placement(tiny_model, ti
     x = real_batch(fits, torch.tensor([0]), torch.zeros(1, 3), torch.Generator().manual_seed(0), pen=0.0, size=64)
     centre = torch.from_numpy(fits["sketch"][0, 32:96, 32:96]).float() / 255
     assert (x[0, 0] - centre).abs().mean() < 0.02
+    # real_sparse: the target's 68 points in the stored picture lie in its crop box (the central half); a sketch
+    # shown as the lines of its features alone keeps ink only around them
+    from sketchface.data.realfits import stored_landmarks
+
+    lm = stored_landmarks(fits, tiny_model)
+    assert lm.shape == (2, 68, 2) and ((lm > 32 - 1) & (lm < 96)).all()
+    squares = (np.indices((128, 128)) // 4).sum(0) % 2 * 200 + 30          # ink everywhere: a checkerboard
+    textured = {**fits, "sketch": np.stack([squares] * 2).astype(np.uint8), "landmarks": lm}
+    g = torch.Generator().manual_seed(0)
+    full = real_batch(textured, torch.tensor([0]), torch.zeros(1, 3), g, pen=0.0, size=64)
+    few = real_batch(textured, torch.tensor([0]), torch.zeros(1, 3), g, pen=0.0, size=64, sparse=np.array([True]),
+                     rng=np.random.default_rng(0))
+    crop_lm = ((lm[0] + 0.5) / 128 - 0.5) * 2 * 64 + 32 - 0.5               # the points in the 64 px crop
+    eye = np.linalg.norm(crop_lm[36:42].mean(0) - crop_lm[42:48].mean(0))
+    yy, xx = np.mgrid[:64, :64]
+    far = np.min(np.hypot(xx[..., None] - crop_lm[:, 0], yy[..., None] - crop_lm[:, 1]), -1) > 0.6 * eye + 2
+    assert bool((few[0, 0][torch.from_numpy(far)] > 0.99).all()) and bool((few[0, 0] < 0.5).any())
+    assert bool((full[0, 0][torch.from_numpy(far)] < 0.5).any())          # the full sketch has ink there
     cfg = FaceFitConfig(image_size=64, widths=(8, 8, 16, 16, 16), hidden=32, n_identity=10, face_vertices=41 * 41)
     res = train_facefit(tiny_fit_data, tmp_path / "ff", steps=3, batch=8, config=cfg, face_model=str(tiny_model_path),
-                        progress=False, log_every=1, real_fits=tmp_path / "fits")
-    assert res["real_share"] == 0.25 and all(np.isfinite(r["loss"]) for r in res["log"])
+                        progress=False, log_every=1, real_fits=tmp_path / "fits", real_sparse=0.5)
+    assert res["real_share"] == 0.25 and res["real_sparse"] == 0.5 and all(np.isfinite(r["loss"]) for r in res["log"])
 
 
 def test_real_fits_pose_from_facemesh_turn_the_sketchs_own_pitch(tiny_model, tiny_model_path, tiny_bundle,

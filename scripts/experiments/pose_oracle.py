@@ -25,6 +25,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="first N sketches of each group (0 = all)")
     ap.add_argument("--yaw", type=float, nargs="+", default=list(np.arange(-12, 13, 3.0)))
     ap.add_argument("--pitch", type=float, nargs="+", default=list(np.arange(-8, 9, 2.0)))
+    ap.add_argument("--kind", default=None, help="read every drawing as this kind (default: lines for the line "
+                    "group, sketch for the others); e.g. lines for dev_as_lines.py's drawings")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
 
@@ -39,7 +41,7 @@ def main() -> None:
     i0, j0 = a.yaw.index(0.0), a.pitch.index(0.0)
     out = {}
     for row in load_dev(Path(a.real), groups=tuple(a.groups), limit=a.limit):
-        kind = "lines" if row["group"] == "lines" else "sketch"
+        kind = a.kind or ("lines" if row["group"] == "lines" else "sketch")
         _, _, framing, _, fit = sf.prepare(str(row["path"]), kind=kind, with_fit=True)
         w, h = Image.open(row["path"]).size
         feature_points = prior.vertices(fit)[prior.fm.landmarks68]

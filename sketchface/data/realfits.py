@@ -184,6 +184,22 @@ def prepare_real_fits(real: str | Path, out: str | Path, checkpoints: str | Path
                                       for g in sorted(set(rows["group"]))})
 
 
+def stored_landmarks(real: dict, face_model) -> np.ndarray:
+    """(N, 68, 2) the 68 feature points of each real example's target fit, in the pixels of its stored sketch (which
+    spans ``CONTEXT`` times the crop box the fit was answered for, about the same centre)."""
+    from sketchface.prior import Fit
+
+    size = real["sketch"].shape[-1]
+    lm = face_model.landmarks68
+    out = np.empty((len(real["sketch"]), 68, 2), np.float32)
+    for i in range(len(out)):
+        fit = Fit.from_camera(real["identity"][i], real["expression"][i], real["camera"][i])
+        v = face_model.vertices(fit.identity, fit.expression)[lm]
+        crop, _ = fit.camera().project(v, size)                   # pixels of the crop box shown at ``size``
+        out[i] = (0.5 + ((crop + 0.5) / size - 0.5) / CONTEXT) * size - 0.5
+    return out
+
+
 def load_real_fits(folder: str | Path) -> dict[str, np.ndarray]:
     from sketchface.data.realpairs import load_prepared
 

@@ -141,6 +141,9 @@ class FaceFitTraining(Config):
     sparse: float = _f(0.0, "share of the line drawings that keep only the eyes and some of the brows, nose, "
                             "mouth and cheeks (synth.dress.features_only), framed as their small ink box frames "
                             "them")
+    real_sparse: float = _f(0.0, "with real_fits: chance that a real sketch is shown as the XDoG lines of its features "
+                                 "alone (synth.dress.features_only around its target's 68 points), framed as those "
+                                 "sparse drawings are; a sparse line drawing of a real face")
     lip_weight: float = _f(1.0, "the 20 lip points (48-67) count this many times a landmark in the vertex loss: "
                                 "an open mouth moves few points and is otherwise learnt last")
     face_model: str = _f("", "face model file or folder (empty: $SKETCHFACE_FACE_MODEL or the user cache)")
@@ -150,9 +153,10 @@ class FaceFitTraining(Config):
         if self.lip_weight <= 0:
             raise UserError(f"lip_weight must be > 0 (got {self.lip_weight})")
         if not (0.0 <= self.dress <= 1.0 and 0.0 <= self.pen <= 1.0 and 0.0 <= self.real_share < 1.0
-                and 0.0 <= self.sparse <= 1.0 and 0.0 <= self.real_lines <= 1.0):
-            raise UserError(f"dress, pen, sparse and real_lines must be in [0, 1] and real_share in [0, 1) (got "
-                            f"{self.dress}, {self.pen}, {self.sparse}, {self.real_lines}, {self.real_share})")
+                and 0.0 <= self.sparse <= 1.0 and 0.0 <= self.real_lines <= 1.0 and 0.0 <= self.real_sparse <= 1.0):
+            raise UserError(f"dress, pen, sparse, real_lines and real_sparse must be in [0, 1] and real_share in [0, 1) "
+                            f"(got {self.dress}, {self.pen}, {self.sparse}, {self.real_lines}, {self.real_sparse}, "
+                            f"{self.real_share})")
 
 
 @dataclass

@@ -184,20 +184,29 @@ def make_batch(d: dict, idx, crops, generator, pen: float = 0.5, size: int = 128
     return out
 
 
-def real_batch(real: dict, idx, crops, generator, pen: float = 0.5, size: int = 128, lines: float = 0.0):
+def real_batch(real: dict, idx, crops, generator, pen: float = 0.5, size: int = 128, lines: float = 0.0,
+               sparse=None, rng=None):
     """Real sketches of ``prepare-real-fits`` (stored around their crop box, ``CONTEXT`` times as wide) seen through
     ``crops`` (relative to the crop box, as ``sample_crops``), with the pen varied: (N, 3, size, size). A share
-    ``lines`` of them (by chance) is shown as its XDoG lines (``some_as_lines``): a line drawing of a real face."""
+    ``lines`` of them (by chance) is shown as its XDoG lines (``some_as_lines``): a line drawing of a real face.
+    Those whose ``sparse`` (N, bool) is set are shown as the XDoG lines of their features alone
+    (``synth.dress.features_only`` around ``real["landmarks"]``, ``stored_landmarks``; ``rng`` a numpy Generator)."""
     import torch
 
     from sketchface.data.realfits import CONTEXT
     from sketchface.nets.locator import crop_squares
     from sketchface.train.locator import restyle
-    from sketchface.xdog import some_as_lines
+    from sketchface.xdog import some_as_lines, xdog_torch
 
     x = torch.from_numpy(real["sketch"][idx.numpy()]).float()[:, None] / 255
     if lines > 0:
         x = some_as_lines(x, lines, generator)
+    if sparse is not None and np.asarray(sparse).any():
+        from sketchface.synth.dress import features_only_batch
+
+        few = np.asarray(sparse, bool)
+        x[torch.from_numpy(few)] = xdog_torch(x[torch.from_numpy(few)])
+        x = features_only_batch(x, real["landmarks"][idx.numpy()], rng, few)
     wide = torch.stack([crops[:, 0] - math.log(CONTEXT), crops[:, 1] / CONTEXT, crops[:, 2] / CONTEXT], 1)
     return crop_squares(restyle(x, generator, pen), wide, size, "white").expand(-1, 3, -1, -1)
 
@@ -280,6 +289,11 @@ def facefit_stage():
                 from sketchface.data.realfits import load_real_fits
 
                 self.real = load_real_fits(cfg.facefit.real_fits)
+                if cfg.facefit.real_sparse > 0:
+                    from sketchface.data.realfits import stored_landmarks
+                    from sketchface.facemodel import load_face_model
+
+                    self.real["landmarks"] = stored_landmarks(self.real, load_face_model(cfg.facefit.face_model or None))
             return _Indices(len(self.data[split]["identity"]), split != "train")
 
         def build_models(self, cfg, device):
@@ -323,8 +337,14 @@ def facefit_stage():
             n_real = int(round(n * f.real_share)) if self.real is not None and not int(batch["test"][0]) else 0
             if n_real:      # the last n_real examples: real train sketches, the face of their photo as the target
                 ridx = torch.randint(0, len(self.real["sketch"]), (n_real,), generator=gen)
+                few = None
+                if f.real_sparse > 0:   # sparse line drawings of real faces, framed as their small ink box frames them
+                    few = (torch.rand(n_real, generator=gen) < f.real_sparse).numpy()
+                    if few.any():
+                        at = torch.from_numpy(np.flatnonzero(few) + n - n_real)
+                        crops[at] = sample_crops(int(few.sum()), gen, SPARSE_SCALE_RANGE, SPARSE_SHIFT)
                 x[-n_real:] = real_batch(self.real, ridx, crops[-n_real:], gen, f.pen, net.config.image_size,
-                                         f.real_lines)
+                                         f.real_lines, few, rng)
                 rt = true_fit(*(torch.from_numpy(self.real[k][ridx.numpy()]) for k in ("identity", "expression",
                                                                                          "camera")), crops[-n_real:])
                 truth = {k: torch.cat([v[:-n_real], rt[k].to(v.dtype)]) for k, v in truth.items()}
@@ -361,15 +381,16 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
                   dress: float = DRESS, log_every: int = 200, save_every: int = 1000, styles=None,
                   init_from: str | Path | None = None, real_fits: str | Path | None = None,
                   real_share: float = REAL_SHARE, run: str | Path | None = None, resume: bool = False,
-                  sparse: float = 0.0, real_lines: float = 0.0) -> dict:
+                  sparse: float = 0.0, real_lines: float = 0.0, real_sparse: float = 0.0) -> dict:
     """Train with the shared Trainer in the run folder ``run`` (default: OUT-run), write ``out`` (fp16
     safetensors + config.json, and ``metrics.json``); returns the test errors.
 
     ``styles``: the input styles (default pencil, lines, photo; "artist" adds the CycleGAN's artist sketches);
     ``init_from``: a FaceFit checkpoint to start from (fine-tuning; its config is kept); ``real_fits``: a
     ``prepare-real-fits`` folder, whose real sketches make up a share ``real_share`` of every batch, each with the
-    face its photo shows as the target (``real_lines``: the chance that one is shown as its XDoG lines);
-    ``sparse``: the share of examples drawn as their features alone."""
+    face its photo shows as the target (``real_lines``: the chance that one is shown as its XDoG lines;
+    ``real_sparse``: as the XDoG lines of its features alone); ``sparse``: the share of examples drawn as their
+    features alone."""
     import csv
 
     from sketchface.nets import load_network
@@ -388,7 +409,8 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
                        "sample_every": max(1, min(2000, steps)),
                        "facefit": {"styles": list(styles or []), "dress": dress, "pen": pen,
                                    "real_fits": str(real_fits or ""), "real_share": real_share,
-                                   "real_lines": real_lines, "sparse": sparse, "face_model": str(face_model or "")}})
+                                   "real_lines": real_lines, "real_sparse": real_sparse, "sparse": sparse,
+                                   "face_model": str(face_model or "")}})
     stage = facefit_stage()
     fit_into(stage, cfg, out, progress, resume)
     with open(run / "metrics.csv", newline="") as f:
@@ -397,7 +419,7 @@ def train_facefit(data: str | Path, out: str | Path, steps: int = 10000, batch: 
     basis = {k: v.cpu() for k, v in stage.basis.items()}
     res = {"steps": steps, "styles": list(style_keys(styles)), "dress": dress, "init_from": str(init_from or ""),
            "real_fits": str(real_fits or ""), "real_share": real_share if real_fits else 0.0, "sparse": sparse,
-           "real_lines": real_lines if real_fits else 0.0,
+           "real_lines": real_lines if real_fits else 0.0, "real_sparse": real_sparse if real_fits else 0.0,
            "run": str(run),
            # on the default styles (pencil, lines, photo) whatever the run trained on, so that runs compare
            "test": evaluate_fit(load_network(out).float(), load_fit_split(data, "test", 300), basis), "log": log}
@@ -424,6 +446,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--real-share", type=float, default=REAL_SHARE, help="share of each batch that is real sketches")
     p.add_argument("--real-lines", type=float, default=0.0,
                    help="with --real-fits: chance that a real sketch is shown as its XDoG lines")
+    p.add_argument("--real-sparse", type=float, default=0.0,
+                   help="with --real-fits: chance that a real sketch is shown as the XDoG lines of its features alone")
     p.add_argument("--sparse", type=float, default=0.0,
                    help="share of examples drawn as their features alone (eyes, some brows, nose, mouth)")
     p.add_argument("--face-model", default=None, help="face model file or folder (default: $SKETCHFACE_FACE_MODEL)")
@@ -437,7 +461,7 @@ def _run(a: argparse.Namespace) -> int:
     res = train_facefit(a.data, a.out, steps=a.steps, batch=a.batch, lr=a.lr, seed=a.seed, face_model=a.face_model,
                         progress=not a.no_progress, dress=a.dress, styles=a.styles, init_from=a.init_from,
                         real_fits=a.real_fits, real_share=a.real_share, run=a.run, resume=a.resume,
-                        sparse=a.sparse, real_lines=a.real_lines)
+                        sparse=a.sparse, real_lines=a.real_lines, real_sparse=a.real_sparse)
     t = res["test"]
     print(f"wrote {a.out}: on {t['n']} test samples' random crops, landmark error {t['landmark_px']:.2f} px, "
           f"|log scale| {t['log_scale_abs']:.3f}")
