@@ -199,14 +199,14 @@ def real_batch(real: dict, idx, crops, generator, pen: float = 0.5, size: int = 
     from sketchface.xdog import some_as_lines, xdog_torch
 
     x = torch.from_numpy(real["sketch"][idx.numpy()]).float()[:, None] / 255
-    if lines > 0:
-        x = some_as_lines(x, lines, generator)
-    if sparse is not None and np.asarray(sparse).any():
+    few = torch.zeros(len(x), dtype=torch.bool) if sparse is None else torch.from_numpy(np.asarray(sparse, bool))
+    if lines > 0:                       # the sparse ones become lines below, once
+        x[~few] = some_as_lines(x[~few], lines, generator)
+    if few.any():
         from sketchface.synth.dress import features_only_batch
 
-        few = np.asarray(sparse, bool)
-        x[torch.from_numpy(few)] = xdog_torch(x[torch.from_numpy(few)])
-        x = features_only_batch(x, real["landmarks"][idx.numpy()], rng, few)
+        x[few] = xdog_torch(x[few])
+        x = features_only_batch(x, real["landmarks"][idx.numpy()], rng, few.numpy())
     wide = torch.stack([crops[:, 0] - math.log(CONTEXT), crops[:, 1] / CONTEXT, crops[:, 2] / CONTEXT], 1)
     return crop_squares(restyle(x, generator, pen), wide, size, "white").expand(-1, 3, -1, -1)
 
