@@ -172,7 +172,8 @@ def bench_stages(presets, batches, repeat: int, device: str, bundle: Path | None
 
 def pipelines_to_bench(bundle: Path) -> dict[str, dict]:
     """{label: from_pretrained keyword arguments}: the face-model pipeline (when FaceFit and the face model are
-    there) and the paper's DP-CoarseNet framed by the ink box and the locator alone, as shipped before FaceFit."""
+    there; with the bundle's PriorFusion, DP-CoarseNet on the face model too) and the paper's DP-CoarseNet framed by
+    the ink box and the locator alone, as shipped before FaceFit."""
     from sketchface.facemodel import FaceModelNotFound, find_face_model
 
     out = {}
@@ -180,6 +181,8 @@ def pipelines_to_bench(bundle: Path) -> dict[str, dict]:
         try:
             find_face_model()
             out["face model (FaceFit) + FineNet, head mesh"] = {"coarse": "face_model"}
+            if (bundle / "prior_fusion" / "config.json").is_file():
+                out["DP-CoarseNet on the face model + FineNet, head mesh"] = {"coarse": "dp_face_model"}
         except FaceModelNotFound:
             pass
     out["DP-CoarseNet + FineNet, locator framing, heightfield mesh"] = {"coarse": "dp_coarse", "facefit": False}

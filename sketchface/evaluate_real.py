@@ -34,8 +34,11 @@ MODELS = (("DP-CoarseNet + FineNet, without FaceFit's framing", "dp_coarse", "fi
           ("SP-CoarseNet + FineNet", "sp_coarse", "fine", True),
           ("SP-CoarseNet− + FineNet", "sp_coarse_minus", "fine", True),
           ("D-Net + FineNet", "dnet", "fine", True),
+          ("DP-CoarseNet on the face model (PriorFusion)", "dp_face_model", "coarse", True),
+          ("DP-CoarseNet on the face model + FineNet", "dp_face_model", "fine", True),
           ("face model only (FaceFit)", "face_model", "coarse", True),
           ("face model + FineNet", "face_model", "fine", True))
+FUSION_FOLDER = "prior_fusion"      # rows on "dp_face_model" run only when the bundle has it
 PICTURE = (("cufs", 4), ("fs2k", 3), ("lines", 1))
 
 
@@ -186,7 +189,8 @@ def evaluate_real(checkpoints, real, models=MODELS, limit: int = 0, face_model=N
         if t:
             report["template"][g] = {"n": len(t), "r": round(float(np.nanmean(t)), 3)}
     runs = [(BEFORE, "dp_coarse", "fine", False, before)] if before else []
-    runs += [(*m, checkpoints) for m in models]
+    runs += [(*m, checkpoints) for m in models
+             if m[1] != "dp_face_model" or (Path(checkpoints) / FUSION_FOLDER / "config.json").is_file()]
     groups: dict[tuple, list] = {}          # rows that differ only in the depth scored share one pipeline run
     for run in runs:
         groups.setdefault((run[1], run[3], str(run[4])), []).append(run)
@@ -287,6 +291,8 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
                       outline=load_network(outline) if (outline / "config.json").is_file() else None,
                       mouth=load_network(mouth) if (mouth / "config.json").is_file() else None)
     dp = load_network(Path(checkpoints) / "dp_coarse")
+    fusion = Path(checkpoints) / FUSION_FOLDER
+    fusion = load_network(fusion).float().eval() if (fusion / "config.json").is_file() else None
     gt, inner = test["depth"], erode_mask(test["mask"], RIM)
     size = gt.shape[-1]
     out = {}
@@ -294,7 +300,10 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
         x = test[STYLE_KEYS[style]]
         net = predict(dp, x[:, None], "sketch", 16, "cpu")
         fits = [prior.fit(flatten_paper(img)) for img in x]
-        preds = [("DP-CoarseNet", net), ("face model only", np.stack([prior.render(f, size)[0] for f in fits]))]
+        face = np.stack([prior.render(f, size)[0] for f in fits])
+        preds = [("DP-CoarseNet", net), ("face model only", face)]
+        if fusion is not None:          # DP-CoarseNet's depth and the face model's, joined
+            preds.append(("DP-CoarseNet on the face model", joined_depth(fusion, x, net, face)))
         if prior.outline is not None:   # the jaw onto the drawn outline, as the pipeline does for sketches
             rgb = [np.repeat(flatten_paper(img)[..., None], 3, -1) for img in x]
             moved = [prior.follow_outline(im, (0, 0, size, size), (1.0, 1.0, 1.0), f) for im, f in zip(rgb, fits)]
@@ -309,6 +318,21 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
     return out
 
 
+
+
+def joined_depth(fusion, drawings: np.ndarray, dp: np.ndarray, face: np.ndarray, batch: int = 64) -> np.ndarray:
+    """PriorFusion's depth (K, S, S) of drawings (K, S, S; paper 1), DP-CoarseNet's depths and the face model's."""
+    import torch
+
+    from sketchface.framing import flatten_paper
+
+    def t(a):
+        return torch.from_numpy(np.ascontiguousarray(a, np.float32)[:, None])
+
+    x = np.stack([flatten_paper(img) for img in drawings])
+    with torch.inference_mode():
+        return np.concatenate([fusion(t(x[i:i + batch]), t(dp[i:i + batch]), t(face[i:i + batch]))[:, 0].numpy()
+                               for i in range(0, len(x), batch)])
 
 
 def real_section(report: dict, date: str | None = None) -> str:

@@ -27,16 +27,20 @@ from sketchface.prior import DETAIL_FADE_PX, DETAIL_LIMIT_CM
 PIPELINE_FILE = "pipeline.json"
 DEFAULT_BUNDLE = {"coarse": "dp_coarse", "line_extractor": "line_extractor", "finenet": "finenet",
                   "cyclegan": "cyclegan", "locator": "locator", "facefit": "facefit", "facecheck": "facecheck",
-                  "outline": "outline", "mouth": "mouth"}
+                  "outline": "outline", "mouth": "mouth", "fusion": "prior_fusion"}
 # a bundle without them still works (no photo path / ink box only / no face-model prior / every input taken /
-# the fitted jaw and mouth as FaceFit answers them)
-OPTIONAL_ROLES = ("cyclegan", "locator", "facefit", "facecheck", "outline", "mouth")
+# the fitted jaw and mouth as FaceFit answers them / no DP-CoarseNet on the face model)
+OPTIONAL_ROLES = ("cyclegan", "locator", "facefit", "facecheck", "outline", "mouth", "fusion")
 NOT_A_FACE = ("this does not look like a face: use a drawing or photo of one face seen from the front (outline, "
               "eyes, nose and mouth), filling much of the picture")
 COARSE_FOLDERS = ("dp_coarse", "sp_coarse", "sp_coarse_minus", "dnet")
 # coarse="face_model": the coarse depth is the fitted face model's (FaceFit + ICT Face Model Light), no CoarseNet
 FACE_MODEL = "face_model"
-COARSE_CHOICES = COARSE_FOLDERS + (FACE_MODEL,)
+# coarse="dp_face_model": DP-CoarseNet's depth and the fitted face model's joined by PriorFusion (the outline read
+# from the drawing, the face's inside from the face model; sketchface.nets.fusion)
+FUSED = "dp_face_model"
+COARSE_CHOICES = COARSE_FOLDERS + (FACE_MODEL, FUSED)
+ON_FACE_MODEL = (FACE_MODEL, FUSED)     # coarse depths whose inside is the face model's: FineNet's detail limited
 MASK_THRESHOLD = 0.05   # coarse depth above this is face (as in FineNet training)
 # Lines l of a photo: XDoG of its CycleGAN sketch, a little less eager (tau 0.95 instead of 0.98) and without the
 # specks of fewer than 16 pixels that the photo's texture and background leave (docs/TRAINING.md, "The photo
@@ -94,7 +98,8 @@ class Reconstruction:
     framing_method: str = ""
     colors: np.ndarray | None = field(default=None, repr=False)   # vertex colours (photo input)
     sketch: np.ndarray | None = field(default=None, repr=False)   # gray sketch XDoG read (photo: CycleGAN's)
-    coarse_source: str = ""                 # the CoarseNet's kind, or "face_model" (the fitted face's depth)
+    coarse_source: str = ""                 # the CoarseNet's kind, "face_model" (the fitted face's depth) or
+    #                                         "dp_face_model" (DP-CoarseNet's and the fitted face's, joined)
     fit: Any = field(default=None, repr=False)      # sketchface.prior.Fit: FaceFit's face for this frame
     prior: np.ndarray | None = field(default=None, repr=False)   # the fitted face's depth (model frame)
     face_prior: Any = field(default=None, repr=False, compare=False)   # sketchface.prior.FacePrior (meshes)
@@ -155,6 +160,10 @@ class Reconstruction:
             # the fitted face's depth (kept by the prior since the run: with the face model it is the coarse depth)
             prior, prior_mask = self.face_prior.render(self.fit, self.size)
             detail = np.where(prior_mask, depth - prior, 0.0)
+            if self.coarse_source == FUSED and self.detail_mask is not None:
+                # the head keeps its own outline: where DP-CoarseNet's outline and the head's differ, the joined
+                # depth is no detail of the face (a groove along the hairline and the jaw); the narrow face only
+                detail = detail * self.detail_mask
             # over the face model the detail is FineNet's, already limited (_limit_detail): not limited twice
             limit = None if self.coarse_source == FACE_MODEL else DETAIL_LIMIT_CM
             return self.face_prior.mesh(self.fit, detail=detail, colors=self.colors, relief=relief,
@@ -214,7 +223,7 @@ class SketchFace:
 
     def __init__(self, coarse, line_extractor, finenet, cyclegan=None, device: str = "cpu", backend: str = "auto",
                  locator=None, prior=None, coarse_source: str = "network", facecheck=None, lines_int8: bool = False,
-                 mirror: bool = True):
+                 mirror: bool = True, fusion=None):
         """``backend``: "torch", "onnx" (ONNX Runtime on the CPU, see sketchface.onnx_backend) or "auto" (onnx
         on the CPU when onnxruntime and onnx are installed, else torch). ``locator``: the face locator that
         refines the ink-box framing of drawings (None: the ink box alone). ``prior``: a
@@ -226,7 +235,9 @@ class SketchFace:
         read: never a depth) comes from an int8 copy of the line extractor, about twice as fast (the app asks for
         it; sketchface.onnx_backend, "int8 l′"). ``mirror``: the CoarseNet reads the framed input and its mirror
         image in one batch and the coarse depth is the mean of its answer and the mirrored answer for the mirror
-        image (docs/TRAINING.md, "The CoarseNets read the mirror image too"); False: one reading, as the paper."""
+        image (docs/TRAINING.md, "The CoarseNets read the mirror image too"); False: one reading, as the paper.
+        ``fusion``: ``sketchface.nets.fusion.PriorFusion``; ``coarse_source="dp_face_model"`` then joins the
+        CoarseNet's depth (DP-CoarseNet's) and the fitted face's with it."""
         import torch
 
         from sketchface.onnx_backend import resolve_backend
@@ -242,10 +253,13 @@ class SketchFace:
         self.prior = prior
         if prior is not None:
             prior.net.to(self.device)
-        if coarse_source not in ("network", FACE_MODEL):
-            raise PipelineError(f"coarse_source must be 'network' or '{FACE_MODEL}', got {coarse_source!r}")
-        if coarse_source == FACE_MODEL and (prior is None or not prior.has_model):
+        self.fusion = fusion.to(self.device).eval() if fusion is not None else None
+        if coarse_source not in ("network", FACE_MODEL, FUSED):
+            raise PipelineError(f"coarse_source must be 'network', '{FACE_MODEL}' or '{FUSED}', got {coarse_source!r}")
+        if coarse_source in ON_FACE_MODEL and (prior is None or not prior.has_model):
             raise PipelineError("the face-model coarse depth needs FaceFit and the face model (prior=FacePrior(...))")
+        if coarse_source == FUSED and fusion is None:
+            raise PipelineError(f"coarse_source='{FUSED}' needs the PriorFusion network (fusion=...)")
         self.coarse_source = coarse_source
         self.mirror = bool(mirror)
         self.size = int(self.coarse.config.image_size)
@@ -282,9 +296,10 @@ class SketchFace:
                         mirror: bool = True) -> "SketchFace":
         """Load a checkpoint bundle: a local folder (default: ``checkpoints/``) or a Hub repository id.
 
-        ``coarse`` picks the CoarseNet sub-folder (dp_coarse, sp_coarse, sp_coarse_minus, dnet) or "face_model"
+        ``coarse`` picks the CoarseNet sub-folder (dp_coarse, sp_coarse, sp_coarse_minus, dnet), "face_model"
         (the depth of the face model FaceFit fits; needs the bundle's facefit and the ICT face model, see
-        ``sketchface.facemodel``); ``face_model``: the face model file or folder (default: its search order).
+        ``sketchface.facemodel``) or "dp_face_model" (DP-CoarseNet's and the face model's depth joined by the
+        bundle's prior_fusion); ``face_model``: the face model file or folder (default: its search order).
         When the bundle has FaceFit, it frames every input; with the face model found too, the mesh is the fitted
         head. With ``facefit=False`` the pipeline frames by the ink box and the locator, as before. When the bundle
         has FaceCheck, calls with ``check_face=True`` refuse inputs that hold no face (``facecheck=False``: not
@@ -307,9 +322,10 @@ class SketchFace:
                 raise PipelineError(f"coarse must be one of {', '.join(COARSE_CHOICES)}, got {coarse!r}")
             spec["coarse"] = coarse
         coarse_source = "network"
-        if spec.get("coarse") == FACE_MODEL:
-            # the networks still load with the default CoarseNet (its size and the photo path's sketch)
-            coarse_source, spec["coarse"] = FACE_MODEL, DEFAULT_BUNDLE["coarse"]
+        if spec.get("coarse") in ON_FACE_MODEL:
+            # the networks still load with the default CoarseNet (its size and the photo path's sketch; the DP
+            # depth that PriorFusion joins with the face model's)
+            coarse_source, spec["coarse"] = spec["coarse"], DEFAULT_BUNDLE["coarse"]
         if device == "auto":
             import torch
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -328,14 +344,20 @@ class SketchFace:
                 raise PipelineError(str(exc)) from None
         # asked for by name, the face model must be there; named by the bundle's pipeline.json, a missing face
         # model (or FaceFit) falls back to the bundle's CoarseNet, so that the shipped bundle runs without it
-        asked = coarse == FACE_MODEL
+        asked = coarse in ON_FACE_MODEL
+        if coarse == FUSED and nets["fusion"] is None:
+            raise PipelineError(f"coarse='{FUSED}' needs the bundle's {spec.get('fusion')} network (PriorFusion); "
+                                "train it with scripts/experiments/prior_fusion.py or use the shipped checkpoints")
         prior = _load_prior(nets["facefit"] if facefit or asked else None, face_model, required=asked,
                             outline=nets["outline"] if outline else None, mouth=nets["mouth"] if mouth else None)
-        if coarse_source == FACE_MODEL and (prior is None or not prior.has_model):
+        if coarse_source in ON_FACE_MODEL and (prior is None or not prior.has_model):
+            coarse_source = "network"
+        if coarse_source == FUSED and nets["fusion"] is None:
             coarse_source = "network"
         return cls(nets["coarse"], nets["line_extractor"], nets["finenet"], nets["cyclegan"], locator=nets["locator"],
                    device=device, backend=backend, prior=prior, coarse_source=coarse_source,
-                   facecheck=nets["facecheck"] if facecheck else None, lines_int8=lines_int8, mirror=mirror)
+                   facecheck=nets["facecheck"] if facecheck else None, lines_int8=lines_int8, mirror=mirror,
+                   fusion=nets["fusion"])
 
     # ------------------------------------------------------------------------------------------- running
     def _tensor(self, a: np.ndarray):
@@ -430,6 +452,9 @@ class SketchFace:
                 prior, prior_mask = self.prior.render(fit, self.size)
                 if not network_coarse:
                     coarse, mask = self._tensor(prior), prior_mask
+                if self.coarse_source == FUSED:     # DP-CoarseNet's outline, the face model's inside
+                    coarse = self.fusion(sketch, coarse, self._tensor(prior))
+                if self.coarse_source in ON_FACE_MODEL:
                     detail_mask = self.prior.detail_mask(fit, self.size, DETAIL_FADE_PX * self.size / 128)
             lines = xdog_torch(sketch, **xdog_kw)
             if min_stroke > 1:
@@ -441,7 +466,7 @@ class SketchFace:
                            mask=mask, displacement=np.zeros_like(self._np(coarse)),
                            fine=self._np(coarse), lines_pred=self._np(lines_pred), lambda_line=lam,
                            framing_method=framing.method, colors=colors, sketch=self._np(sketch),
-                           coarse_source=self.coarse_source if self.coarse_source == FACE_MODEL else
+                           coarse_source=self.coarse_source if self.coarse_source in ON_FACE_MODEL else
                            str(self.coarse.config.kind), fit=fit, prior=prior, face_prior=self.prior,
                            detail_mask=detail_mask)
         return self.refine(r, lam) if refine else r
@@ -489,7 +514,7 @@ def _limit_detail(result: Reconstruction, displacement):
     """On the face model's depth, FineNet's displacement softly limited to ``DETAIL_LIMIT_CM`` (tanh): a drawn
     stroke becomes a crease of a few millimetres, as on a face, never a slot (docs/TRAINING.md, "FineNet on the
     face model"). The paper's CoarseNets keep FineNet's displacement as it is."""
-    if result.coarse_source != FACE_MODEL or result.fit is None:
+    if result.coarse_source not in ON_FACE_MODEL or result.fit is None:
         return displacement
     from sketchface.render import DEPTH_FAR_CM, DEPTH_NEAR_CM
 

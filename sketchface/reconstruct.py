@@ -17,7 +17,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoints", default=None,
                    help="checkpoint folder or Hub repo id (default: the repository's checkpoints/)")
     p.add_argument("--coarse", default=None,
-                   help="coarse depth: face_model (FaceFit's fitted face model), dp_coarse, sp_coarse, "
+                   help="coarse depth: face_model (FaceFit's fitted face model), dp_face_model (DP-CoarseNet's "
+                        "and the face model's joined by PriorFusion), dp_coarse, sp_coarse, "
                         "sp_coarse_minus, dnet (default: the bundle's pipeline.json)")
     p.add_argument("--mesh", default="auto", choices=["auto", "head", "heightfield"],
                    help="head: the fitted face model's closed head with the depth's detail (needs FaceFit and the "

@@ -305,6 +305,7 @@ def test_evaluate_real_on_a_few_dev_sketches(tmp_path, monkeypatch):
     if not (ckpt / "facefit" / "config.json").is_file():
         pytest.skip("no shipped FaceFit checkpoint")
     rows = [m for m in MODELS if m[1] == "face_model"][:1] + [MODELS[0]]
+    rows += [m for m in MODELS if m[1] == "dp_face_model"][:1] if (ckpt / "prior_fusion").is_dir() else []
     rep = evaluate_real(ckpt, SHARED / "realsketch", rows, limit=1, progress=False, picture=tmp_path / "p.jpg")
     assert set(rep["template"]) == {"cufs", "fs2k", "lines"}
     for name, *_ in rows:
@@ -321,7 +322,10 @@ def test_evaluate_real_on_a_few_dev_sketches(tmp_path, monkeypatch):
     for style in ("lines", "pencil"):
         # a fitted face model is far closer to the true depth than no face at all (Err of a zero map ~ 10^4)
         assert 0 < syn[style]["face model only Err"] < 3000 and 0 < syn[style]["DP-CoarseNet Err"] < 3000
-        for name in ("face model only", "DP-CoarseNet"):    # the split adds up to Err (each part rounded)
+        joined = ("DP-CoarseNet on the face model",) if (ckpt / "prior_fusion").is_dir() else ()
+        for name in joined:     # the two joined: nearer the truth than the face model alone, whose outline misses
+            assert 0 < syn[style][f"{name} Err"] < syn[style]["face model only Err"]
+        for name in ("face model only", "DP-CoarseNet", *joined):   # the split adds up to Err (each part rounded)
             parts = syn[style][f"{name} Err inside both faces"] + syn[style][f"{name} Err outline"]
             assert abs(parts - syn[style][f"{name} Err"]) <= 0.11 and syn[style][f"{name} Err outline"] >= 0
     write_results(rep, tmp_path / "R.md")

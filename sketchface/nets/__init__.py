@@ -34,6 +34,7 @@ _LAZY = {
     "sketchface.nets.facecheck": ("FaceCheck", "FaceCheckConfig"),
     "sketchface.nets.outline": ("Outline", "OutlineConfig"),
     "sketchface.nets.mouth": ("Mouth", "MouthConfig"),
+    "sketchface.nets.fusion": ("PriorFusion", "FusionConfig"),
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -56,7 +57,7 @@ def __getattr__(name: str) -> Any:
 
 def load_all() -> dict[str, type]:
     """Import every network module; returns the filled kind -> class registry."""
-    for module in ("coarse", "dnet", "finenet", "cyclegan", "locator", "facefit", "facecheck", "outline", "mouth"):
+    for module in ("coarse", "dnet", "finenet", "cyclegan", "locator", "facefit", "facecheck", "outline", "mouth", "fusion"):
         importlib.import_module(f"sketchface.nets.{module}")
     from sketchface.nets.hub import REGISTRY
 

@@ -27,8 +27,9 @@ RUN_FOLDERS = {
     "facecheck": "facecheck",      # python -m sketchface train-facecheck --out RUNS/facecheck/final
     "outline": "outline",          # python -m sketchface train-outline --out RUNS/outline/final
     "mouth": "mouth",              # python -m sketchface train-mouth --out RUNS/mouth/final
+    "prior_fusion": "fusion",      # python scripts/experiments/prior_fusion.py train --out RUNS/fusion
 }
-OWN_COMMAND = ("locator", "facefit", "facecheck", "outline", "mouth")   # trained outside the Trainer's run folders
+OWN_COMMAND = ("locator", "facefit", "facecheck", "outline", "mouth", "prior_fusion")   # trained outside the Trainer's run folders
 REPORTS = ("training.json", "train_report.json")     # what those commands write beside the weights
 # bundle folder <- the finished run's final/ folder
 RUNS = {kind: f"{folder}/final" for kind, folder in RUN_FOLDERS.items()}

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sketchface.pipeline import FACE_MODEL, PipelineError, SketchFace, default_checkpoints, resolve_bundle
+from sketchface.pipeline import FACE_MODEL, FUSED, PipelineError, SketchFace, default_checkpoints, resolve_bundle
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +19,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ModelChoice:
     label: str        # what the dropdown shows
-    coarse: str       # CoarseNet folder of the bundle, or "face_model" (FaceFit's fitted face)
+    coarse: str       # CoarseNet folder of the bundle, "face_model" (FaceFit's fitted face) or "dp_face_model"
     refine: bool      # run FineNet after the coarse depth
 
 
 CHOICES = (
     ModelChoice("Face model (FaceFit) + FineNet", FACE_MODEL, True),
     ModelChoice("Face model only (FaceFit)", FACE_MODEL, False),
+    ModelChoice("DP-CoarseNet on the face model + FineNet", FUSED, True),
     ModelChoice("DP-CoarseNet + FineNet", "dp_coarse", True),
     ModelChoice("DP-CoarseNet only (coarse)", "dp_coarse", False),
     ModelChoice("SP-CoarseNet + FineNet", "sp_coarse", True),
@@ -58,16 +59,18 @@ class ModelBank:
                                  "to a checkpoint bundle (see checkpoints/README.md) and restart the app.")
         # the default pipeline serves its own choice; the others share its networks and face-model prior
         main_kind = str(main.coarse.config.kind)
-        pipelines: dict[str, SketchFace] = {FACE_MODEL if main.coarse_source == FACE_MODEL else main_kind: main}
+        pipelines: dict[str, SketchFace] = {main.coarse_source if main.coarse_source != "network" else main_kind: main}
         for choice in CHOICES:
             name = choice.coarse
             if name in pipelines:
                 continue
-            if name == FACE_MODEL:
-                if main.prior is not None and main.prior.has_model:
+            if name in (FACE_MODEL, FUSED):
+                dp = main.coarse if str(main.coarse.config.kind) == "dp_coarse" else None
+                if (main.prior is not None and main.prior.has_model
+                        and (name == FACE_MODEL or (main.fusion is not None and dp is not None))):
                     pipelines[name] = SketchFace(main.coarse, main.line_extractor, main.finenet, main.cyclegan,
                                                  device=str(main.device), locator=main.locator, prior=main.prior,
-                                                 coarse_source=FACE_MODEL, lines_int8=main.lines_int8)
+                                                 coarse_source=name, lines_int8=main.lines_int8, fusion=main.fusion)
                 continue
             folder = root / name
             if name == main_kind:          # the CoarseNet the default pipeline already holds

@@ -73,7 +73,8 @@ lines are carved into the face.
 # the research terms, for the Advanced accordion and the docs
 ABOUT = """**How it works** (two papers, docs/PAPER.md). A 3-D face model (ICT Face Model Light) is fitted to your
 drawing by a small network, FaceFit; under *Model* you can pick one of the paper's CoarseNets instead (SP-CoarseNet−,
-SP-CoarseNet, DP-CoarseNet, D-Net). FineNet then carves the details your lines ask for. **λ_line** weighs keeping
+SP-CoarseNet, DP-CoarseNet, D-Net), or DP-CoarseNet on the face model (the outline DP-CoarseNet reads in your
+drawing, the face model's shape inside it). FineNet then carves the details your lines ask for. **λ_line** weighs keeping
 your lines against keeping the displacement small (λ_dis = 1 − λ_line): moving it re-runs FineNet only. Lines l are
 extracted by XDoG; l′ are the lines of the fine face. A photo goes through DP-CoarseNet's photo path, and a CycleGAN
 turns it into a sketch for its lines.
