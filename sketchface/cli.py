@@ -30,6 +30,7 @@ CLI_MODULES = [
     "sketchface.train.facecheck",  # train-facecheck
     "sketchface.train.outline",   # train-outline
     "sketchface.train.mouth",     # train-mouth
+    "sketchface.train.fusion",    # prepare-fusion, train-fusion
     "sketchface.reconstruct",     # reconstruct
     "sketchface.evaluate",        # evaluate
     "sketchface.evaluate_real",   # evaluate-real

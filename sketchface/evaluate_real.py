@@ -283,6 +283,7 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
     from sketchface.metrics import depth_error, depth_error_parts, erode_mask
     from sketchface.nets import load_network
     from sketchface.prior import FacePrior
+    from sketchface.train.fusion import joined
 
     keys = ("depth", "mask", *[STYLE_KEYS[s] for s in styles])
     test = load_split(data, "test", keys, n)
@@ -303,7 +304,8 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
         face = np.stack([prior.render(f, size)[0] for f in fits])
         preds = [("DP-CoarseNet", net), ("face model only", face)]
         if fusion is not None:          # DP-CoarseNet's depth and the face model's, joined
-            preds.append(("DP-CoarseNet on the face model", joined_depth(fusion, x, net, face)))
+            drawings = np.stack([flatten_paper(img) for img in x])
+            preds.append(("DP-CoarseNet on the face model", joined(fusion, drawings, face, net)))
         if prior.outline is not None:   # the jaw onto the drawn outline, as the pipeline does for sketches
             rgb = [np.repeat(flatten_paper(img)[..., None], 3, -1) for img in x]
             moved = [prior.follow_outline(im, (0, 0, size, size), (1.0, 1.0, 1.0), f) for im, f in zip(rgb, fits)]
@@ -318,21 +320,6 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
     return out
 
 
-
-
-def joined_depth(fusion, drawings: np.ndarray, dp: np.ndarray, face: np.ndarray, batch: int = 64) -> np.ndarray:
-    """PriorFusion's depth (K, S, S) of drawings (K, S, S; paper 1), DP-CoarseNet's depths and the face model's."""
-    import torch
-
-    from sketchface.framing import flatten_paper
-
-    def t(a):
-        return torch.from_numpy(np.ascontiguousarray(a, np.float32)[:, None])
-
-    x = np.stack([flatten_paper(img) for img in drawings])
-    with torch.inference_mode():
-        return np.concatenate([fusion(t(x[i:i + batch]), t(dp[i:i + batch]), t(face[i:i + batch]))[:, 0].numpy()
-                               for i in range(0, len(x), batch)])
 
 
 def real_section(report: dict, date: str | None = None) -> str:

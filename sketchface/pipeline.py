@@ -347,7 +347,7 @@ class SketchFace:
         asked = coarse in ON_FACE_MODEL
         if coarse == FUSED and nets["fusion"] is None:
             raise PipelineError(f"coarse='{FUSED}' needs the bundle's {spec.get('fusion')} network (PriorFusion); "
-                                "train it with scripts/experiments/prior_fusion.py or use the shipped checkpoints")
+                                "train it with `python -m sketchface train-fusion` or use the shipped checkpoints")
         prior = _load_prior(nets["facefit"] if facefit or asked else None, face_model, required=asked,
                             outline=nets["outline"] if outline else None, mouth=nets["mouth"] if mouth else None)
         if coarse_source in ON_FACE_MODEL and (prior is None or not prior.has_model):

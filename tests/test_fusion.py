@@ -51,39 +51,44 @@ def test_starts_near_the_coarse_net_and_round_trips(tmp_path):
         assert torch.allclose(again(sketch, dp, prior), out, atol=2e-3)        # saved in fp16
 
 
-def test_learns_to_take_the_prior_inside_and_the_coarse_outline():
-    """A world where the coarse net finds the outline (a disc of the right size, flat) and the prior the shape
-    inside (a dome, its outline too small): trained for a few steps, the joined depth beats both."""
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    size = 32
+def _toy_fusion_folder(folder, rng, n_train=64, n_test=16, size=32):
+    """A prepare-fusion folder of a toy world: DP-CoarseNet finds the outline (a flat disc of the right size), the
+    face model the shape inside (a dome whose outline is too small)."""
     yy, xx = np.mgrid[:size, :size].astype(np.float32)
-
-    def world(n):
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("test", n_test)):
         truth, dp, prior = [], [], []
         for _ in range(n):
             cy, cx, r = rng.uniform(13, 19), rng.uniform(13, 19), rng.uniform(7, 10)
             d2 = ((yy - cy) ** 2 + (xx - cx) ** 2) / r ** 2
             dome = np.where(d2 < 1, 0.4 + 0.4 * np.sqrt(np.clip(1 - d2, 0, 1)), 0.0)
             truth.append(dome)
-            dp.append(np.where(d2 < 1, 0.6, 0.0))                                   # outline right, flat
-            prior.append(np.where(d2 < 0.7, dome, 0.0))                             # shape right, too small
-        return [torch.from_numpy(np.stack(a).astype(np.float32))[:, None] for a in (truth, dp, prior)]
+            dp.append(np.where(d2 < 1, 0.6, 0.0))
+            prior.append(np.where(d2 < 0.7, dome, 0.0))
+        truth = np.stack(truth).astype(np.float16)
+        np.save(folder / f"{split}_depth.npy", truth)
+        np.save(folder / f"{split}_mask.npy", truth > 0)
+        np.save(folder / f"{split}_lines.npy", np.ones_like(truth))
+        np.save(folder / f"{split}_lines_prior.npy", np.stack(prior).astype(np.float16))
+        np.save(folder / f"{split}_lines_dp.npy", np.stack(dp).astype(np.float16))
+    return folder
 
-    truth, dp, prior = world(64)
-    sketch = torch.ones_like(truth)
-    net = PriorFusion(FusionConfig(width=8, dilations=(1, 2, 1), reach=4))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    for _ in range(150):
-        loss = ((net(sketch, dp, prior) - truth) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    truth, dp, prior = world(16)
-    with torch.no_grad():
-        err = ((net(torch.ones_like(truth), dp, prior) - truth) ** 2).mean()
-    assert err < 0.5 * ((dp - truth) ** 2).mean()
-    assert err < 0.5 * ((prior - truth) ** 2).mean()
+
+def test_train_fusion_learns_the_prior_inside_and_the_coarse_outline(tmp_path):
+    """Trained for a few steps on the toy world, the joined depth beats both of its inputs on the test split, and
+    the run is a loadable network with its report."""
+    from sketchface.errors import UserError
+    from sketchface.train.fusion import train_fusion
+
+    folder = _toy_fusion_folder(tmp_path / "fusion", np.random.default_rng(0))
+    report = train_fusion(folder, tmp_path / "run", steps=150, batch=16, lr=1e-2, width=8, crop=0, progress=False)
+    err = report["test"]["lines"]
+    assert err["DP-CoarseNet on the face model"]["Err"] < 0.5 * err["DP-CoarseNet"]["Err"]
+    assert err["DP-CoarseNet on the face model"]["Err"] < 0.5 * err["face model"]["Err"]
+    assert isinstance(load_network(tmp_path / "run"), PriorFusion)
+    assert (tmp_path / "run" / "training.json").is_file() and report["styles"] == ["lines"]
+    with pytest.raises(UserError, match="prepare-fusion"):
+        train_fusion(tmp_path / "nothing", tmp_path / "run2", steps=1)
 
 
 def _fusion_bundle(tiny_model, tiny_bundle, tmp_path, bias=None):

@@ -27,7 +27,7 @@ RUN_FOLDERS = {
     "facecheck": "facecheck",      # python -m sketchface train-facecheck --out RUNS/facecheck/final
     "outline": "outline",          # python -m sketchface train-outline --out RUNS/outline/final
     "mouth": "mouth",              # python -m sketchface train-mouth --out RUNS/mouth/final
-    "prior_fusion": "fusion",      # python scripts/experiments/prior_fusion.py train --out RUNS/fusion
+    "prior_fusion": "fusion",      # python -m sketchface train-fusion --out RUNS/fusion/final
 }
 OWN_COMMAND = ("locator", "facefit", "facecheck", "outline", "mouth", "prior_fusion")   # trained outside the Trainer's run folders
 REPORTS = ("training.json", "train_report.json")     # what those commands write beside the weights
