@@ -175,13 +175,14 @@ def pipelines_to_bench(bundle: Path) -> dict[str, dict]:
     there; with the bundle's PriorFusion, DP-CoarseNet on the face model too) and the paper's DP-CoarseNet framed by
     the ink box and the locator alone, as shipped before FaceFit."""
     from sketchface.facemodel import FaceModelNotFound, find_face_model
+    from sketchface.pipeline import DEFAULT_BUNDLE
 
     out = {}
     if (bundle / "facefit" / "config.json").is_file():
         try:
             find_face_model()
             out["face model (FaceFit) + FineNet, head mesh"] = {"coarse": "face_model"}
-            if (bundle / "prior_fusion" / "config.json").is_file():
+            if (bundle / DEFAULT_BUNDLE["fusion"] / "config.json").is_file():
                 out["DP-CoarseNet on the face model + FineNet, head mesh"] = {"coarse": "dp_face_model"}
         except FaceModelNotFound:
             pass

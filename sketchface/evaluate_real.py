@@ -38,7 +38,6 @@ MODELS = (("DP-CoarseNet + FineNet, without FaceFit's framing", "dp_coarse", "fi
           ("DP-CoarseNet on the face model + FineNet", "dp_face_model", "fine", True),
           ("face model only (FaceFit)", "face_model", "coarse", True),
           ("face model + FineNet", "face_model", "fine", True))
-FUSION_FOLDER = "prior_fusion"      # rows on "dp_face_model" run only when the bundle has it
 PICTURE = (("cufs", 4), ("fs2k", 3), ("lines", 1))
 
 
@@ -176,7 +175,7 @@ def evaluate_real(checkpoints, real, models=MODELS, limit: int = 0, face_model=N
     import torch
 
     from sketchface.facemodel import load_face_model
-    from sketchface.pipeline import SketchFace
+    from sketchface.pipeline import DEFAULT_BUNDLE, FUSED, SketchFace
 
     root = find_real(real)
     rows = load_dev(root, limit=limit)
@@ -190,7 +189,7 @@ def evaluate_real(checkpoints, real, models=MODELS, limit: int = 0, face_model=N
             report["template"][g] = {"n": len(t), "r": round(float(np.nanmean(t)), 3)}
     runs = [(BEFORE, "dp_coarse", "fine", False, before)] if before else []
     runs += [(*m, checkpoints) for m in models
-             if m[1] != "dp_face_model" or (Path(checkpoints) / FUSION_FOLDER / "config.json").is_file()]
+             if m[1] != FUSED or (Path(checkpoints) / DEFAULT_BUNDLE["fusion"] / "config.json").is_file()]
     groups: dict[tuple, list] = {}          # rows that differ only in the depth scored share one pipeline run
     for run in runs:
         groups.setdefault((run[1], run[3], str(run[4])), []).append(run)
@@ -283,6 +282,7 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
     from sketchface.metrics import depth_error, depth_error_parts, erode_mask
     from sketchface.nets import load_network
     from sketchface.prior import FacePrior
+    from sketchface.pipeline import DEFAULT_BUNDLE
     from sketchface.train.fusion import joined
 
     keys = ("depth", "mask", *[STYLE_KEYS[s] for s in styles])
@@ -292,7 +292,7 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
                       outline=load_network(outline) if (outline / "config.json").is_file() else None,
                       mouth=load_network(mouth) if (mouth / "config.json").is_file() else None)
     dp = load_network(Path(checkpoints) / "dp_coarse")
-    fusion = Path(checkpoints) / FUSION_FOLDER
+    fusion = Path(checkpoints) / DEFAULT_BUNDLE["fusion"]
     fusion = load_network(fusion).float().eval() if (fusion / "config.json").is_file() else None
     gt, inner = test["depth"], erode_mask(test["mask"], RIM)
     size = gt.shape[-1]
@@ -300,14 +300,14 @@ def synthetic_err(checkpoints, data, n: int = 0, face_model=None, styles=("lines
     for style in styles:
         x = test[STYLE_KEYS[style]]
         net = predict(dp, x[:, None], "sketch", 16, "cpu")
-        fits = [prior.fit(flatten_paper(img)) for img in x]
+        flat = np.stack([flatten_paper(img) for img in x])      # the drawings as the pipeline reads them
+        fits = [prior.fit(img) for img in flat]
         face = np.stack([prior.render(f, size)[0] for f in fits])
         preds = [("DP-CoarseNet", net), ("face model only", face)]
         if fusion is not None:          # DP-CoarseNet's depth and the face model's, joined
-            drawings = np.stack([flatten_paper(img) for img in x])
-            preds.append(("DP-CoarseNet on the face model", joined(fusion, drawings, face, net)))
+            preds.append(("DP-CoarseNet on the face model", joined(fusion, flat, net, face)))
         if prior.outline is not None:   # the jaw onto the drawn outline, as the pipeline does for sketches
-            rgb = [np.repeat(flatten_paper(img)[..., None], 3, -1) for img in x]
+            rgb = [np.repeat(img[..., None], 3, -1) for img in flat]
             moved = [prior.follow_outline(im, (0, 0, size, size), (1.0, 1.0, 1.0), f) for im, f in zip(rgb, fits)]
             preds.append(("face model + Outline", np.stack([prior.render(f, size)[0] for f in moved])))
         out[style] = {"n": len(x)}

@@ -77,8 +77,9 @@ def load_fusion_set(folder: str | Path, split: str, styles=STYLES) -> tuple:
     return depth, np.load(folder / f"{split}_mask.npy"), sets
 
 
-def joined(net, drawings: np.ndarray, prior: np.ndarray, dp: np.ndarray, batch: int = 64) -> np.ndarray:
-    """PriorFusion's depth (K, S, S) of drawings, face-model depths and DP-CoarseNet depths (each (K, S, S))."""
+def joined(net, drawings: np.ndarray, dp: np.ndarray, prior: np.ndarray, batch: int = 64) -> np.ndarray:
+    """PriorFusion's depth (K, S, S) of drawings, DP-CoarseNet depths and face-model depths (each (K, S, S)), the
+    arguments in the order of ``PriorFusion.forward``."""
     import torch
 
     def t(a):
@@ -96,7 +97,7 @@ def measure_fusion(net, folder: str | Path) -> dict:
     depth, mask, sets = load_fusion_set(folder, "test")
     out = {}
     for style, (x, p, d) in sets.items():
-        rows = {"DP-CoarseNet": d, "face model": p, "DP-CoarseNet on the face model": joined(net, x, p, d)}
+        rows = {"DP-CoarseNet": d, "face model": p, "DP-CoarseNet on the face model": joined(net, x, d, p)}
         out[style] = {}
         for name, pred in rows.items():
             parts = depth_error_parts(depth, pred, mask)
